@@ -1,0 +1,82 @@
+"""`evidence-vault`: the command line.  Dispatches to one module per topic.
+
+Each topic module exposes ``register(subparsers) -> None``; every sub-command sets
+``func(args) -> int`` with ``set_defaults``.  Errors derived from EvidenceVaultError are
+printed as one sentence; a traceback appears only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from app.errors import EvidenceVaultError
+
+# Topic modules, imported lazily so `evidence-vault --help` stays fast and a missing optional
+# part (e.g. Qt on a server) does not break the auditor's commands.
+COMMAND_MODULES: tuple[str, ...] = (
+    "app.cli.vault_cmds",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evidence-vault",
+        description="Encrypted evidence vault with chain of custody, redaction and sealed dossiers.",
+    )
+    parser.add_argument(
+        "--vault",
+        metavar="PATH",
+        default=os.environ.get("EVIDENCE_VAULT"),
+        help="the vault file (default: $EVIDENCE_VAULT)",
+    )
+    parser.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        help="read the passphrase from the first line of standard input",
+    )
+    parser.add_argument("--actor", default=None, help="who is acting (default: the login name)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--self-test", action="store_true", help="run a self-test and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.self_test:
+            from app.selftest import run_self_test
+
+            return run_self_test()
+        if args.command is None:
+            return _launch_gui_or_help(parser)
+        return int(args.func(args) or 0)
+    except EvidenceVaultError as error:
+        if args.debug:
+            raise
+        print(f"evidence-vault: {error.user_message()}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("evidence-vault: interrupted; nothing was changed.", file=sys.stderr)
+        return 130
+
+
+def _launch_gui_or_help(parser: argparse.ArgumentParser) -> int:
+    try:
+        from app.ui.launch import launch_gui
+    except ImportError:
+        parser.print_help()
+        return 0
+    return launch_gui()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

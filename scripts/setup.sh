@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up everything Evidence Vault needs on a fresh Debian 12 machine with Python 3.11:
+# the system packages (Qt runtime libraries, ffmpeg, fonts, Xvfb, poppler) and a virtual
+# environment in .venv with the project installed.  Safe to run again: it only adds what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(
+  # Qt offscreen and on a real X screen / Xvfb
+  libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfreetype6 libfontconfig1 libdbus-1-3
+  libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0
+  libxkbcommon-x11-0 libpulse0 xvfb xauth
+  # media probing, decoding and re-encoding
+  ffmpeg
+  # fonts for the witnesses' scripts (Qt and the PDF dossiers)
+  fonts-noto-core fonts-noto-cjk fonts-khmeros fonts-wqy-microhei fontconfig
+  # PDF pages to PNG for looking at dossiers in tests
+  poppler-utils
+)
+
+SUDO_CMD=""; [ "$(id -u)" -ne 0 ] && SUDO_CMD="sudo"
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c "import venv, ensurepip" 2>/dev/null || { $SUDO_CMD apt-get install -y -qq python3-venv >/dev/null; }
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+extras="${1:-app}"
+if [ "$extras" = "test" ]; then
+  .venv/bin/python -m pip install -q -e ".[test]"
+else
+  .venv/bin/python -m pip install -q -e .
+fi
