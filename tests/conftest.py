@@ -35,3 +35,36 @@ TEST_PASSPHRASE = "correct horse battery staple orbit"
 @pytest.fixture
 def passphrase() -> str:
     return TEST_PASSPHRASE
+
+
+# -- The app never opens a network connection ---------------------------------------------------
+# Every test runs with Internet sockets disabled: any attempt to connect, bind or send over
+# AF_INET/AF_INET6 fails the test that made it.  Unix sockets (used by multiprocessing) stay.
+import socket  # noqa: E402
+
+_NETWORK_FAMILIES = {socket.AF_INET, socket.AF_INET6}
+NETWORK_ATTEMPTS: list[str] = []
+
+
+def _guarded(name: str):
+    original = getattr(socket.socket, name)
+
+    def guard(self, *args, **kwargs):
+        if self.family in _NETWORK_FAMILIES:
+            NETWORK_ATTEMPTS.append(f"{name}{args!r}")
+            raise OSError(f"network access attempted during tests: socket.{name}{args!r}")
+        return original(self, *args, **kwargs)
+
+    return guard
+
+
+for _name in ("connect", "connect_ex", "bind", "sendto"):
+    setattr(socket.socket, _name, _guarded(_name))
+
+
+@pytest.fixture(autouse=True)
+def _no_network_attempts():
+    before = len(NETWORK_ATTEMPTS)
+    yield
+    attempts = NETWORK_ATTEMPTS[before:]
+    assert not attempts, f"the code under test tried to use the network: {attempts}"

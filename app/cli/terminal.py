@@ -1,0 +1,111 @@
+"""Terminal helpers for the command line: passphrases, progress bars, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import time
+from typing import Any, TextIO
+
+from app.errors import InvalidInput
+
+PASSPHRASE_ENV = "EVIDENCE_VAULT_PASSPHRASE"
+NEW_PASSPHRASE_ENV = "EVIDENCE_VAULT_NEW_PASSPHRASE"
+
+
+class PassphraseSource:
+    """Where passphrases come from: never a command-line argument.
+
+    In order: standard input (``--passphrase-stdin``: one passphrase per line, the current one
+    first, then the new one for ``passwd``), the environment, an interactive prompt.
+    """
+
+    def __init__(self, args: argparse.Namespace, stdin: TextIO | None = None) -> None:
+        self._use_stdin = bool(getattr(args, "passphrase_stdin", False))
+        self._stdin = stdin or sys.stdin
+
+    def _read_stdin_line(self, what: str) -> str:
+        line = self._stdin.readline()
+        if not line:
+            raise InvalidInput(f"No {what} was given on standard input. Send it as one line.")
+        return line.rstrip("\r\n")
+
+    def current(self) -> str:
+        if self._use_stdin:
+            return self._read_stdin_line("passphrase")
+        from_env = os.environ.get(PASSPHRASE_ENV)
+        if from_env:
+            return from_env
+        return self._prompt("Vault passphrase: ")
+
+    def new(self, *, confirm_prompt: str = "Repeat the new passphrase: ") -> str:
+        if self._use_stdin:
+            return self._read_stdin_line("new passphrase")
+        from_env = os.environ.get(NEW_PASSPHRASE_ENV)
+        if from_env:
+            return from_env
+        first = self._prompt("New passphrase: ")
+        second = self._prompt(confirm_prompt)
+        if first != second:
+            raise InvalidInput("The two passphrases are not the same. Nothing was changed; try again.")
+        return first
+
+    def for_new_vault(self) -> str:
+        """A new vault's passphrase: stdin or environment as usual, prompted twice otherwise."""
+        if self._use_stdin:
+            return self._read_stdin_line("passphrase")
+        from_env = os.environ.get(PASSPHRASE_ENV)
+        if from_env:
+            return from_env
+        return self.new(confirm_prompt="Repeat the passphrase: ")
+
+    @staticmethod
+    def _prompt(text: str) -> str:
+        if not sys.stdin.isatty():
+            raise InvalidInput(
+                "No passphrase given. Type it at the prompt, set EVIDENCE_VAULT_PASSPHRASE, "
+                "or use --passphrase-stdin."
+            )
+        return getpass.getpass(text)
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self._label = label
+        self._stream = stream or sys.stderr
+        self._enabled = self._stream.isatty()
+        self._last_draw = 0.0
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if not self._enabled:
+            return
+        now = time.monotonic()
+        if now - self._last_draw < 0.1 and done < total:
+            return
+        self._last_draw = now
+        fraction = done / total if total > 0 else 0.0
+        width = 30
+        filled = int(width * min(max(fraction, 0.0), 1.0))
+        bar = "#" * filled + "-" * (width - filled)
+        self._stream.write(f"\r{self._label} [{bar}] {fraction * 100:5.1f}% {message[:40]:<40}")
+        self._stream.flush()
+
+    def finish(self) -> None:
+        if self._enabled:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def clean_text(untrusted: str) -> str:
+    """Strip control characters from untrusted text before printing it to a terminal."""
+    return "".join(ch if ch.isprintable() or ch in "\t" else "\ufffd" for ch in untrusted)

@@ -1,0 +1,451 @@
+"""Vault, custody and verification commands of `evidence-vault` (the fixed interface of the
+vault-core issue).  Each handler opens the vault once (one KDF per process), does its work and
+closes it."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from app.cli.terminal import PassphraseSource, ProgressBar, clean_text, print_json
+from app.errors import Cancelled, DiskFull, EvidenceVaultError, InvalidInput, VaultNotFound
+
+ITEM_KINDS = ("interview", "photo", "video", "audio", "document", "transcript")
+PERSON_ROLES = ("survivor", "witness", "interviewer", "perpetrator", "other")
+CONSENT_SCOPES = ("court", "un", "ngo", "media")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    add = subparsers.add_parser
+
+    add("init", help="create a new vault").set_defaults(func=cmd_init)
+
+    case = add("case", help="cases").add_subparsers(dest="case_command", metavar="ACTION", required=True)
+    case_add = case.add_parser("add", help="add a case; prints its id")
+    case_add.add_argument("title")
+    case_add.add_argument("--description", default="")
+    case_add.set_defaults(func=cmd_case_add)
+    case.add_parser("list", help="list cases").set_defaults(func=cmd_case_list)
+
+    ingest = add("ingest", help="store files and folders in the vault; prints one item id per line")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--case", type=int, dest="case_id")
+    ingest.add_argument("--kind", choices=[k for k in ITEM_KINDS if k != "transcript"])
+    ingest.set_defaults(func=cmd_ingest)
+
+    listing = add("list", help="list items")
+    listing.add_argument("--case", type=int, dest="case_id")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_list)
+
+    show = add("show", help="show one item: metadata, hashes, people, custody")
+    show.add_argument("item_id", type=int, metavar="ID")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)
+
+    search = add("search", help="full-text search in any script")
+    search.add_argument("text")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(func=cmd_search)
+
+    person = add("person", help="people").add_subparsers(dest="person_command", metavar="ACTION", required=True)
+    person_add = person.add_parser("add", help="add a person; prints the id")
+    person_add.add_argument("--name", required=True)
+    person_add.add_argument("--alias", action="append", default=[])
+    person_add.add_argument("--pseudonym")
+    person_add.add_argument("--role", choices=PERSON_ROLES, default="witness")
+    person_add.add_argument("--protected", action="store_true")
+    person_add.set_defaults(func=cmd_person_add)
+    person_list = person.add_parser("list", help="list people")
+    person_list.add_argument("--json", action="store_true")
+    person_list.set_defaults(func=cmd_person_list)
+
+    consent = add("consent", help="consent").add_subparsers(dest="consent_command", metavar="ACTION", required=True)
+    consent_add = consent.add_parser("add", help="record consent")
+    consent_add.add_argument("person_id", type=int, metavar="PERSON")
+    consent_add.add_argument("--scope", required=True, help="comma-separated: court,un,ngo,media")
+    consent_add.add_argument("--date")
+    consent_add.add_argument("--taken-by")
+    consent_add.add_argument("--record", type=int, metavar="ITEM")
+    consent_add.set_defaults(func=cmd_consent_add)
+    consent_withdraw = consent.add_parser("withdraw", help="record that consent was withdrawn")
+    consent_withdraw.add_argument("person_id", type=int, metavar="PERSON")
+    consent_withdraw.add_argument("--date")
+    consent_withdraw.add_argument("--reason", default="")
+    consent_withdraw.set_defaults(func=cmd_consent_withdraw)
+
+    link = add("link", help="link an item to a person")
+    link.add_argument("item_id", type=int, metavar="ITEM")
+    link.add_argument("person_id", type=int, metavar="PERSON")
+    link.set_defaults(func=cmd_link)
+
+    transcript = add("transcript", help="transcripts").add_subparsers(
+        dest="transcript_command", metavar="ACTION", required=True
+    )
+    transcript_import = transcript.add_parser("import", help="import WebVTT, SRT or plain UTF-8 text")
+    transcript_import.add_argument("item_id", type=int, metavar="ITEM")
+    transcript_import.add_argument("file", type=Path, metavar="FILE")
+    transcript_import.add_argument("--language")
+    transcript_import.set_defaults(func=cmd_transcript_import)
+
+    log = add("log", help="the custody log (of one item, or all)")
+    log.add_argument("item_id", type=int, nargs="?", metavar="ID")
+    log.add_argument("--json", action="store_true")
+    log.set_defaults(func=cmd_log)
+
+    verify = add("verify", help="re-hash everything and check the chain; exit 0 intact, 1 altered, 2 error")
+    verify.add_argument("--checkpoint", metavar="TEXT", help="an earlier checkpoint (text, or @file)")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=cmd_verify)
+
+    add("checkpoint", help="print a signed checkpoint of the custody log").set_defaults(func=cmd_checkpoint)
+    add("export-key", help="print the vault's public signing key (PEM)").set_defaults(func=cmd_export_key)
+    add("passwd", help="change the vault's passphrase").set_defaults(func=cmd_passwd)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _vault_path(args: argparse.Namespace) -> Path:
+    if not args.vault:
+        raise InvalidInput("Say which vault to use: --vault PATH, or set EVIDENCE_VAULT.")
+    return Path(args.vault)
+
+
+def _actor(args: argparse.Namespace) -> str:
+    if args.actor:
+        return args.actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@contextmanager
+def open_vault(args: argparse.Namespace) -> Iterator[Any]:
+    from app.vault.vault import Vault
+
+    path = _vault_path(args)
+    if not path.exists():
+        raise VaultNotFound()
+    vault = Vault.open(path, PassphraseSource(args).current(), actor=_actor(args))
+    try:
+        yield vault
+    finally:
+        vault.close()
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, sets and bytes to JSON-friendly values."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {key: _plain(val) for key, val in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(key): _plain(val) for key, val in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(val) for val in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def _run_with_progress(label: str, work: Callable[[Callable[[int, int, str], None]], Any]) -> Any:
+    bar = ProgressBar(label)
+    try:
+        return work(bar)
+    finally:
+        bar.finish()
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from app.vault.vault import Vault
+
+    path = _vault_path(args)
+    vault = Vault.create(path, PassphraseSource(args).for_new_vault(), actor=_actor(args))
+    vault.close()
+    print(f"Created vault {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_case_add(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        print(vault.add_case(args.title, args.description))
+    return 0
+
+
+def cmd_case_list(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        for case in vault.list_cases():
+            print(f"{case.id}\t{clean_text(case.title)}")
+    return 0
+
+
+def _expand_paths(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InvalidInput(f"'{clean_text(raw)}' is not a file or folder that can be read. Nothing was stored.")
+    return files
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    files = _expand_paths(args.paths)
+    failures = 0
+    with open_vault(args) as vault:
+        for path in files:
+            try:
+                result = _run_with_progress(
+                    path.name[:30],
+                    lambda bar, path=path: vault.ingest_file(path, case_id=args.case_id, kind=args.kind, progress=bar),
+                )
+            except (DiskFull, Cancelled):
+                raise
+            except EvidenceVaultError as error:
+                failures += 1
+                print(f"evidence-vault: {clean_text(path.name)}: {error.user_message()}", file=sys.stderr)
+                continue
+            print(result.item_id)
+            if result.duplicate_of:
+                print(
+                    f"note: {clean_text(path.name)} is identical to item {result.duplicate_of}",
+                    file=sys.stderr,
+                )
+            for warning in result.warnings:
+                print(f"warning: {clean_text(path.name)}: {warning}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _item_row(item: Any) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "case_id": item.case_id,
+        "kind": item.kind,
+        "title": item.title,
+        "sha256": item.sha256,
+        "size": item.size,
+        "captured_at": item.captured_at,
+        "created_at": item.created_at,
+        "derived_from": item.derived_from,
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        items = vault.list_items(args.case_id)
+        if args.json:
+            print_json([_item_row(item) for item in items])
+        else:
+            for item in items:
+                print(f"{item.id}\t{item.kind}\t{item.sha256[:12]}\t{clean_text(item.title or '')}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        item = vault.get_item(args.item_id)
+        persons = vault.persons_for_item(args.item_id)
+        events = vault.events(args.item_id)
+        if args.json:
+            print_json(
+                {
+                    "item": _plain(item),
+                    "persons": [_plain(p) for p in persons],
+                    "custody": [_plain(e) for e in events],
+                }
+            )
+            return 0
+        print(f"Item {item.id}: {clean_text(item.title or '')}")
+        for label, value in (
+            ("Kind", item.kind),
+            ("Case", item.case_id),
+            ("Original name", item.original_name),
+            ("Size", f"{item.size} bytes"),
+            ("SHA-256", item.sha256),
+            ("MIME", item.mime),
+            ("Captured at", item.captured_at),
+            ("Place", item.place),
+            ("Source", item.source),
+            ("Tags", ", ".join(item.tags or [])),
+            ("Derived from", item.derived_from),
+            ("Stored at", item.created_at),
+        ):
+            if value not in (None, ""):
+                print(f"  {label + ':':15} {clean_text(str(value))}")
+        if item.description:
+            print(f"  Description:    {clean_text(item.description)}")
+        for key, value in sorted((item.metadata or {}).items()):
+            print(f"  meta.{key}: {clean_text(str(value))[:200]}")
+        if persons:
+            print("  People:")
+            for person in persons:
+                print(f"    {person.id}\t{person.role}\t{clean_text(person.name)}")
+        print("  Custody:")
+        for event in events:
+            print(f"    #{event.seq}\t{event.time}\t{clean_text(event.actor)}\t{event.action}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        hits = vault.search(args.text)
+        if args.json:
+            print_json([_plain(hit) for hit in hits])
+        else:
+            for hit in hits:
+                print("\t".join(clean_text(str(value)) for value in _plain(hit).values()))
+    return 0
+
+
+def cmd_person_add(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        person_id = vault.add_person(
+            name=args.name,
+            aliases=tuple(args.alias),
+            pseudonym=args.pseudonym,
+            role=args.role,
+            protected=args.protected,
+        )
+        print(person_id)
+    return 0
+
+
+def cmd_person_list(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        persons = vault.list_persons()
+        if args.json:
+            print_json([_plain(p) for p in persons])
+        else:
+            for person in persons:
+                flag = "protected" if person.protected else ""
+                print(f"{person.id}\t{person.role}\t{clean_text(person.pseudonym or '')}\t{flag}")
+    return 0
+
+
+def _parse_scopes(text: str) -> frozenset[str]:
+    scopes = frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = scopes - set(CONSENT_SCOPES)
+    if not scopes or unknown:
+        raise InvalidInput(
+            f"Consent scope must be one or more of {', '.join(CONSENT_SCOPES)} separated by commas "
+            f"(got '{clean_text(text)}')."
+        )
+    return scopes
+
+
+def cmd_consent_add(args: argparse.Namespace) -> int:
+    scopes = _parse_scopes(args.scope)
+    with open_vault(args) as vault:
+        consent_id = vault.add_consent(
+            args.person_id, scopes=scopes, date=args.date, taken_by=args.taken_by, record_item_id=args.record
+        )
+        print(consent_id)
+    return 0
+
+
+def cmd_consent_withdraw(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        vault.withdraw_consent(args.person_id, date=args.date, reason=args.reason)
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        vault.link(args.item_id, args.person_id)
+    return 0
+
+
+def cmd_transcript_import(args: argparse.Namespace) -> int:
+    from app.media.subtitles import parse_transcript_file
+    from app.vault.models import Segment
+
+    if not args.file.is_file():
+        raise InvalidInput(f"'{clean_text(str(args.file))}' is not a file that can be read.")
+    parsed = parse_transcript_file(args.file, language=args.language)
+    segments = [
+        Segment(start=s.start, end=s.end, speaker=s.speaker, language=args.language, text=s.text) for s in parsed
+    ]
+    with open_vault(args) as vault:
+        vault.set_transcript(args.item_id, segments, language=args.language)
+    print(f"Imported {len(segments)} segments", file=sys.stderr)
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        events = vault.events(args.item_id)
+        if args.json:
+            print_json([_plain(event) for event in events])
+        else:
+            for event in events:
+                item = f"item {event.item_id}" if event.item_id is not None else ""
+                print(f"#{event.seq}\t{event.time}\t{clean_text(event.actor)}\t{event.action}\t{item}")
+    return 0
+
+
+def _checkpoint_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.startswith("@"):
+        return Path(value[1:]).read_text(encoding="utf-8")
+    return value.replace("\\n", "\n")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    checkpoint = _checkpoint_text(args.checkpoint)
+    with open_vault(args) as vault:
+        report = _run_with_progress("verify", lambda bar: vault.verify(checkpoint=checkpoint, progress=bar))
+    if args.json:
+        print_json(_plain(report))
+    elif report.ok:
+        print(
+            f"Intact: {report.items_checked} items re-hashed ({report.bytes_hashed} bytes), "
+            f"{report.events_checked} custody events checked, tree size {report.tree_size}."
+        )
+    else:
+        first = report.problems[0]
+        print(f"ALTERED: {first.message}", file=sys.stderr)
+        for problem in report.problems[1:]:
+            print(f"  also: {problem.message}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        sys.stdout.write(vault.checkpoint())
+    return 0
+
+
+def cmd_export_key(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        sys.stdout.write(vault.public_key_pem().decode("ascii"))
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    source = PassphraseSource(args)
+    from app.vault.vault import Vault
+
+    path = _vault_path(args)
+    if not path.exists():
+        raise VaultNotFound()
+    vault = Vault.open(path, source.current(), actor=_actor(args))
+    try:
+        vault.change_passphrase(source.new())
+    finally:
+        vault.close()
+    print("Passphrase changed.", file=sys.stderr)
+    return 0
