@@ -19,6 +19,8 @@ from app.errors import EvidenceVaultError
 # part (e.g. Qt on a server) does not break the auditor's commands.
 COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.vault_cmds",
+    "app.cli.redact_cmds",
+    "app.cli.bundle_cmds",
 )
 
 

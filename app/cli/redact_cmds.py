@@ -1,0 +1,189 @@
+"""Redaction commands: `faces`, `redact-file` (no vault needed) and `redact` (derivatives in a vault)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.cli.terminal import ProgressBar, clean_text
+from app.errors import EvidenceVaultError, InvalidInput
+
+METHODS = ("fill", "pixelate")
+AUDIO_CHOICES = ("keep", "mute", "disguise")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    faces = subparsers.add_parser("faces", help="find faces in photos or videos (no vault needed)")
+    faces.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    faces.add_argument("--json", action="store_true", help="one JSON object per line per file")
+    faces.set_defaults(func=cmd_faces)
+
+    redact_file = subparsers.add_parser("redact-file", help="write a redacted copy with no metadata (no vault)")
+    redact_file.add_argument("input", type=Path, metavar="IN")
+    redact_file.add_argument("output", type=Path, metavar="OUT")
+    redact_file.add_argument("--method", choices=METHODS, default="fill")
+    redact_file.add_argument("--audio", choices=AUDIO_CHOICES, default="keep")
+    redact_file.add_argument("--accept-residual", action="store_true",
+                             help="write the copy even if faces are still detected after redacting")
+    redact_file.set_defaults(func=cmd_redact_file)
+
+    redact = subparsers.add_parser("redact", help="make a redacted derivative of an item; prints its id")
+    redact.add_argument("item_id", type=int, metavar="ITEM")
+    redact.add_argument("--faces", action="store_true", help="cover faces (photos, videos)")
+    redact.add_argument("--names", action="store_true", help="replace protected names by pseudonyms")
+    redact.add_argument("--redacted-names", action="store_true", help="replace names by [REDACTED] instead")
+    redact.add_argument("--method", choices=METHODS, default="fill")
+    redact.add_argument("--audio", choices=AUDIO_CHOICES, default="keep")
+    redact.add_argument("--accept-residual", action="store_true",
+                        help="a reviewer checked the faces still detected after redacting")
+    redact.add_argument("--yes", action="store_true", help="apply; without it only the proposal is printed")
+    redact.set_defaults(func=cmd_redact)
+
+
+def _kind_of(path: Path) -> str:
+    from app.media.sniff import sniff_kind
+
+    if not path.is_file():
+        raise InvalidInput(f"'{clean_text(str(path))}' is not a file that can be read.")
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    kind, _ = sniff_kind(head, path.name)
+    return kind
+
+
+def cmd_faces(args: argparse.Namespace) -> int:
+    from app.redact.faces import FaceDetector
+
+    detector = None
+    failures = 0
+    for path in args.files:
+        try:
+            kind = _kind_of(path)
+            if kind == "photo":
+                detector = detector or FaceDetector()
+                width, height, boxes = detector.detect_image_file(path)
+                record = {"file": str(path), "width": width, "height": height,
+                          "boxes": [[*b.to_list(), round(float(b.score), 4)] for b in boxes]}
+                summary = f"{len(boxes)} face area(s)"
+            elif kind == "video":
+                from app.redact.video import detect_video
+
+                bar = ProgressBar(path.name[:30])
+                try:
+                    detection = detect_video(path, progress=bar)
+                finally:
+                    bar.finish()
+                frames = [{"index": i, "boxes": [[*b.to_list(), round(float(b.score), 4)] for b in boxes]}
+                          for i, boxes in enumerate(detection.frames)]
+                record = {"file": str(path), "width": detection.width, "height": detection.height, "frames": frames}
+                summary = f"{sum(1 for f in frames if f['boxes'])} of {len(frames)} frames with face areas"
+            else:
+                raise InvalidInput("Only photos and videos can be searched for faces.")
+        except EvidenceVaultError as error:
+            failures += 1
+            print(f"evidence-vault: {clean_text(str(path))}: {error.user_message()}", file=sys.stderr)
+            continue
+        if args.json:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            print(f"{clean_text(str(path))}: {summary}")
+    return 1 if failures else 0
+
+
+def cmd_redact_file(args: argparse.Namespace) -> int:
+    source, target = args.input, args.output
+    if target.exists() and target.resolve() == source.resolve():
+        raise InvalidInput("The redacted copy must not overwrite the original. Choose another output name.")
+    kind = _kind_of(source)
+    if kind == "photo":
+        _redact_photo_file(source, target, args)
+    elif kind == "video":
+        from app.redact.video import redact_video
+
+        bar = ProgressBar(source.name[:30])
+        try:
+            redact_video(source, target, method=args.method, audio=args.audio, progress=bar)
+        finally:
+            bar.finish()
+    elif kind == "audio":
+        from app.redact.derive import _redact_audio
+
+        if args.audio == "keep":
+            raise InvalidInput("For a sound recording choose --audio mute or --audio disguise.")
+        _write_atomically(target, lambda sink: _redact_audio(source.open("rb"), sink, args.audio, 0, None))
+    else:
+        raise InvalidInput("Only photos, videos and sound recordings can be redacted with redact-file.")
+    print(f"Wrote {target}", file=sys.stderr)
+    return 0
+
+
+def _redact_photo_file(source: Path, target: Path, args: argparse.Namespace) -> None:
+    import io
+
+    from app.redact.derive import ResidualFaces
+    from app.redact.faces import FaceDetector
+    from app.redact.photo import redact_image
+
+    detector = FaceDetector()
+    _, _, boxes = detector.detect_image_file(source)
+    fmt = "jpeg" if target.suffix.lower() in (".jpg", ".jpeg") else "png"
+    buffer = io.BytesIO()
+    result = redact_image(source, buffer, boxes, method=args.method, output_format=fmt, detector=detector)
+    if result.residual_faces and not args.accept_residual:
+        raise ResidualFaces(list(result.residual_faces))
+    _write_atomically(target, lambda sink: sink.write(buffer.getvalue()))
+    print(f"{len(result.boxes)} face area(s) covered", file=sys.stderr)
+
+
+def _write_atomically(target: Path, write) -> None:  # type: ignore[no-untyped-def]
+    import contextlib
+    import errno
+    import os
+
+    from app.errors import DiskFull
+
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with partial.open("xb") as sink:
+            write(sink)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(partial, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        if error.errno == errno.ENOSPC:
+            raise DiskFull() from None
+        raise
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+
+
+def cmd_redact(args: argparse.Namespace) -> int:
+    from app.cli.vault_cmds import open_vault
+    from app.redact.derive import propose, redact_item
+
+    faces, names = args.faces, args.names or args.redacted_names
+    if not faces and not names and args.audio == "keep":
+        faces = names = True  # nothing chosen: the safe default is everything
+    with open_vault(args) as vault:
+        if not args.yes:
+            print(propose(vault, args.item_id, faces=faces, names=names, progress=ProgressBar("detect")).summary())
+            print("Nothing was changed. Run again with --yes to make the redacted copy.", file=sys.stderr)
+            return 0
+        bar = ProgressBar("redact")
+        try:
+            result = redact_item(vault, args.item_id, faces=faces, names=names, method=args.method,
+                                 audio=args.audio, name_mode="redacted" if args.redacted_names else "pseudonym",
+                                 accept_residual=args.accept_residual, progress=bar)
+        finally:
+            bar.finish()
+    print(result.item_id)
+    if result.residual_faces:
+        print(f"note: {len(result.residual_faces)} residual face detection(s) accepted by the reviewer",
+              file=sys.stderr)
+    return 0

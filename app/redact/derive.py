@@ -1,0 +1,396 @@
+"""Redacted derivatives inside the vault.
+
+A redaction never touches the original: it makes a new item linked to it (``derived_from``),
+with the exact parameters (boxes per frame, method, seed, model and version, padding, audio
+treatment, names replaced) stored on the item and in the custody chain, so that applying the
+same parameters to the original reproduces the same bytes and an auditor can see what was
+hidden where without seeing the face.  Redacted bytes go from memory (photos) or an encrypted
+spool (videos, audio) straight into the vault: nothing readable reaches the disk.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from app.errors import EvidenceVaultError, InvalidInput, UnsupportedMedia
+from app.progress import CancelToken, ProgressCallback
+from app.redact.faces import Box, boxes_from_lists
+
+METHODS = ("fill", "pixelate")
+AUDIO_CHOICES = ("keep", "mute", "disguise")
+NAME_MODES = ("pseudonym", "redacted")
+
+
+class ResidualFaces(EvidenceVaultError):
+    """Faces were still found after redacting; a reviewer must add boxes or accept them."""
+
+    def __init__(self, boxes: list[Box]) -> None:
+        where = "; ".join(f"at x={b.x}, y={b.y}, {b.w}×{b.h} px" for b in boxes[:10])
+        super().__init__(
+            f"{len(boxes)} face(s) could still be seen after redacting ({where}). Add boxes over them, "
+            "or, if a reviewer has checked they are not faces, accept them (--accept-residual)."
+        )
+        self.boxes = boxes
+
+
+@dataclass
+class DerivativeResult:
+    item_id: int
+    sha256: str
+    kind: str
+    params: dict[str, Any]
+    residual_faces: list[Box] = field(default_factory=list)
+    duplicate_of: int | None = None
+
+
+@dataclass
+class RedactionProposal:
+    """What a redaction would do, for a reviewer (or `redact` without --yes) to look at first."""
+
+    item_id: int
+    kind: str
+    width: int | None = None
+    height: int | None = None
+    boxes: list[Box] = field(default_factory=list)          # photos
+    frames: list[list[Box]] = field(default_factory=list)   # videos
+    names_found: list[str] = field(default_factory=list)    # protected names found in the item's texts
+    suggestions: list[str] = field(default_factory=list)    # possible names not registered yet
+
+    def summary(self) -> str:
+        lines = [f"Item {self.item_id} ({self.kind})"]
+        if self.width:
+            lines.append(f"  size {self.width}×{self.height}")
+        if self.kind == "photo":
+            lines.append(f"  {len(self.boxes)} face area(s) to cover")
+            lines += [f"    [{b.x}, {b.y}, {b.w}, {b.h}] score {b.score:.2f}" for b in self.boxes]
+        if self.frames:
+            with_faces = sum(1 for boxes in self.frames if boxes)
+            lines.append(f"  {len(self.frames)} frames, {with_faces} with face areas to cover")
+        if self.names_found:
+            lines.append(f"  {len(self.names_found)} protected name occurrence(s) will be replaced")
+        if self.suggestions:
+            lines.append("  possible names not registered (review them; nothing is applied automatically):")
+            lines += [f"    {s}" for s in self.suggestions[:50]]
+        return "\n".join(lines)
+
+
+def media_class(item: Any) -> str:
+    """'photo', 'video', 'audio' or 'text' for the redaction pipeline, from kind and MIME type."""
+    mime = (item.mime or "").lower()
+    if mime.startswith("image/") or item.kind == "photo":
+        return "photo"
+    if mime.startswith("video/") or item.kind == "video":
+        return "video"
+    if mime.startswith("audio/") or item.kind == "audio":
+        return "audio"
+    return "text"
+
+
+def _name_redactor(vault: Any, mode: str) -> Any:
+    from app.redact.names import redactor_from_persons
+
+    return redactor_from_persons(vault.list_persons(), mode=mode)
+
+
+def _texts_of(vault: Any, item: Any) -> list[str]:
+    texts = [item.title or "", item.description or "", *(item.tags or ()), item.original_name or ""]
+    texts += [note.text for note in vault.notes(item.id)]
+    texts += [segment.text for segment in vault.transcript(item.id)]
+    texts += [segment.speaker or "" for segment in vault.transcript(item.id)]
+    return [t for t in texts if t]
+
+
+def propose(vault: Any, item_id: int, *, faces: bool = True, names: bool = True,
+            progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> RedactionProposal:
+    item = vault.get_item(item_id)
+    kind = media_class(item)
+    proposal = RedactionProposal(item_id=item_id, kind=kind)
+    if faces and kind == "photo":
+        from app.redact.photo import propose as propose_photo
+
+        with vault.open_original(item_id) as stream:
+            photo = propose_photo(stream)
+        proposal.width, proposal.height, proposal.boxes = photo.width, photo.height, list(photo.boxes)
+    elif faces and kind == "video":
+        from app.redact.video import detect_video
+
+        with vault.open_original(item_id) as stream:
+            detection = detect_video(stream, progress=progress, cancel=cancel)
+        proposal.width, proposal.height, proposal.frames = detection.width, detection.height, detection.frames
+    if names:
+        from app.redact.name_suggest import suggest_names
+
+        redactor = _name_redactor(vault, "pseudonym")
+        for text in _texts_of(vault, item):
+            proposal.names_found += [match.matched for match in redactor.find(text)]
+            proposal.suggestions += [s.text for s in suggest_names(text, known=redactor)]
+        proposal.suggestions = sorted(set(proposal.suggestions))
+    return proposal
+
+
+def redact_item(
+    vault: Any,
+    item_id: int,
+    *,
+    faces: bool = True,
+    names: bool = True,
+    method: str = "fill",
+    audio: str = "keep",
+    name_mode: str = "pseudonym",
+    boxes: list[Box] | None = None,
+    frames_boxes: list[list[Box]] | None = None,
+    accept_residual: bool = False,
+    seed: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> DerivativeResult:
+    """Make the redacted derivative of one item and record it in the custody chain.
+
+    ``boxes`` (photos) or ``frames_boxes`` (videos) are the reviewer's final boxes; without them
+    the detector's proposal is applied.  Faces still found on a redacted photo raise
+    :class:`ResidualFaces` (nothing is stored) unless ``accept_residual``.
+    """
+    if method not in METHODS:
+        raise InvalidInput(f"Choose the redaction method: {' or '.join(METHODS)}.")
+    if audio not in AUDIO_CHOICES:
+        raise InvalidInput(f"Choose what to do with the sound: {', '.join(AUDIO_CHOICES)}.")
+    if name_mode not in NAME_MODES:
+        raise InvalidInput(f"Choose how names are replaced: {' or '.join(NAME_MODES)}.")
+    if not faces and not names and audio == "keep":
+        raise InvalidInput("Say what to redact: faces, names, or the voice (audio).")
+    item = vault.get_item(item_id)
+    if item.derived_from is not None and item.derivation and item.derivation.get("redaction"):
+        raise InvalidInput(f"Item {item_id} is already a redacted copy; redact its original, item {item.derived_from}.")
+    seed = secrets.randbits(31) if seed is None else seed
+    redactor = _name_redactor(vault, name_mode) if names else None
+    kind = media_class(item)
+    title = redactor.redact(item.title or "") if redactor else item.title
+    name = _derivative_name(item.original_name, redactor, kind)
+    base_params: dict[str, Any] = {
+        "redaction": 1,
+        "original_item": item_id,
+        "original_sha256": item.sha256,
+        "faces": faces,
+        "names": {"mode": name_mode, "persons": _protected_ids(vault)} if names else None,
+        "seed": seed,
+    }
+
+    if kind == "photo" and faces:
+        data, params, residual = _redact_photo(vault, item_id, boxes, method, seed, accept_residual)
+        result = vault.ingest_stream(io.BytesIO(data), name=name, kind="photo", case_id=item.case_id,
+                                     derived_from=item_id, derivation={**base_params, **params},
+                                     title=title, mime=params["mime"], progress=progress, cancel=cancel)
+        out_kind = "photo"
+    elif kind == "video" and (faces or audio != "keep"):
+        from app.redact.video import redact_video
+
+        spool = _spool(vault)
+        try:
+            with vault.open_original(item_id) as stream:
+                video = redact_video(stream, spool, frames_boxes=frames_boxes if faces else [],
+                                     method=method, audio=audio, seed=seed, progress=progress, cancel=cancel)
+            params = {"media": "video", **_plain(video.params)}
+            with spool.reader() as reader:
+                result = vault.ingest_stream(reader, name=name, kind=item.kind, case_id=item.case_id,
+                                             derived_from=item_id, derivation={**base_params, **params},
+                                             title=title, mime="video/mp4", cancel=cancel)
+        finally:
+            spool.close()
+        residual, out_kind = [], item.kind
+    elif kind == "audio" and audio != "keep":
+        spool = _spool(vault)
+        try:
+            with vault.open_original(item_id) as stream:
+                params = _redact_audio(stream, spool, audio, seed, cancel)
+            with spool.reader() as reader:
+                result = vault.ingest_stream(reader, name=_with_suffix(name, ".m4a"), kind=item.kind,
+                                             case_id=item.case_id, derived_from=item_id,
+                                             derivation={**base_params, **params}, title=title,
+                                             mime="audio/mp4", cancel=cancel)
+        finally:
+            spool.close()
+        residual, out_kind = [], item.kind
+    elif names:
+        segments = vault.transcript(item_id)
+        if not segments:
+            raise UnsupportedMedia(
+                "This item has no transcript and no faces to redact; titles, notes and tags are redacted "
+                "automatically when you export."
+            )
+        vtt = _redacted_webvtt(segments, redactor)
+        params = {"media": "transcript", "format": "text/vtt"}
+        result = vault.ingest_stream(io.BytesIO(vtt), name=_with_suffix(name, ".vtt"), kind="transcript",
+                                     case_id=item.case_id, derived_from=item_id,
+                                     derivation={**base_params, **params}, title=title, mime="text/vtt")
+        out_kind = "transcript"
+    else:
+        raise UnsupportedMedia("There is nothing to redact in this item with the options chosen.")
+
+    if redactor is not None and result.duplicate_of is None:
+        _copy_redacted_transcript(vault, item_id, result.item_id, redactor)
+    vault.record_event("redacted", item_id=item_id, details={
+        "derivative_item": result.item_id, "derivative_sha256": result.sha256, "kind": out_kind,
+        "method": method if faces else None, "audio": audio, "seed": seed,
+        "residual_faces_accepted": [b.to_list() for b in residual],
+    })
+    derivation = {**base_params, **params}
+    return DerivativeResult(item_id=result.item_id, sha256=result.sha256, kind=out_kind, params=derivation,
+                            residual_faces=residual, duplicate_of=result.duplicate_of)
+
+
+def replay(vault: Any, derivative_id: int, *, cancel: CancelToken | None = None) -> str:
+    """Apply a derivative's recorded parameters to its original again; return the SHA-256 obtained.
+
+    For photos this reproduces the derivative byte for byte (an auditor's check that the record
+    says exactly what was done)."""
+    derivative = vault.get_item(derivative_id)
+    params = derivative.derivation or {}
+    if not params.get("redaction") or derivative.derived_from is None:
+        raise InvalidInput(f"Item {derivative_id} is not a redacted copy.")
+    if params.get("media") != "photo":
+        raise UnsupportedMedia("Replaying is available for photos; for videos compare the recorded boxes per frame.")
+    data, _, _ = _redact_photo(vault, derivative.derived_from, boxes_from_lists(params["boxes"]),
+                               params["method"], params["seed"], accept_residual=True)
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _redact_photo(vault: Any, item_id: int, boxes: list[Box] | None, method: str, seed: int,
+                  accept_residual: bool) -> tuple[bytes, dict[str, Any], list[Box]]:
+    from app.redact.faces import FaceDetector
+    from app.redact.photo import redact_image
+
+    detector = FaceDetector()
+    with vault.open_original(item_id) as stream:
+        if boxes is None:
+            _, _, boxes = detector.detect_image_file(stream)
+            stream.seek(0)
+        output = io.BytesIO()
+        photo = redact_image(stream, output, boxes, method=method, seed=seed, detector=detector)
+    if photo.residual_faces and not accept_residual:
+        raise ResidualFaces(photo.residual_faces)
+    params = {"media": "photo", **_plain(photo.to_dict())}
+    params["boxes"] = [b.to_list() for b in photo.boxes]
+    return output.getvalue(), params, list(photo.residual_faces)
+
+
+def _redact_audio(stream: Any, sink: Any, audio: str, seed: int, cancel: CancelToken | None) -> dict[str, Any]:
+    from app.media.ffmpeg_io import MediaInput
+    from app.redact.video import disguise_filter
+
+    command = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file,pipe"]
+    params: dict[str, Any] = {"media": "audio", "audio": {"mode": audio}}
+    with MediaInput(stream) as media_input:
+        command += ["-i", media_input.url(), "-map", "0:a:0", "-vn", "-sn", "-dn",
+                    "-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact"]
+        if audio == "mute":
+            command += ["-af", "volume=0"]
+        else:
+            chain, disguise = disguise_filter(seed)
+            command += ["-af", chain]
+            params["audio"].update(disguise)
+        command += ["-c:a", "aac", "-b:a", "96k", "-flags:a", "+bitexact",
+                    "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE if media_input.uses_stdin else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=media_input.pass_fds())
+        feeder = media_input.start_feeding(proc)
+        try:
+            assert proc.stdout is not None
+            for chunk in iter(lambda: proc.stdout.read(1024 * 1024), b""):
+                if cancel is not None:
+                    cancel.check()
+                sink.write(chunk)
+            error = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            if proc.wait() != 0:
+                from app.errors import CorruptMedia
+
+                raise CorruptMedia("This recording could not be decoded to disguise the voice.", debug_detail=error)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if feeder is not None:
+                feeder.join(timeout=5)
+    params["encoder"] = "aac 96k, fragmented MP4, bitexact"
+    return params
+
+
+def _spool(vault: Any) -> Any:
+    from app.vault.spool import EncryptedSpool
+
+    return EncryptedSpool(Path(vault.path).parent)
+
+
+def _protected_ids(vault: Any) -> list[int]:
+    return sorted(person.id for person in vault.list_persons() if person.protected)
+
+
+def _derivative_name(original: str, redactor: Any, kind: str) -> str:
+    from app.redact.names import redact_filename
+
+    stem, suffix = PurePath(original or "item").stem, PurePath(original or "").suffix
+    if redactor is not None:
+        stem = redact_filename(stem, redactor)
+    if kind == "photo":
+        suffix = ".png"
+    elif kind == "video":
+        suffix = ".mp4"
+    return f"{stem}.redacted{suffix}"
+
+
+def _with_suffix(name: str, suffix: str) -> str:
+    return str(PurePath(name).with_suffix(suffix))
+
+
+def _format_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def _redacted_webvtt(segments: list[Any], redactor: Any) -> bytes:
+    lines = ["WEBVTT", ""]
+    for segment in segments:
+        lines.append(f"{_format_time(segment.start)} --> {_format_time(max(segment.end, segment.start))}")
+        text = redactor.redact(segment.text)
+        speaker = redactor.redact(segment.speaker) if segment.speaker else None
+        lines.append(f"<v {speaker}>{text}" if speaker else text)
+        lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def _copy_redacted_transcript(vault: Any, source_id: int, target_id: int, redactor: Any) -> None:
+    from app.vault.models import Segment
+
+    segments = vault.transcript(source_id)
+    if not segments:
+        return
+    vault.set_transcript(target_id, [
+        Segment(start=s.start, end=s.end, speaker=redactor.redact(s.speaker) if s.speaker else None,
+                language=s.language, text=redactor.redact(s.text))
+        for s in segments
+    ])
+
+
+def _plain(value: Any) -> Any:
+    """Parameters as canonical-JSON values (floats kept finite, tuples as lists, numpy as Python)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        return value.item()
+    if isinstance(value, Box):
+        return value.to_list()
+    return value
