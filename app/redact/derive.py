@@ -169,6 +169,7 @@ def redact_item(
     seed = secrets.randbits(31) if seed is None else seed
     redactor = _name_redactor(vault, name_mode) if names else None
     kind = media_class(item)
+    residual: list[Box] = []
     title = redactor.redact(item.title or "") if redactor else item.title
     name = _derivative_name(item.original_name, redactor, kind)
     base_params: dict[str, Any] = {
@@ -201,7 +202,7 @@ def redact_item(
                                              title=title, mime="video/mp4", cancel=cancel)
         finally:
             spool.close()
-        residual, out_kind = [], item.kind
+        out_kind = item.kind
     elif kind == "audio" and audio != "keep":
         spool = _spool(vault)
         try:
@@ -214,7 +215,7 @@ def redact_item(
                                              mime="audio/mp4", cancel=cancel)
         finally:
             spool.close()
-        residual, out_kind = [], item.kind
+        out_kind = item.kind
     elif names:
         segments = vault.transcript(item_id)
         if not segments:
