@@ -1,0 +1,124 @@
+"""`evidence-vault verify-bundle`: the auditor's one command.  Needs no vault and no passphrase.
+
+Exit status: 0 the bundle is intact, 1 it failed a check (or is unsafe or unreadable as a bundle),
+2 the check could not run (no such file, bad arguments, unexpected error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from app.errors import BundleError, EvidenceVaultError
+from app.export.bundle_verify import BundleReport, verify_bundle
+from app.progress import ProgressCallback
+from app.vault import keys
+
+EXIT_OK, EXIT_FAILED, EXIT_COULD_NOT_RUN = 0, 1, 2
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "verify-bundle",
+        help="check a sealed evidence bundle (ZIP file or folder)",
+        description="Check every file, signature, checkpoint and Merkle proof of an evidence bundle. "
+        "Nothing is extracted or changed.",
+    )
+    parser.add_argument("path", metavar="PATH", type=Path, help="the bundle: a .zip file or a folder")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--expect-key-id",
+        metavar="ID",
+        default=None,
+        help="the vault key ID you received separately (16 hex digits); the check fails if the "
+        "bundle is signed by any other key",
+    )
+    parser.add_argument(
+        "--trusted-key",
+        metavar="PEM",
+        type=Path,
+        default=None,
+        help="the vault's public key file you received separately (instead of --expect-key-id)",
+    )
+    parser.set_defaults(func=run_verify_bundle)
+
+
+def run_verify_bundle(args: argparse.Namespace) -> int:
+    expected = args.expect_key_id.strip().lower() if args.expect_key_id else None
+    if expected is not None and not _KEY_ID.fullmatch(expected):
+        return _could_not_run(args, "The key ID must be 16 hexadecimal digits, as shown in VERIFY.txt.")
+    trusted = None
+    if args.trusted_key is not None:
+        try:
+            trusted = keys.load_public_key_pem(args.trusted_key.read_bytes())
+        except OSError as exc:
+            return _could_not_run(args, f"The key file {args.trusted_key} cannot be read: {exc.strerror}.")
+        except EvidenceVaultError as exc:
+            return _could_not_run(args, exc.user_message())
+    if not args.path.exists():
+        return _could_not_run(args, f"There is no file or folder at {args.path}.")
+    try:
+        report = verify_bundle(args.path, expected_key_id=expected, trusted_public_key=trusted,
+                               progress=_progress_printer(args))
+    except BundleError as exc:
+        if args.json:
+            print(json.dumps({"ok": False, "error": exc.user_message(), "problems": []}, ensure_ascii=False))
+        else:
+            print(f"NOT VERIFIED: {exc.user_message()}")
+        return EXIT_FAILED
+    except Exception as exc:
+        # Exit 1 must only ever mean "the bundle failed a check"; anything else (even a bug in this
+        # program) is "could not run", so a script never mistakes a crash for a verdict.
+        if getattr(args, "debug", False):
+            raise
+        message = (exc.user_message() if isinstance(exc, EvidenceVaultError)
+                   else f"The check could not run ({type(exc).__name__}: {exc}). Please report this.")
+        return _could_not_run(args, message)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_report(report, checked_key=expected is not None or trusted is not None)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _could_not_run(args: argparse.Namespace, message: str) -> int:
+    if args.json:
+        print(json.dumps({"ok": False, "error": message, "problems": []}, ensure_ascii=False))
+    else:
+        print(f"evidence-vault: {message}", file=sys.stderr)
+    return EXIT_COULD_NOT_RUN
+
+
+def _progress_printer(args: argparse.Namespace) -> ProgressCallback | None:
+    if args.json or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, message: str) -> None:
+        percent = 100 * done // total if total else 100
+        print(f"\r{percent:3d}% {message[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _print_report(report: BundleReport, *, checked_key: bool) -> None:
+    if sys.stderr.isatty():
+        print("\r" + " " * 66 + "\r", end="", file=sys.stderr)
+    if report.ok:
+        print(f"VERIFIED: {report.files_checked} files and {report.events_checked} custody events are intact.")
+    else:
+        print(f"NOT VERIFIED: {len(report.problems)} problem(s) found:")
+        for problem in report.problems:
+            print(f"  - {problem.file_or_part}: {problem.message}")
+    print(f"Signed by vault key ID: {report.key_id or 'unknown'}")
+    if report.created_at:
+        print(f"Exported {report.created_at} for {report.audience} ({report.level}); "
+              f"checkpoint covers {report.tree_size if report.tree_size is not None else '?'} events.")
+    if report.ok and checked_key:
+        print("The key matches the key you expected.")
+    elif report.ok:
+        print("Compare this key ID with the one you received separately from the vault owner "
+              "(or run again with --expect-key-id): anyone can re-sign a bundle with a new key.")

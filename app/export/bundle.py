@@ -1,0 +1,449 @@
+"""Writing a sealed evidence bundle: the files an auditor checks alone, with sha256sum and openssl.
+
+Layout (docs/BUNDLE_FORMAT.md has the full specification)::
+
+    dossier.pdf, exhibits/...        the caller's files (BundleFile), streamed, hashed while copied
+    custody/events.jsonl             the included custody events, one canonical JSON event per line
+    custody/proofs.json              RFC 9162 inclusion proof of each event against the checkpoint
+    custody/checkpoint.txt           the signed checkpoint (C2SP signed note) the proofs lead to
+    keys/vault-ed25519.pem           the vault's Ed25519 public key
+    keys/vault-seal-cert.pem         the certificate of the PDF seal
+    VERIFY.txt                       step-by-step instructions (and a short proof-checking script)
+    SHA256SUMS                       `sha256sum -c` list of all the files above
+    manifest.json                    every file's path, SHA-256, size and role, plus bundle metadata
+    manifest.json.sig                raw 64-byte Ed25519 signature over the exact bytes of manifest.json
+
+The bundle is written under a temporary name beside ``out`` and renamed into place only when complete,
+so a crash, a cancel or a full disk never leaves a half bundle under the real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import itertools
+import os
+import secrets
+import shutil
+import stat
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from app.errors import DiskFull, EvidenceVaultError, IntegrityError, InvalidInput
+from app.export.bundle_instructions import verify_instructions
+from app.export.safe_zip import MAX_ENTRIES, RATIO_CHECK_FROM, find_duplicates, name_key, unsafe_name_reason
+from app.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
+from app.vault import checkpoint as checkpoints
+from app.vault import keys
+from app.vault.canonical import canonical_json
+from app.vault.events import GENESIS_PREV_HASH, Event, utc_now
+from app.vault.merkle import MerkleTree, verify_inclusion
+
+FORMAT_NAME = "evidence-vault-bundle"
+FORMAT_VERSION = 1
+PROOFS_FORMAT = "evidence-vault-inclusion-proofs"
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.json.sig"
+SUMS = "SHA256SUMS"
+INSTRUCTIONS = "VERIFY.txt"
+EVENTS = "custody/events.jsonl"
+PROOFS = "custody/proofs.json"
+CHECKPOINT = "custody/checkpoint.txt"
+PUBLIC_KEY = "keys/vault-ed25519.pem"
+SEAL_CERT = "keys/vault-seal-cert.pem"
+UNLISTED = frozenset({MANIFEST, SIGNATURE})  # the only files not named in the manifest
+GENERATED_ROLES = {
+    EVENTS: "custody-events",
+    PROOFS: "custody-proofs",
+    CHECKPOINT: "checkpoint",
+    PUBLIC_KEY: "public-key",
+    SEAL_CERT: "seal-certificate",
+    INSTRUCTIONS: "instructions",
+    SUMS: "checksums",
+}
+CALLER_ROLES = frozenset({"dossier", "exhibit", "transcript", "attachment"})
+RESERVED_FOLDERS = ("custody/", "keys/")
+INGEST_ACTION = "item_ingested"
+MAX_LABEL = 200
+# Already-compressed media gain nothing from deflate; text shrinks well and is small.
+TEXT_SUFFIXES = frozenset({".json", ".jsonl", ".txt", ".pem", ".csv", ".srt", ".vtt", ".md", ".xml", ".html"})
+_CHUNK = 1 << 20
+_ZIP64_FROM = 0x7FFF0000
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """A file to put in the bundle.  ``open`` returns a fresh binary stream (closed by the writer)."""
+
+    arcname: str
+    open: Callable[[], BinaryIO]
+    item_id: int | None = None
+    role: str = "exhibit"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str
+    sha256: str
+    size: int
+    role: str
+    item_id: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": self.path, "sha256": self.sha256, "size": self.size, "role": self.role,
+                "item_id": self.item_id}
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    path: Path
+    manifest_sha256: str
+    files: list[ManifestEntry]
+    key_id: str = ""
+
+
+def is_text_name(name: str) -> bool:
+    return name == SUMS or Path(name).suffix.lower() in TEXT_SUFFIXES
+
+
+def _deflate(name: str, size_hint: int | None) -> bool:
+    """Deflate text only.  Caller text of 1 MiB or more (or of unknown size) is stored: a pathological
+    file (pages of spaces) could exceed the compression ratio the verifier accepts (safe_zip.MAX_RATIO).
+    The bundle's own files (hex hashes, JSON) compress far less than that at any size."""
+    if not is_text_name(name):
+        return False
+    return name in GENERATED_ROLES or name in UNLISTED or (size_hint is not None and size_hint < RATIO_CHECK_FROM)
+
+
+def _open_exclusive(path: Path) -> BinaryIO:
+    """Create a new file (never an existing one, never through a link).  Tests swap this to inject faults."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    return os.fdopen(fd, "wb")
+
+
+class _Sink:
+    """Where bundle files go: a ZIP file or a folder.  ``add`` streams and returns (sha256, size)."""
+
+    def add(self, name: str, chunks: Iterable[bytes], size_hint: int | None) -> tuple[str, int]:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+
+class _ZipSink(_Sink):
+    def __init__(self, temp: Path, stamp: tuple[int, int, int, int, int, int]) -> None:
+        self.temp = temp
+        self.stamp = stamp
+        self.raw = _open_exclusive(temp)
+        try:
+            self.zip = zipfile.ZipFile(self.raw, "w", allowZip64=True)
+        except BaseException:
+            self.raw.close()
+            temp.unlink(missing_ok=True)
+            raise
+
+    def add(self, name: str, chunks: Iterable[bytes], size_hint: int | None) -> tuple[str, int]:
+        info = zipfile.ZipInfo(name, date_time=self.stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED if _deflate(name, size_hint) else zipfile.ZIP_STORED
+        info.create_system = 3  # Unix, so the mode below (regular file, rw-r--r--) is honoured
+        info.external_attr = (stat.S_IFREG | 0o644) << 16
+        digest, size = hashlib.sha256(), 0
+        force64 = size_hint is None or size_hint >= _ZIP64_FROM
+        with self.zip.open(info, "w", force_zip64=force64) as entry:
+            for chunk in chunks:
+                digest.update(chunk)
+                entry.write(chunk)
+                size += len(chunk)
+        return digest.hexdigest(), size
+
+    def finish(self) -> None:
+        self.zip.close()
+        self.raw.flush()
+        os.fsync(self.raw.fileno())
+        self.raw.close()
+
+    def abort(self) -> None:
+        for closer in (self.zip.close, self.raw.close):
+            with contextlib.suppress(OSError, ValueError):  # the file is being deleted anyway
+                closer()
+        self.temp.unlink(missing_ok=True)
+
+
+class _FolderSink(_Sink):
+    def __init__(self, temp: Path) -> None:
+        self.temp = temp
+        temp.mkdir(mode=0o777)
+
+    def add(self, name: str, chunks: Iterable[bytes], size_hint: int | None) -> tuple[str, int]:
+        target = self.temp.joinpath(*name.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        with _open_exclusive(target) as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        return digest.hexdigest(), size
+
+    def finish(self) -> None:
+        for folder, _, _ in os.walk(self.temp):
+            _fsync_folder(Path(folder))
+
+    def abort(self) -> None:
+        shutil.rmtree(self.temp, ignore_errors=True)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _stream_chunks(stream: BinaryIO, cancel: CancelToken, on_chunk: Callable[[int], None]) -> Iterable[bytes]:
+    while chunk := stream.read(_CHUNK):
+        cancel.check()
+        on_chunk(len(chunk))
+        yield chunk
+
+
+def _size_of(stream: BinaryIO) -> int | None:
+    try:
+        if stream.seekable():
+            here = stream.tell()
+            end = stream.seek(0, os.SEEK_END)
+            stream.seek(here)
+            return end - here
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _check_files(files: Sequence[BundleFile]) -> None:
+    if len(files) + len(GENERATED_ROLES) + len(UNLISTED) > MAX_ENTRIES:
+        raise InvalidInput(f"A bundle can hold at most {MAX_ENTRIES - 10:,} files; split the export.")
+    reserved = {name_key(n) for n in (*GENERATED_ROLES, *UNLISTED)}
+    for bundle_file in files:
+        name = bundle_file.arcname
+        reason = unsafe_name_reason(name) if isinstance(name, str) else "is not text"
+        if reason or name.endswith("/"):
+            raise InvalidInput(f"The file name {name!r} cannot be used in a bundle: it {reason or 'is a folder'}.")
+        if name_key(name) in reserved or name_key(name).startswith(RESERVED_FOLDERS):
+            raise InvalidInput(f"The file name {name!r} is reserved for the bundle's own files.")
+        if bundle_file.role not in CALLER_ROLES:
+            raise InvalidInput(f"Unknown bundle file role {bundle_file.role!r}.")
+        if bundle_file.item_id is not None and (
+            not isinstance(bundle_file.item_id, int) or isinstance(bundle_file.item_id, bool)
+            or bundle_file.item_id < 0
+        ):
+            raise InvalidInput(f"The item id of {name!r} is not valid.")
+    clashes = find_duplicates([f.arcname for f in files])
+    if clashes:
+        name, first = next(iter(clashes.items()))
+        raise InvalidInput(
+            f"The bundle would contain {name!r} and {first!r}, which are the same name on some computers."
+        )
+
+
+def _prepare_custody(
+    events: Sequence[Event], leaf_hashes: Sequence[bytes], checkpoint_text: str, signing_key: Ed25519PrivateKey
+) -> tuple[str, bytes, bytes]:
+    """Check that the events, the log and the checkpoint agree; return (checkpoint, events, proofs)."""
+    text = checkpoint_text.replace("\r\n", "\n").strip() + "\n"
+    checkpoint = checkpoints.verify_checkpoint(text, signing_key.public_key())
+    if checkpoint.tree_size > len(leaf_hashes):
+        raise InvalidInput("The checkpoint covers more events than the custody log given for the export.")
+    tree = MerkleTree(leaf_hashes)
+    if tree.root(checkpoint.tree_size) != checkpoint.root:
+        raise IntegrityError(
+            "The checkpoint does not match the custody log; run a vault check before exporting.",
+            debug_detail=f"tree size {checkpoint.tree_size}",
+        )
+    ordered = sorted(events, key=lambda e: e.seq)
+    if len({e.seq for e in ordered}) != len(ordered):
+        raise InvalidInput("The same custody event was given twice for the bundle.")
+    if ordered and ordered[-1].seq >= checkpoint.tree_size:
+        raise InvalidInput(
+            f"The checkpoint covers {checkpoint.tree_size} custody events, but the bundle includes event "
+            f"{ordered[-1].seq}. Make a new checkpoint and export again."
+        )
+    for earlier, later in itertools.pairwise(ordered):
+        if earlier.seq + 1 == later.seq and later.prev_hash != earlier.chain_hash():
+            raise IntegrityError(f"The custody chain is broken at event {later.seq}; run a vault check.")
+    if ordered and ordered[0].seq == 0 and ordered[0].prev_hash != GENESIS_PREV_HASH:
+        raise IntegrityError("The first custody event does not start the chain; run a vault check.")
+    proofs = []
+    lines = []
+    for event in ordered:
+        leaf = event.leaf_hash()
+        if leaf_hashes[event.seq] != leaf:
+            raise IntegrityError(
+                f"Custody event {event.seq} does not match the custody log; run a vault check.",
+                debug_detail="leaf hash mismatch",
+            )
+        path = tree.inclusion_proof(event.seq, checkpoint.tree_size)
+        verify_inclusion(leaf_hash=leaf, index=event.seq, tree_size=checkpoint.tree_size, proof=path,
+                         root=checkpoint.root)
+        proofs.append({"seq": event.seq, "leaf_index": event.seq, "leaf_hash": leaf.hex(),
+                       "inclusion_proof": [node.hex() for node in path]})
+        lines.append(event.canonical_bytes() + b"\n")
+    proof_doc = {
+        "format": PROOFS_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "hash": "sha256",
+        "tree_size": checkpoint.tree_size,
+        "root": checkpoint.root.hex(),
+        "proofs": proofs,
+    }
+    return text, b"".join(lines), canonical_json(proof_doc)
+
+
+def _check_label(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_LABEL:
+        raise InvalidInput(f"The bundle's {what} must be short, non-empty text.")
+    return value
+
+
+def write_bundle(
+    *,
+    out: Path,
+    as_zip: bool,
+    files: Sequence[BundleFile],
+    events: Sequence[Event],
+    leaf_hashes: Sequence[bytes],
+    checkpoint_text: str,
+    signing_key: Ed25519PrivateKey,
+    seal_cert_pem: bytes,
+    audience: str,
+    level: str,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> BundleResult:
+    """Write a sealed bundle at ``out`` (a .zip file when ``as_zip``, otherwise a folder).
+
+    ``leaf_hashes`` is the whole custody log (every event's leaf hash, in order); ``events`` are the
+    events to include (normally those of the included items).  Each file with an ``item_id`` must
+    match an included ``item_ingested`` event for that item with the same SHA-256.
+
+    Raises InvalidInput (bad arguments, ``out`` exists, checkpoint too old), IntegrityError (log,
+    events and checkpoint disagree), DiskFull, Cancelled; in every error case nothing is left behind.
+    """
+    progress = progress or no_progress
+    cancel = cancel or NEVER_CANCELLED
+    out = Path(out)
+    audience, level = _check_label(audience, "audience"), _check_label(level, "level")
+    _check_files(files)
+    try:
+        x509.load_pem_x509_certificate(bytes(seal_cert_pem))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("The seal certificate is not a valid PEM certificate.", debug_detail=str(exc)) from exc
+    if os.path.lexists(out):
+        raise InvalidInput(f"{out} already exists. Choose another name, or move the old bundle away first.")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"The folder {out.parent} does not exist.")
+    ingested = {(e.item_id, e.item_sha256) for e in events if e.action == INGEST_ACTION}
+    ingested_ids = {item_id for item_id, _ in ingested}
+    for bundle_file in files:
+        if bundle_file.item_id is not None and bundle_file.item_id not in ingested_ids:
+            raise InvalidInput(
+                f"{bundle_file.arcname}: the custody events of item {bundle_file.item_id} (its ingest "
+                "record) must be included in the bundle."
+            )
+    checkpoint_text, events_bytes, proofs_bytes = _prepare_custody(
+        events, leaf_hashes, checkpoint_text, signing_key
+    )
+    public = signing_key.public_key()
+    created_at = utc_now()
+    stamp = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%S.%fZ").timetuple()[:6]
+    temp = out.parent / f".{out.name}.{secrets.token_hex(6)}.partial"
+    total_steps = len(files) + len(GENERATED_ROLES) + 2
+    entries: list[ManifestEntry] = []
+    sink: _Sink | None = None
+    try:
+        sink = _ZipSink(temp, stamp) if as_zip else _FolderSink(temp)
+        for step, bundle_file in enumerate(files):
+            cancel.check()
+            progress(step, total_steps, f"Adding {bundle_file.arcname}")
+            with bundle_file.open() as stream:
+                sha, size = sink.add(bundle_file.arcname, _stream_chunks(stream, cancel, lambda n: None),
+                                     _size_of(stream))
+            if bundle_file.item_id is not None and (bundle_file.item_id, sha) not in ingested:
+                raise IntegrityError(
+                    f"{bundle_file.arcname}: its SHA-256 does not match the ingest record of item "
+                    f"{bundle_file.item_id}; the file was changed. Run a vault check.",
+                )
+            entries.append(ManifestEntry(bundle_file.arcname, sha, size, bundle_file.role, bundle_file.item_id))
+        key_id = keys.key_id(public)
+        generated = {
+            EVENTS: events_bytes,
+            PROOFS: proofs_bytes,
+            CHECKPOINT: checkpoint_text.encode("utf-8"),
+            PUBLIC_KEY: keys.public_key_pem(public),
+            SEAL_CERT: bytes(seal_cert_pem),
+            INSTRUCTIONS: verify_instructions(key_id=key_id, created_at=created_at, audience=audience,
+                                              level=level).encode("utf-8"),
+        }
+        for step, (name, data) in enumerate(generated.items(), start=len(files)):
+            cancel.check()
+            progress(step, total_steps, f"Writing {name}")
+            sha, size = sink.add(name, [data], len(data))
+            entries.append(ManifestEntry(name, sha, size, GENERATED_ROLES[name]))
+        sums = "".join(f"{e.sha256}  {e.path}\n" for e in entries).encode("utf-8")
+        sha, size = sink.add(SUMS, [sums], len(sums))
+        entries.append(ManifestEntry(SUMS, sha, size, GENERATED_ROLES[SUMS]))
+        manifest = canonical_json({
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "created_at": created_at,
+            "audience": audience,
+            "level": level,
+            "vault_key_id": key_id,
+            "checkpoint": checkpoint_text,
+            "events": len(events),
+            "files": [e.as_dict() for e in entries],
+        })
+        cancel.check()
+        progress(total_steps - 2, total_steps, "Signing the manifest")
+        sink.add(MANIFEST, [manifest], len(manifest))
+        sink.add(SIGNATURE, [signing_key.sign(manifest)], 64)
+        sink.finish()
+        cancel.check()
+        os.replace(temp, out)
+        _fsync_folder(out.parent)
+    except OSError as exc:
+        if sink is not None:
+            sink.abort()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(debug_detail=str(exc)) from exc
+        if exc.errno == errno.EFBIG:
+            raise DiskFull(
+                "The bundle is too large for this drive's file system (FAT32 drives hold at most 4 GB "
+                "per file). Export as a folder, or use a drive formatted as exFAT or NTFS.",
+                debug_detail=str(exc),
+            ) from exc
+        raise EvidenceVaultError(
+            f"The bundle could not be written to {out.parent}: {exc.strerror}. Check the drive and try again.",
+            debug_detail=str(exc),
+        ) from exc
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
+    progress(total_steps, total_steps, "Bundle written")
+    return BundleResult(path=out, manifest_sha256=hashlib.sha256(manifest).hexdigest(), files=entries,
+                        key_id=key_id)

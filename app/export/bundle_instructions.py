@@ -1,0 +1,156 @@
+"""VERIFY.txt: how an auditor checks a bundle with sha256sum, openssl and (for the Merkle proofs) a
+short standard-library Python script printed inside the file, so they can read every line they run.
+
+The commands here are exercised verbatim by tests/export/test_bundle_shell.py.
+"""
+
+from __future__ import annotations
+
+SCRIPT_BEGIN = "# ---- begin check_custody.py ----"
+SCRIPT_END = "# ---- end check_custody.py ----"
+
+# Standard library only, Python 3.6+.  Kept short enough to read in full before running it.
+CHECK_CUSTODY_SCRIPT = r'''# ---- begin check_custody.py ----
+# Checks the custody part of an Evidence Vault bundle. Run it inside the bundle folder.
+# It does not check signatures: openssl does that (steps 2 and 4 of VERIFY.txt).
+import base64, hashlib, json, sys
+
+def sha(data):
+    return hashlib.sha256(data).digest()
+
+def fail(message):
+    sys.exit("FAILED: " + message)
+
+manifest = json.loads(open("manifest.json", "rb").read().decode("utf-8"))
+note = open("custody/checkpoint.txt", "rb").read().decode("utf-8")
+if note != manifest["checkpoint"]:
+    fail("custody/checkpoint.txt differs from the checkpoint in manifest.json")
+lines = note.split("\n")
+size, root = int(lines[1]), base64.b64decode(lines[2])
+proofs = json.loads(open("custody/proofs.json", "rb").read().decode("utf-8"))
+if proofs["tree_size"] != size or bytes.fromhex(proofs["root"]) != root:
+    fail("custody/proofs.json is not for the checkpoint in custody/checkpoint.txt")
+events = open("custody/events.jsonl", "rb").read().split(b"\n")
+if events[-1] != b"":
+    fail("custody/events.jsonl does not end with a newline")
+events = events[:-1]
+if len(events) != len(proofs["proofs"]):
+    fail("custody/proofs.json does not have one proof per event")
+previous = None
+for line, proof in zip(events, proofs["proofs"]):
+    event = json.loads(line.decode("utf-8"))
+    index = event["seq"]
+    leaf = sha(b"\x00" + line)  # RFC 9162 leaf hash of the exact line bytes
+    if proof["leaf_index"] != index or proof["leaf_hash"] != leaf.hex():
+        fail("event %d: its proof is for another event" % index)
+    fn, sn, r = index, size - 1, leaf  # RFC 9162 section 2.1.3.2
+    for sibling in [bytes.fromhex(h) for h in proof["inclusion_proof"]]:
+        if sn == 0:
+            fail("event %d: the proof is too long" % index)
+        if fn % 2 == 1 or fn == sn:
+            r = sha(b"\x01" + sibling + r)
+            while fn % 2 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = sha(b"\x01" + r + sibling)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0 or r != root:
+        fail("event %d: the proof does not lead to the signed checkpoint root" % index)
+    chain = hashlib.sha256(b"evidence-vault:event-chain:v1\x00" + line).hexdigest()
+    if index == 0 and event["prev_hash"] != "0" * 64:
+        fail("event 0 does not start the chain")
+    if previous and previous[0] + 1 == index and event["prev_hash"] != previous[1]:
+        fail("event %d does not follow from event %d" % (index, previous[0]))
+    if previous and previous[0] >= index:
+        fail("custody/events.jsonl is not in order")
+    previous = (index, chain)
+ingested = set()
+for line in events:
+    event = json.loads(line.decode("utf-8"))
+    if event["action"] == "item_ingested":
+        ingested.add((event["item_id"], event["item_sha256"]))
+for entry in manifest["files"]:
+    if entry["item_id"] is not None and (entry["item_id"], entry["sha256"]) not in ingested:
+        fail("%s: no custody event records item %d with this SHA-256" % (entry["path"], entry["item_id"]))
+print("OK: %d custody events are in the signed log of %d events" % (len(events), size))
+# ---- end check_custody.py ----
+'''
+
+
+def verify_instructions(*, key_id: str, created_at: str, audience: str, level: str) -> str:
+    """The text of VERIFY.txt for one bundle."""
+    return f"""HOW TO VERIFY THIS EVIDENCE BUNDLE
+==================================
+
+This bundle was exported by Evidence Vault on {created_at} (UTC).
+Audience: {audience}.  Level: {level}.
+Vault signing key ID: {key_id}
+
+You need: sha256sum (GNU coreutils), openssl 3.0 or newer, and for step 5 python3.
+Unpack the bundle into an empty folder (if it is a .zip) and run every command INSIDE that folder.
+Each step says what its commands must print; anything else, or "FAILED", means the bundle is not
+intact.  Evidence Vault can run all checks at once:  evidence-vault verify-bundle <bundle>
+These instructions travel inside the bundle; the same commands are published in Evidence Vault's
+documentation (docs/FORMAT.md, "Sealed evidence bundle") if you prefer an independent copy.
+
+1. Check the key.  The signatures below only prove that the bundle is consistent with the key
+   inside it; anyone can make a new key.  Compute the key ID and compare it with the key ID you
+   received separately from the vault owner (by phone, in person, or in a signed letter):
+
+     openssl pkey -pubin -in keys/vault-ed25519.pem -outform DER | tail -c 32 | sha256sum | cut -c1-16
+
+   It must print the key ID you were given (for this bundle it should be {key_id}).
+
+2. Check the signature on the manifest (manifest.json lists every file with its SHA-256 and size):
+
+     openssl pkeyutl -verify -pubin -inkey keys/vault-ed25519.pem -rawin -in manifest.json -sigfile manifest.json.sig
+
+   It must print "Signature Verified Successfully".
+
+3. Check the files.  First check that SHA256SUMS is the one the manifest names (must print 1),
+   then every file listed in it (every line must end in "OK"):
+
+     S=$(sha256sum SHA256SUMS | cut -c1-64)
+     grep -c "\\"path\\":\\"SHA256SUMS\\",\\"role\\":\\"checksums\\",\\"sha256\\":\\"$S\\"" manifest.json
+     sha256sum -c SHA256SUMS
+
+   Then check that the folder holds nothing else (must print nothing):
+
+     find . -type f | sed 's|^\\./||' | LC_ALL=C sort > /tmp/found.txt
+     {{ cut -c67- SHA256SUMS; printf '%s\\n' SHA256SUMS manifest.json manifest.json.sig; }} > /tmp/listed.txt
+     LC_ALL=C sort /tmp/listed.txt | diff - /tmp/found.txt
+
+   and that it holds no links or special files (must print nothing):
+
+     find . ! -type f ! -type d
+
+4. Check the signature on the checkpoint (custody/checkpoint.txt: a signed tree head in the C2SP
+   signed-note format; its first four lines are signed, the last line carries the signature
+   after a 4-byte key hint):
+
+     head -n 4 custody/checkpoint.txt > /tmp/cp.body
+     tail -n 1 custody/checkpoint.txt | cut -d' ' -f3 | base64 -d | tail -c 64 > /tmp/cp.sig
+     openssl pkeyutl -verify -pubin -inkey keys/vault-ed25519.pem -rawin -in /tmp/cp.body -sigfile /tmp/cp.sig
+
+   It must print "Signature Verified Successfully".  Line 2 is the number of custody events the
+   vault had recorded, line 3 the base64 Merkle root over all of them.
+
+5. Check the custody events.  custody/events.jsonl holds one event per line (canonical JSON,
+   RFC 8785).  Each event's Merkle leaf hash is SHA-256(0x00 || line bytes without the newline);
+   custody/proofs.json holds, per event, the RFC 9162 inclusion proof from that leaf to the root in
+   the checkpoint (sibling hashes from the leaf up, hex).  Interior nodes are
+   SHA-256(0x01 || left || right).  Events that follow each other (seq n and n+1) are also chained:
+   event n+1's "prev_hash" is SHA-256("evidence-vault:event-chain:v1" || 0x00 || line of event n),
+   again over the line bytes without the newline.
+   Each exhibit taken from the vault (manifest "item_id" not null) must match an "item_ingested"
+   event for that item with the same SHA-256.
+
+   The script below checks all of this.  Copy it out of this file and run it (must print "OK"):
+
+     sed -n '/^{SCRIPT_BEGIN}$/,/^{SCRIPT_END}$/p' VERIFY.txt > /tmp/check_custody.py
+     python3 /tmp/check_custody.py
+
+{CHECK_CUSTODY_SCRIPT}
+6. The dossier PDF also carries a PAdES seal; keys/vault-seal-cert.pem is the seal certificate,
+   listed in the manifest, so step 2 covers it.  Any PDF reader with signature support shows it.
+"""
