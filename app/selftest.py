@@ -61,7 +61,7 @@ def run_self_test(report: Callable[[str], None] | None = None) -> int:
             vault = Vault.create(path, passphrase, actor=SELF_TEST_ACTOR)
             try:
                 case_id = vault.add_case("Self-test")
-                stored = []
+                stored_ids: list[int] = []
                 for name, kind, data in (
                     ("self-test.png", "photo", _generated_image()),
                     ("self-test.mp4", "video", _generated_video()),
@@ -72,8 +72,14 @@ def run_self_test(report: Callable[[str], None] | None = None) -> int:
                     if read_back != hashlib.sha256(data).hexdigest() or read_back != result.sha256:
                         say(f"FAIL: {name} read back differently from what was stored")
                         return 1
-                    stored.append(name)
+                    stored_ids.append(result.item_id)
                     say(f"ok: stored and read back {name} ({len(data)} bytes)")
+                from app.redact.faces import FaceDetector
+
+                detector = FaceDetector()
+                with vault.open_original(stored_ids[0]) as stream:
+                    _, _, boxes = detector.detect_image_file(stream)
+                say(f"ok: face model {detector.model_info().get('model', '?')} ran ({len(boxes)} face areas)")
                 verification = vault.verify()
                 if not verification.ok:
                     say("FAIL: verification: " + "; ".join(p.message for p in verification.problems))
