@@ -1,6 +1,6 @@
 """Writing a sealed evidence bundle: the files an auditor checks alone, with sha256sum and openssl.
 
-Layout (docs/BUNDLE_FORMAT.md has the full specification)::
+Layout (docs/FORMAT.md, section "Bundles", has the full specification)::
 
     dossier.pdf, exhibits/...        the caller's files (BundleFile), streamed, hashed while copied
     custody/events.jsonl             the included custody events, one canonical JSON event per line

@@ -4,7 +4,7 @@ Everything in a bundle is untrusted until checked, including the manifest and th
 The ZIP is read in place (never extracted); a folder is walked without following links.  Each problem is
 named precisely ("exhibits/0003-photo.png: SHA-256 does not match the manifest") and collected, so one
 run tells the auditor everything that is wrong.  BundleError is raised only when the bundle cannot be
-read at all.  docs/BUNDLE_FORMAT.md describes the algorithm step by step.
+read at all.  docs/FORMAT.md (section "Bundles") describes the algorithm step by step.
 
 A valid signature only proves the bundle matches the key INSIDE it.  An attacker can replace both, so
 the report carries the key ID for comparison with one obtained separately, and ``expected_key_id`` /
