@@ -4,5 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 export QT_QPA_PLATFORM=offscreen
-.venv/bin/ruff check app tests benchmarks
-.venv/bin/python -m pytest "$@"
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+.venv/bin/ruff check app tests benchmarks scripts || status=$?
+exit "$status"
