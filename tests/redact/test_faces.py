@@ -1,0 +1,157 @@
+"""Face detection on real photos (../shared/data), with the real CenterFace model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.errors import IntegrityError
+from app.redact.centerface import MODEL_SHA256, CenterFaceModel, model_path
+from app.redact.faces import Box, DetectorConfig, FaceDetector, Pass, run_pass
+from app.redact.photo import load_oriented_rgb
+from tests.conftest import shared_data_path
+
+# Where the astronaut's face is in png_rgb_face_astronaut.png (512x512), checked by eye.
+ASTRONAUT_FACE = (180, 60, 270, 175)  # x1, y1, x2, y2
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+def _covered_fraction(face: list[float], boxes: list[Box], width: int, height: int) -> float:
+    mask = np.zeros((height, width), dtype=bool)
+    for b in boxes:
+        mask[b.y:b.y2, b.x:b.x2] = True
+    x, y, w, h = (round(v) for v in face)
+    region = mask[max(0, y):y + h, max(0, x):x + w]
+    return float(region.mean()) if region.size else 1.0
+
+
+def test_finds_and_covers_the_astronaut(detector: FaceDetector) -> None:
+    path = shared_data_path("media", "png_rgb_face_astronaut.png")
+    width, height, boxes = detector.detect_image_file(path)
+    assert (width, height) == (512, 512)
+    assert len(boxes) >= 1
+    x1, y1, x2, y2 = ASTRONAUT_FACE
+    assert _covered_fraction([x1, y1, x2 - x1, y2 - y1], boxes, width, height) == 1.0
+    # the box is padded but still a face-sized box, not the whole picture
+    best = boxes[0]
+    assert best.score > 0.5
+    assert best.w * best.h < 0.3 * width * height
+    assert all(b.x >= 0 and b.y >= 0 and b.x2 <= width and b.y2 <= height for b in boxes)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "13_Interview_Interview_On_Location_13_138.jpg",
+        "19_Couple_Couple_19_743.jpg",
+        "4_Dancing_Dancing_4_375.jpg",
+    ],
+)
+def test_covers_annotated_faces_in_real_photos(detector: FaceDetector, name: str) -> None:
+    folder = shared_data_path("faces")
+    annotations = json.loads((folder / "annotations.json").read_text())
+    entry = next(image for image in annotations["images"] if image["file"] == name)
+    width, height, boxes = detector.detect_image_file(folder / name)
+    assert (width, height) == (entry["width"], entry["height"])
+    faces = [f for f, ignored in zip(entry["faces"], entry["ignore"], strict=True) if not ignored and f[3] >= 24]
+    assert faces, "test photo must contain faces >= 24 px"
+    fractions = [_covered_fraction(f, boxes, width, height) for f in faces]
+    covered = sum(fr >= 0.9 for fr in fractions)
+    assert covered == len(faces), f"{name}: only {covered}/{len(faces)} faces covered: {fractions}"
+
+
+@pytest.mark.parametrize("name", ["neg_skimage_coffee.jpg", "neg_skimage_moon.jpg", "neg_skimage_clock_motion.jpg"])
+def test_no_boxes_on_face_free_photos(detector: FaceDetector, name: str) -> None:
+    _, _, boxes = detector.detect_image_file(shared_data_path("faces", name))
+    assert boxes == []
+
+
+def test_boxes_follow_exif_orientation(detector: FaceDetector) -> None:
+    path = shared_data_path("media", "jpeg_exif_orientation_6.jpg")
+    with Image.open(path) as raw:
+        stored = raw.size
+    width, height, _ = detector.detect_image_file(path)
+    # Orientation 6 is stored sideways: what a viewer sees (and what boxes refer to) is transposed.
+    assert (width, height) == (stored[1], stored[0])
+
+
+def test_rotated_and_mirrored_passes_map_back_to_the_same_face() -> None:
+    rgb = load_oriented_rgb(shared_data_path("media", "png_rgb_face_astronaut.png"))[:, :400]
+    model = CenterFaceModel.shared()
+    x1, y1, x2, y2 = ASTRONAUT_FACE
+    for flip in (False, True):
+        for rotate in (0, 90, 270):
+            dets = run_pass(model, rgb, scale=1.0, flip=flip, rotate=rotate, threshold=0.5)
+            assert len(dets) >= 1, (flip, rotate)
+            cx, cy = (dets[0, 0] + dets[0, 2]) / 2, (dets[0, 1] + dets[0, 3]) / 2
+            assert x1 < cx < x2 and y1 < cy < y2, (flip, rotate, dets[0])
+
+
+def test_model_run_at_reduced_input_size_returns_source_coordinates() -> None:
+    rgb = load_oriented_rgb(shared_data_path("media", "png_rgb_face_astronaut.png"))
+    model = CenterFaceModel.shared()
+    full = model.run(rgb, threshold=0.5)
+    small = model.run(rgb, input_size=(256, 256), threshold=0.5)
+    assert len(full) >= 1 and len(small) >= 1
+    assert small.dtype == np.float32 and small.shape[1] == 5
+    # same face, same place (within a few pixels of 512x512), although the network saw 256x256
+    assert np.abs(full[0, :4] - small[0, :4]).max() < 20
+
+
+def test_empty_and_grey_input() -> None:
+    model = CenterFaceModel.shared()
+    assert model.run(np.zeros((0, 0, 3), dtype=np.uint8)).shape == (0, 5)
+    assert model.run(np.full((64, 64), 128, dtype=np.uint8)).shape == (0, 5)
+
+
+def test_model_info_records_the_model_and_settings(detector: FaceDetector) -> None:
+    info = detector.model_info()
+    assert info["model_sha256"] == MODEL_SHA256
+    assert info["threshold"] == detector.config.threshold
+    assert info["scales"] == [p.scale for p in detector.config.passes]
+    assert set(info["padding"]) == {"side", "top", "bottom"}
+    json.dumps(info)  # goes into the custody chain
+
+
+def test_a_cheaper_config_still_works() -> None:
+    config = DetectorConfig(passes=(Pass(0.5),), overview_size=0)
+    _, _, boxes = FaceDetector(config).detect_image_file(shared_data_path("media", "png_rgb_face_astronaut.png"))
+    assert len(boxes) >= 1
+
+
+def test_altered_model_file_is_refused(tmp_path) -> None:
+    altered = tmp_path / "centerface.onnx"
+    shutil.copyfile(model_path(), altered)
+    with altered.open("r+b") as handle:
+        handle.seek(-10, 2)
+        handle.write(b"\x00" * 10)
+    with pytest.raises(IntegrityError):
+        CenterFaceModel(altered).run(np.zeros((64, 64, 3), dtype=np.uint8))
+
+
+def test_tiled_detection_finds_the_same_face_as_one_piece() -> None:
+    path = shared_data_path("media", "png_rgb_face_astronaut.png")
+    whole = FaceDetector(DetectorConfig(passes=(Pass(1.0),), overview_size=0, min_support=1))
+    # 320 px tiles overlapping by 200 px: the 512 px photo is cut into 2 x 2 tiles
+    tiled = FaceDetector(
+        DetectorConfig(passes=(Pass(1.0),), overview_size=0, min_support=1, tile_size=320, tile_overlap=200)
+    )
+    _, _, expected = whole.detect_image_file(path)
+    _, _, found = tiled.detect_image_file(path)
+    assert found and expected
+    big, ref = found[0], expected[0]
+    # Detections cut at tile edges join their cluster, so the union may grow a little, never shrink.
+    assert big.x <= ref.x + 2 and big.y <= ref.y + 2 and big.x2 >= ref.x2 - 2 and big.y2 >= ref.y2 - 2
+    assert big.w * big.h < 1.5 * ref.w * ref.h
+
+
+def test_box_to_list() -> None:
+    assert Box(1, 2, 3, 4, 0.5).to_list() == [1, 2, 3, 4]
