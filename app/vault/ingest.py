@@ -1,0 +1,158 @@
+"""Bringing a file or stream into the vault: one transaction per item.
+
+Everything an item consists of (its chunks, its blob row, its item row, its search entries and its
+``item_ingested`` event) is written in one SQLite transaction, so after a crash or kill -9 the item
+is either complete or absent.  Identical bytes are stored once: a second item with the same SHA-256
+shares the first one's blob, and ``IngestResult.duplicate_of`` / the event's ``duplicate_of`` name the
+first item.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import sqlcipher3
+
+from app.errors import InvalidInput, NotFound
+from app.progress import CancelToken, ProgressCallback
+from app.vault import blobs, search
+from app.vault.custody import append_event
+from app.vault.models import ITEM_KINDS, IngestResult
+
+_MIME_TYPES = mimetypes.MimeTypes()  # Python's built-in table only: the same answer on every machine
+# Common field formats missing from Python's table.
+_EXTRA_TYPES = {".m4a": "audio/mp4", ".amr": "audio/amr", ".flac": "audio/flac", ".ogg": "audio/ogg",
+                ".aac": "audio/aac", ".mkv": "video/x-matroska", ".webm": "video/webm", ".3gp": "video/3gpp",
+                ".heif": "image/heif", ".dng": "image/x-adobe-dng"}
+_TRANSCRIPT_EXTENSIONS = {".srt", ".vtt", ".sbv", ".ass", ".ssa"}
+MAX_NAME_CHARS = 255
+
+
+def safe_name(raw: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> tuple[str, str | None]:
+    """A printable, valid-UTF-8 file name, and the hex of the original bytes when they were not UTF-8.
+
+    File names come from other people's devices: bytes that are not UTF-8 become ``\\xNN`` escapes
+    (reversible, never a crash when stored or printed); control characters are escaped the same way.
+    """
+    name = os.fsdecode(os.path.basename(os.fspath(raw)))
+    raw_bytes = name.encode("utf-8", "surrogateescape")
+    try:
+        raw_bytes.decode("utf-8")
+        original_hex = None
+    except UnicodeDecodeError:
+        original_hex = raw_bytes.hex()
+    text = raw_bytes.decode("utf-8", "backslashreplace")
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return (text[:MAX_NAME_CHARS] or "unnamed"), original_hex
+
+
+def guess_type(name: str) -> tuple[str, str]:
+    """(kind, mime) from the file name alone: the fallback when media probing is not available."""
+    suffix = Path(name).suffix.lower()
+    mime = _EXTRA_TYPES.get(suffix) or _MIME_TYPES.guess_type(name, strict=False)[0] or "application/octet-stream"
+    if suffix in _TRANSCRIPT_EXTENSIONS:
+        return "transcript", mime if mime != "application/octet-stream" else "text/plain"
+    family = mime.split("/", 1)[0]
+    kind = {"image": "photo", "video": "video", "audio": "audio"}.get(family, "document")
+    return kind, mime
+
+
+@dataclass
+class Probed:
+    kind: str
+    mime: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def probe(path: Path, name: str) -> Probed:
+    """What the file is, via app.media.probe when it is installed; else from the name."""
+    try:
+        from app.media.probe import probe_file
+    except ImportError:
+        kind, mime = guess_type(name)
+        return Probed(kind, mime)
+    info = probe_file(path)
+    kind = info.kind if info.kind in ITEM_KINDS else guess_type(name)[0]
+    return Probed(kind, info.mime or guess_type(name)[1], dict(info.metadata or {}), list(info.warnings or []))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def store_item(
+    conn: sqlcipher3.Connection,
+    stream: BinaryIO,
+    *,
+    actor: str,
+    now: str,
+    name: str,
+    kind: str,
+    mime: str,
+    title: str | None = None,
+    case_id: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    warnings: list[str] | None = None,
+    derived_from: int | None = None,
+    derivation: dict[str, Any] | None = None,
+    total: int = 0,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> IngestResult:
+    """Stream, hash and record one item.  Call inside a transaction (the caller commits)."""
+    if kind not in ITEM_KINDS:
+        raise InvalidInput(f"Unknown item kind {kind!r}. Use one of: {', '.join(sorted(ITEM_KINDS))}.")
+    if case_id is not None and not conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone():
+        raise NotFound(f"There is no case number {case_id} in this vault.")
+    if derived_from is not None and not conn.execute(
+        "SELECT 1 FROM items WHERE id = ?", (derived_from,)
+    ).fetchone():
+        raise NotFound(f"There is no item number {derived_from} to derive from.")
+    conn.execute("SAVEPOINT blob_write")
+    stored = blobs.store_stream(conn, stream, now=now, total=total, progress=progress, cancel=cancel,
+                                label=name)
+    existing_blob = blobs.find_blob(conn, stored.sha256)
+    if existing_blob is not None:
+        conn.execute("ROLLBACK TO blob_write")  # identical bytes are already stored: keep one copy
+        blob_id = existing_blob
+    else:
+        blobs.seal_blob(conn, stored)
+        blob_id = stored.blob_id
+    conn.execute("RELEASE blob_write")
+    row = conn.execute("SELECT min(id) FROM items WHERE sha256 = ?", (stored.sha256,)).fetchone()
+    duplicate_of = int(row[0]) if row and row[0] is not None else None
+    all_warnings = list(warnings or [])
+    item_title = title if title is not None else Path(name).stem or name
+    cursor = conn.execute(
+        "INSERT INTO items(case_id, kind, title, description, captured_at, place, source, tags, "
+        "original_name, size, sha256, mime, metadata, derived_from, derivation, blob_id, created_at) "
+        "VALUES (?, ?, ?, '', ?, NULL, NULL, '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            case_id, kind, item_title,
+            _captured_at(metadata), name, stored.size, stored.sha256, mime, _json(metadata or {}),
+            derived_from, None if derivation is None else _json(derivation), blob_id, now,
+        ),
+    )
+    item_id = int(cursor.lastrowid or 0)
+    search.index_item_fields(conn, item_id, title=item_title, description="", tags=())
+    details: dict[str, Any] = {"kind": kind, "mime": mime, "size": stored.size, "case_id": case_id}
+    if duplicate_of is not None:
+        details["duplicate_of"] = duplicate_of
+    if derived_from is not None:
+        details["derived_from"] = derived_from
+        details["derivation"] = derivation or {}
+    append_event(conn, actor=actor, action="item_ingested", item_id=item_id, item_sha256=stored.sha256,
+                 details=details, time=now)
+    return IngestResult(item_id=item_id, sha256=stored.sha256, size=stored.size, duplicate_of=duplicate_of,
+                        warnings=tuple(all_warnings))
+
+
+def _captured_at(metadata: dict[str, Any] | None) -> str | None:
+    value = (metadata or {}).get("captured_at")
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,402 @@
+"""The vault service: one encrypted SQLCipher file per vault, opened by one process at a time.
+
+Every public method is safe to call from several threads (one lock serialises database work); the
+GUI runs long calls (ingest, verify) in a worker thread.  See docs/ARCHITECTURE.md ("The vault
+service") for the contract and docs/FORMAT.md ("Vault file (SQLCipher)") for the file format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import sqlcipher3
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from app.errors import (
+    EvidenceVaultError,
+    InvalidInput,
+    NotAVault,
+    NotFound,
+    VaultExists,
+    VaultNotFound,
+)
+from app.progress import CancelToken, ProgressCallback
+from app.vault import blobs, custody, db, keys, merkle, schema
+from app.vault import search as search_index
+from app.vault.checkpoint import sign_checkpoint
+from app.vault.events import Event, utc_now
+from app.vault.ingest import guess_type, probe, safe_name, store_item
+from app.vault.lock import VaultLock
+from app.vault.models import IngestResult, SearchHit, VerifyReport
+from app.vault.passphrase import check_passphrase, normalise
+from app.vault.records import RecordsMixin
+
+FORMAT_NAME = "evidence-vault"
+# Actions only the vault itself records (each with its own checks); record_event refuses them.
+_INTERNAL_ACTIONS = frozenset({"vault_created", "item_ingested", "passphrase_changed", "checkpoint_made"})
+
+
+def _temp_sibling(path: Path, purpose: str) -> Path:
+    return path.with_name(f".{path.name}.{purpose}-{secrets.token_hex(6)}")
+
+
+def _remove_stale(path: Path, purpose: str) -> None:
+    """Remove temp files left by an interrupted create / passphrase change (call with the lock held)."""
+    prefix = f".{path.name}.{purpose}-"
+    for name in os.listdir(path.parent):  # not glob(): vault names may contain [ ] * ?
+        if name.startswith(prefix):
+            (path.parent / name).unlink(missing_ok=True)
+
+
+def _check_actor(actor: str) -> str:
+    if not isinstance(actor, str) or not actor.strip():
+        raise InvalidInput("Say who is working (the actor name) before opening a vault.")
+    return actor.strip()
+
+
+class Vault(RecordsMixin):
+    """An open vault.  Create with :meth:`create`, open with :meth:`open`, always :meth:`close`."""
+
+    def __init__(self, path: Path, conn: sqlcipher3.Connection, lock: VaultLock, actor: str) -> None:
+        self.path = path
+        self.actor = actor
+        self._conn: sqlcipher3.Connection | None = conn
+        self._file_lock = lock
+        self._lock = threading.RLock()
+        self._leaves = custody.LeafCache()
+        self._signing_key: Ed25519PrivateKey | None = None
+        self._seal: keys.SealIdentity | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], passphrase: str, *, actor: str,
+               organisation: str = "") -> Vault:
+        """Create a new, empty vault.  Raises WeakPassphrase, VaultExists."""
+        path = Path(path)
+        actor = _check_actor(actor)
+        passphrase = check_passphrase(passphrase)
+        if path.exists() or path.is_symlink():
+            raise VaultExists(debug_detail=str(path))
+        if not path.parent.is_dir():
+            raise VaultNotFound(f"The folder {path.parent} does not exist. Create it first.")
+        lock = VaultLock(path)
+        lock.acquire()
+        try:
+            _remove_stale(path, "creating")
+            if path.exists():
+                raise VaultExists(debug_detail=str(path))
+            signing = keys.new_signing_key()
+            key_id = keys.key_id(signing)
+            seal = keys.new_seal_identity(f"Evidence Vault {key_id}", organisation=organisation)
+            temp = _temp_sibling(path, "creating")
+            try:
+                conn = db.connect(temp, passphrase, create=True)
+                try:
+                    now = utc_now()
+                    with db.transaction(conn):
+                        version = schema.migrate(conn, now=now)
+                        conn.executemany("INSERT INTO settings(key, value) VALUES (?, ?)", [
+                            ("format", FORMAT_NAME), ("organisation", organisation), ("created_at", now)])
+                        conn.executemany(
+                            "INSERT INTO keys(name, algorithm, private_key, public_pem, certificate_pem, key_id, "
+                            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [("signing", "Ed25519", keys.private_key_bytes(signing), keys.public_key_pem(signing),
+                              None, key_id, now),
+                             ("seal", "RSA-3072", seal.key_pem, b"", seal.cert_pem, key_id, now)])
+                        custody.append_event(conn, actor=actor, action="vault_created", time=now, details={
+                            "format": FORMAT_NAME, "schema_version": version, "key_id": key_id,
+                            "public_key_pem": keys.public_key_pem(signing).decode("ascii")})
+                finally:
+                    conn.close()
+                with open(temp, "rb+") as handle:
+                    os.fsync(handle.fileno())
+                try:
+                    os.link(temp, path)  # fails if a file appeared at path meanwhile; never overwrites
+                except FileExistsError as exc:
+                    raise VaultExists(debug_detail=str(path)) from exc
+            finally:
+                temp.unlink(missing_ok=True)
+                Path(f"{temp}-journal").unlink(missing_ok=True)
+            db.fsync_directory(path.parent)
+            return cls._open_locked(path, passphrase, actor, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], passphrase: str, *, actor: str) -> Vault:
+        """Open an existing vault.  Raises VaultNotFound, WrongPassphrase, VaultInUse, NotAVault."""
+        path = Path(path)
+        actor = _check_actor(actor)
+        if not path.exists():
+            raise VaultNotFound(debug_detail=str(path))
+        if not path.is_file():
+            raise NotAVault("This is a folder, not a vault file.", debug_detail=str(path))
+        lock = VaultLock(path)
+        lock.acquire()
+        try:
+            _remove_stale(path, "rekey")
+            return cls._open_locked(path, normalise(passphrase), actor, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, path: Path, passphrase: str, actor: str, lock: VaultLock) -> Vault:
+        conn = db.connect(path, passphrase)
+        try:
+            try:
+                row = conn.execute("SELECT value FROM settings WHERE key = 'format'").fetchone()
+            except sqlcipher3.DatabaseError as exc:
+                raise NotAVault("This is an encrypted database, but not an Evidence Vault.",
+                                debug_detail=str(exc)) from exc
+            if row is None or row[0] != FORMAT_NAME:
+                raise NotAVault("This is an encrypted database, but not an Evidence Vault.")
+            if schema.current_version(conn) < schema.SCHEMA_VERSION:
+                with db.transaction(conn):
+                    schema.migrate(conn, now=utc_now())
+            else:
+                schema.migrate(conn, now=utc_now())  # raises for a vault from a newer program
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, conn, lock, actor)
+
+    def close(self) -> None:
+        """Close the database, drop keys and caches, release the lock.  Idempotent."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            self._signing_key = None
+            self._seal = None
+            self._leaves.clear()
+            if conn is not None:
+                conn.close()
+            self._file_lock.release()
+
+    lock = close  # "lock the vault" in the GUI is closing it
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internal helpers --------------------------------------------------------------------
+    def _connection(self) -> sqlcipher3.Connection:
+        conn = self._conn
+        if conn is None:
+            raise EvidenceVaultError("The vault is locked. Open it again with the passphrase.")
+        return conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlcipher3.Connection]:
+        with self._lock:
+            try:
+                yield self._connection()
+            except sqlcipher3.Error as exc:
+                raise (db.translate(exc) or exc) from exc
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlcipher3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                with db.transaction(conn):
+                    yield conn
+            except BaseException:
+                self._leaves.clear()  # a rolled-back event may have been cached
+                raise
+
+    # -- originals ---------------------------------------------------------------------------
+    def ingest_file(self, path: str | bytes | os.PathLike[str], *, case_id: int | None = None, kind: str | None = None,
+                    title: str | None = None, progress: ProgressCallback | None = None,
+                    cancel: CancelToken | None = None) -> IngestResult:
+        """Copy one file into the vault (streamed, hashed in the same pass), atomically."""
+        source = Path(os.fsdecode(path))  # bytes paths too: names from other devices may not be UTF-8
+        name, raw_hex = safe_name(source)
+        # Messages name no file: callers show the name they chose (file names may name people).
+        try:
+            if not stat.S_ISREG(os.stat(source).st_mode):  # before open(): a FIFO would block
+                raise InvalidInput("This is not an ordinary file (a folder or a device); it was not added.")
+            handle = open(source, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError as exc:
+            raise InvalidInput("This file does not exist (it may have been moved or deleted).") from exc
+        except OSError as exc:
+            raise InvalidInput(f"This file cannot be read ({exc.strerror}). Check the permissions.") from exc
+        with handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise InvalidInput("This is not an ordinary file (a folder or a device); it was not added.")
+            if info.st_size == 0:
+                raise InvalidInput("This file is empty (0 bytes); there is nothing to store.")
+            probed = probe(source, name)
+            metadata = dict(probed.metadata)
+            if raw_hex is not None:
+                metadata["original_name_bytes_hex"] = raw_hex
+            with self._tx() as conn:
+                return store_item(
+                    conn, handle, actor=self.actor, now=utc_now(), name=name, kind=kind or probed.kind,
+                    mime=probed.mime, title=title, case_id=case_id, metadata=metadata, warnings=probed.warnings,
+                    total=info.st_size, progress=progress, cancel=cancel)
+
+    def ingest_stream(self, stream: BinaryIO, *, name: str, kind: str, case_id: int | None = None,
+                      derived_from: int | None = None, derivation: dict[str, Any] | None = None,
+                      title: str | None = None, mime: str | None = None,
+                      progress: ProgressCallback | None = None,
+                      cancel: CancelToken | None = None) -> IngestResult:
+        """Store bytes produced in memory or by a pipe (e.g. a redacted derivative), atomically.
+
+        ``derivation`` (e.g. redaction parameters) must be canonical-JSON values; it is stored on the
+        item and recorded in the item_ingested event."""
+        safe, _ = safe_name(name)
+        if derivation is not None and not isinstance(derivation, dict):
+            raise InvalidInput("The derivation must be a dictionary of parameters.")
+        with self._tx() as conn:
+            return store_item(
+                conn, stream, actor=self.actor, now=utc_now(), name=safe, kind=kind,
+                mime=mime or guess_type(safe)[1], title=title, case_id=case_id, derived_from=derived_from,
+                derivation=derivation, progress=progress, cancel=cancel)
+
+    def open_original(self, item_id: int) -> BinaryIO:
+        """A seekable, read-only binary file object over the stored bytes, decrypted on the fly."""
+        with self._read() as conn:
+            row = conn.execute("SELECT blob_id FROM items WHERE id = ?", (item_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"There is no item number {item_id} in this vault.")
+            raw = blobs.BlobReader(self._connection, int(row[0]), self._lock)
+        return io.BufferedReader(raw, buffer_size=64 * 1024)  # type: ignore[return-value]
+
+    # -- search ------------------------------------------------------------------------------
+    def search(self, text: str) -> list[SearchHit]:
+        with self._read() as conn:
+            return search_index.search(conn, text)
+
+    # -- custody -----------------------------------------------------------------------------
+    def record_event(self, action: str, *, item_id: int | None = None,
+                     details: dict[str, Any] | None = None) -> Event:
+        """Append an event such as item_viewed, exported, redacted, annotated."""
+        if action in _INTERNAL_ACTIONS:
+            raise InvalidInput(f"The event {action!r} is recorded by the vault itself.")
+        with self._tx() as conn:
+            sha = None
+            if item_id is not None:
+                row = conn.execute("SELECT sha256 FROM items WHERE id = ?", (item_id,)).fetchone()
+                if row is None:
+                    raise NotFound(f"There is no item number {item_id} in this vault.")
+                sha = row[0]
+            return custody.append_event(conn, actor=self.actor, action=action, item_id=item_id,
+                                        item_sha256=sha, details=details or {})
+
+    def events(self, item_id: int | None = None) -> list[Event]:
+        with self._read() as conn:
+            return custody.load_events(conn, item_id=item_id)
+
+    def leaf_hashes(self) -> list[bytes]:
+        with self._read() as conn:
+            return self._leaves.leaves(conn)
+
+    def tree_head(self) -> tuple[int, bytes]:
+        """(tree size, Merkle root) of the custody log now."""
+        leaves = self.leaf_hashes()
+        return len(leaves), merkle.root_hash(leaves)
+
+    # -- keys and checkpoints ----------------------------------------------------------------
+    def _key_row(self, name: str) -> tuple[Any, ...]:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT private_key, public_pem, certificate_pem, key_id FROM keys WHERE name = ?", (name,)
+            ).fetchone()
+        if row is None:
+            raise NotAVault(f"The vault's {name} key is missing; the vault is damaged.")
+        return row
+
+    @property
+    def signing_key(self) -> Ed25519PrivateKey:
+        with self._lock:
+            if self._signing_key is None:
+                self._signing_key = keys.load_private_key(bytes(self._key_row("signing")[0]))
+            return self._signing_key
+
+    @property
+    def seal_identity(self) -> keys.SealIdentity:
+        with self._lock:
+            if self._seal is None:
+                row = self._key_row("seal")
+                self._seal = keys.SealIdentity(key_pem=bytes(row[0]), cert_pem=bytes(row[2]))
+            return self._seal
+
+    @property
+    def key_id(self) -> str:
+        return keys.key_id(self.signing_key)
+
+    @property
+    def origin(self) -> str:
+        """The checkpoint origin line: ``evidence-vault/<key id>``."""
+        return f"{FORMAT_NAME}/{self.key_id}"
+
+    def public_key_pem(self) -> bytes:
+        return keys.public_key_pem(self.signing_key)
+
+    def checkpoint(self) -> str:
+        """Sign the current tree head, store it, record checkpoint_made; returns the checkpoint text."""
+        with self._lock:
+            size, root = self.tree_head()
+            now = utc_now()
+            text = sign_checkpoint(origin=self.origin, tree_size=size, root=root, time=now, key=self.signing_key)
+            with self._tx() as conn:
+                conn.execute("INSERT INTO checkpoints(tree_size, text, created_at) VALUES (?, ?, ?)",
+                             (size, text, now))
+                custody.append_event(conn, actor=self.actor, action="checkpoint_made", time=now,
+                                     details={"tree_size": size, "root": root.hex()})
+        return text
+
+    def checkpoints(self) -> list[str]:
+        with self._read() as conn:
+            return [r[0] for r in conn.execute("SELECT text FROM checkpoints ORDER BY id")]
+
+    # -- verification and passphrase ---------------------------------------------------------
+    def verify(self, *, checkpoint: str | None = None, progress: ProgressCallback | None = None,
+               cancel: CancelToken | None = None, record: bool = True) -> VerifyReport:
+        """Re-hash every original and replay the custody log (see app.vault.verify); records a
+        ``verified`` event with the outcome unless ``record`` is False."""
+        from app.vault.verify import verify_vault
+
+        with self._lock:
+            report = verify_vault(self._connection(), keys.load_public_key_pem(self.public_key_pem()),
+                                  checkpoint=checkpoint, progress=progress, cancel=cancel)
+            if record:
+                with self._tx() as conn:
+                    custody.append_event(conn, actor=self.actor, action="verified", details={
+                        "ok": report.ok, "problems": len(report.problems), "tree_size": report.tree_size,
+                        "root": report.root, "items_checked": report.items_checked,
+                        "external_checkpoint": checkpoint is not None})
+        return report
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        """Re-encrypt the vault under a new passphrase, crash-safely (see app.vault.rekey)."""
+        from app.vault.rekey import rewrite_with_new_passphrase
+
+        new_passphrase = check_passphrase(new_passphrase)
+        with self._lock:
+            conn = self._connection()
+            self._conn = None
+            self._leaves.clear()
+            try:
+                self._conn = rewrite_with_new_passphrase(conn, self.path, new_passphrase, actor=self.actor)
+            except BaseException:
+                if self._conn is None:
+                    self._conn = conn
+                raise
+

@@ -1,0 +1,218 @@
+"""Full verification of a vault: every stored original re-hashed, the custody log replayed, every
+checkpoint checked against the log.  Problems are collected (not raised) and name the first bad
+event or item; :class:`~app.vault.models.VerifyReport.ok` is False when there is any.
+
+What is checked, in order:
+
+1. The custody log: seq numbers 0, 1, 2, ... without gaps; each stored record is canonical and
+   re-encodes to the same bytes; each ``prev_hash`` is the chain hash of the event before; the stored
+   ``chain_hash`` column matches; the query columns (action, item_id) match the record.  The
+   ``vault_created`` event's public key must be the vault's current signing key.
+2. Originals: every blob is read back chunk by chunk (seq 0..n-1, expected sizes) and re-hashed; every
+   item's SHA-256 and size must match its blob, and its ``item_ingested`` event; every item has an
+   ingest event and every ingest event's item exists.
+3. Checkpoints: each stored checkpoint and the optional external one must carry a valid signature of
+   this vault's key and be consistent with the current log (RFC 9162 consistency proof).  An external
+   checkpoint is what catches an insider who rewrote the whole log and re-signed it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlcipher3
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from app.errors import EvidenceVaultError, IntegrityError, ProofError
+from app.progress import CancelToken, ProgressCallback
+from app.vault import keys, merkle
+from app.vault.blobs import _Hasher
+from app.vault.checkpoint import verify_checkpoint
+from app.vault.events import GENESIS_PREV_HASH, Event
+from app.vault.models import Problem, VerifyReport
+
+MAX_PROBLEMS = 1000
+
+
+class _Problems(list):
+    def add(self, kind: str, location: str, message: str) -> None:
+        if len(self) < MAX_PROBLEMS:
+            self.append(Problem(kind, location, message))
+
+
+def verify_vault(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey, *, checkpoint: str | None = None,
+                 progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> VerifyReport:
+    problems = _Problems()
+    leaves, ingests = _check_events(conn, public_key, problems)
+    items_checked, bytes_hashed = _check_items(conn, ingests, problems, progress, cancel)
+    tree = merkle.MerkleTree(leaves)
+    root = merkle.root_hash(leaves)
+    checked = 0
+    for number, (text,) in enumerate(conn.execute("SELECT text FROM checkpoints ORDER BY id").fetchall(), 1):
+        _check_checkpoint(text, f"stored checkpoint {number}", public_key, tree, root, len(leaves), problems)
+        checked += 1
+    if checkpoint is not None:
+        _check_checkpoint(checkpoint, "given checkpoint", public_key, tree, root, len(leaves), problems)
+        checked += 1
+    return VerifyReport(ok=not problems, problems=list(problems), events_checked=len(leaves),
+                        items_checked=items_checked, bytes_hashed=bytes_hashed, tree_size=len(leaves),
+                        root=root.hex(), checkpoints_checked=checked)
+
+
+def _check_events(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey,
+                  problems: _Problems) -> tuple[list[bytes], dict[int, Event]]:
+    leaves: list[bytes] = []
+    ingests: dict[int, Event] = {}
+    expected_prev = GENESIS_PREV_HASH
+    expected_seq = 0
+    cursor = conn.execute("SELECT seq, canonical, chain_hash, action, item_id FROM events ORDER BY seq")
+    for position, (seq, canonical, stored_chain, action, item_id) in enumerate(cursor):
+        canonical = bytes(canonical)
+        leaves.append(merkle.leaf_hash(canonical))
+        where = f"event {seq}"
+        if seq != expected_seq:
+            missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq} to {seq - 1}"
+            problems.add("event_sequence", f"event {expected_seq}",
+                         f"Event {missing} is missing from the custody log: events were removed.")
+        expected_seq = seq + 1
+        try:
+            event = Event.from_canonical(canonical)
+        except EvidenceVaultError as exc:
+            problems.add("event_damaged", where, f"Event {seq} is damaged or was edited: {exc.message}")
+            expected_prev = str(stored_chain)
+            continue
+        if event.seq != seq:
+            problems.add("event_sequence", where,
+                         f"The record stored as event {seq} says it is event {event.seq}: events were "
+                         "swapped or moved.")
+        if event.prev_hash != expected_prev:
+            problems.add("event_chain", where,
+                         f"Event {seq} does not follow from the event before it: an earlier event was "
+                         "edited, removed, swapped or inserted.")
+        recomputed = event.chain_hash()
+        if recomputed != stored_chain:
+            problems.add("event_hash", where, f"Event {seq} was edited after it was recorded.")
+        if action != event.action or item_id != event.item_id:
+            problems.add("event_index", where, f"The index columns of event {seq} were edited.")
+        if event.action == "item_ingested" and event.item_id is not None:
+            if event.item_id in ingests:
+                problems.add("event_duplicate", where, f"Item {event.item_id} is recorded as ingested twice.")
+            ingests[event.item_id] = event
+        if position == 0:
+            _check_genesis(event, public_key, problems)
+        expected_prev = recomputed
+    return leaves, ingests
+
+
+def _check_genesis(event: Event, public_key: Ed25519PublicKey, problems: _Problems) -> None:
+    if event.action != "vault_created":
+        problems.add("event_sequence", f"event {event.seq}", "The log does not start with the vault's creation.")
+        return
+    recorded = event.details.get("public_key_pem")
+    if isinstance(recorded, str) and recorded.encode("ascii") != keys.public_key_pem(public_key):
+        problems.add("key_replaced", "signing key",
+                     "The vault's signing key is not the one it was created with: it was replaced.")
+
+
+def _check_items(conn: sqlcipher3.Connection, ingests: dict[int, Event], problems: _Problems,
+                 progress: ProgressCallback | None, cancel: CancelToken | None) -> tuple[int, int]:
+    items = conn.execute(
+        "SELECT i.id, i.sha256, i.size, i.blob_id, b.sha256, b.size, b.chunk_size, b.chunk_count "
+        "FROM items i LEFT JOIN blobs b ON b.id = i.blob_id ORDER BY i.id").fetchall()
+    blob_rows = {row[3]: row[4:] for row in items if row[4] is not None}
+    total = sum(int(row[1]) for row in blob_rows.values())
+    computed: dict[int, tuple[str, int] | str] = {}
+    done = 0
+    for blob_id, (_sha, size, chunk_size, chunk_count) in sorted(blob_rows.items()):
+        result, done = _hash_blob(conn, blob_id, int(size), int(chunk_size), int(chunk_count), done, total,
+                                  progress, cancel)
+        computed[blob_id] = result
+    for item_id, sha, size, blob_id, blob_sha, blob_size, _cs, _cc in items:
+        where = f"item {item_id}"
+        event = ingests.pop(item_id, None)
+        if event is None:
+            problems.add("item_unrecorded", where, f"Item {item_id} has no ingest event in the custody log.")
+        elif event.item_sha256 != sha or event.details.get("size") != size:
+            problems.add("item_mismatch", where,
+                         f"Item {item_id} does not match what was recorded when it was ingested "
+                         f"(event {event.seq}).")
+        if blob_sha is None:
+            problems.add("item_content", where, f"The stored original of item {item_id} is missing.")
+            continue
+        result = computed[blob_id]
+        if isinstance(result, str):
+            problems.add("item_content", where, f"The stored original of item {item_id} {result}")
+        elif result != (sha, size) or blob_sha != sha or blob_size != size:
+            problems.add("item_content", where,
+                         f"The stored original of item {item_id} no longer matches its SHA-256: it was "
+                         "altered.")
+    for item_id, event in sorted(ingests.items()):
+        problems.add("item_missing", f"item {item_id}",
+                     f"Item {item_id} was ingested (event {event.seq}) but is no longer in the vault: it was "
+                     "deleted.")
+    return len(items), done
+
+
+def _hash_blob(conn: sqlcipher3.Connection, blob_id: int, size: int, chunk_size: int, chunk_count: int,
+               done: int, total: int, progress: ProgressCallback | None,
+               cancel: CancelToken | None) -> tuple[tuple[str, int] | str, int]:
+    """(sha256, size) of the stored chunks, or a sentence saying what is wrong with them."""
+    hasher = _Hasher()
+    length = 0
+    problem = ""
+    try:
+        cursor = conn.execute("SELECT seq, data FROM chunks WHERE blob_id = ? ORDER BY seq", (blob_id,))
+        expected_seq = 0
+        while True:
+            if cancel is not None:
+                cancel.check()
+            row = cursor.fetchone()
+            if row is None:
+                break
+            seq, data = row
+            if seq != expected_seq and not problem:
+                problem = f"is missing part {expected_seq} (found part {seq})."
+            expected_seq = seq + 1
+            hasher.update(data)
+            length += len(data)
+            done += len(data)
+            if progress is not None:
+                progress(done, total, "Checking originals")
+        if expected_seq != chunk_count and not problem:
+            problem = f"has {expected_seq} parts instead of {chunk_count}."
+    except sqlcipher3.DatabaseError as exc:
+        problem = f"cannot be read (the encrypted page failed its check: {exc})."
+    except BaseException:
+        hasher.abandon()
+        raise
+    digest = hasher.hexdigest()
+    if problem:
+        return problem, done
+    return (digest, length), done
+
+
+def _check_checkpoint(text: str, where: str, public_key: Ed25519PublicKey, tree: Any, root: bytes,
+                      size: int, problems: _Problems) -> None:
+    try:
+        parsed = verify_checkpoint(text, public_key)
+    except ProofError as exc:
+        problems.add("checkpoint_signature", where,
+                     f"The {where} is not validly signed by this vault's key: {exc.message}")
+        return
+    if parsed.tree_size > size:
+        problems.add("checkpoint_inconsistent", where,
+                     f"The {where} covers {parsed.tree_size} events but the log has only {size}: "
+                     "events were removed.")
+        return
+    try:
+        if parsed.tree_size == 0:
+            if parsed.root != merkle.EMPTY_ROOT:
+                raise ProofError("empty tree with a non-empty root")
+        else:
+            proof = tree.consistency_proof(parsed.tree_size)
+            merkle.verify_consistency(old_size=parsed.tree_size, new_size=size, old_root=parsed.root,
+                                      new_root=root, proof=proof)
+    except (ProofError, IntegrityError):
+        problems.add("checkpoint_inconsistent", where,
+                     f"The log no longer contains the {parsed.tree_size} events the {where} vouches for: "
+                     "the history was rewritten.")
