@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.vault_cmds",
     "app.cli.redact_cmds",
     "app.cli.bundle_cmds",
+    "app.cli.export_cmds",
 )
 
 

@@ -84,8 +84,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """``duplicate_of`` is set when identical bytes were already in the vault: then no bytes and no new
-    item were stored, and ``item_id`` is that existing item (see docs/FORMAT.md)."""
+    """``duplicate_of`` is set when identical bytes were already in the vault: the bytes are stored once
+    and shared, ``item_id`` is the new item and ``duplicate_of`` the first item with those bytes."""
 
     item_id: int
     sha256: str

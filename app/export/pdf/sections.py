@@ -12,7 +12,7 @@ AUDIENCE_LABELS = {
 }
 LEVEL_LABELS = {
     "original": "Original: names and faces are shown as recorded",
-    "redacted": "Redacted: faces blurred, protected people replaced by pseudonyms",
+    "redacted": "Redacted: faces covered, protected people replaced by pseudonyms",
 }
 
 SEAL_NOTE = (

@@ -1,0 +1,74 @@
+"""`evidence-vault export`: a case or items -> a sealed PDF dossier, or a sealed bundle (fixed interface).
+
+    evidence-vault --vault V export (--case ID | --items ID,ID...) --audience court|un|ngo|media
+                   --level original|redacted --out PATH [--bundle] [--ern-prefix P]
+                   [--override-consent REASON]
+
+Prints what it wrote on standard output; errors (consent refusals included) go to standard error
+as plain sentences with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.cli.terminal import ProgressBar, clean_text
+from app.cli.vault_cmds import open_vault
+from app.export.dossier_model import AUDIENCES, LEVELS
+from app.export.selection import parse_item_ids
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="export a case or items as a sealed PDF dossier (or a sealed bundle)",
+        description="Export a case or items as a sealed PDF/A-3 dossier, or with --bundle as a sealed "
+        "bundle (a folder, or a .zip) an auditor can check alone. Consent decides what may leave.",
+    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--case", type=int, dest="case_id", metavar="ID", help="export every item of this case")
+    which.add_argument("--items", metavar="ID,ID...", help="export these items (comma-separated ids)")
+    parser.add_argument("--audience", required=True, choices=AUDIENCES,
+                        help="who receives it: court (under seal), un, ngo or media")
+    parser.add_argument("--level", required=True, choices=LEVELS,
+                        help="original, or redacted (faces covered, protected names replaced by pseudonyms)")
+    parser.add_argument("--out", required=True, type=Path, metavar="PATH",
+                        help="the .pdf to write; with --bundle a folder, or a file ending in .zip")
+    parser.add_argument("--bundle", action="store_true", help="write a sealed bundle instead of a lone PDF")
+    parser.add_argument("--ern-prefix", default="EV", metavar="P",
+                        help="prefix of the evidence registration number on every page (default EV)")
+    parser.add_argument("--override-consent", metavar="REASON", default=None,
+                        help="court only: export despite missing consent; the reason is recorded in the chain")
+    parser.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.export.exporter import export
+
+    item_ids = parse_item_ids(args.items) if args.items is not None else None
+    with open_vault(args) as vault:
+        bar = ProgressBar("Exporting")
+        try:
+            result = export(vault, case_id=args.case_id, item_ids=item_ids, audience=args.audience,
+                            level=args.level, out=args.out, bundle=args.bundle, ern_prefix=args.ern_prefix,
+                            override_reason=args.override_consent, progress=bar)
+        finally:
+            bar.finish()
+    kind = ("bundle (ZIP)" if args.out.suffix.lower() == ".zip" else "bundle (folder)") if args.bundle \
+        else "sealed PDF dossier"
+    print(f"Wrote {kind}: {clean_text(str(result.paths[0]))}")
+    print(f"  exhibits: {len(result.exhibits)} (items {', '.join(map(str, result.exhibits))})")
+    print(f"  pages: {result.pages} ({result.ern_first} to {result.ern_last})")
+    print(f"  audience: {args.audience}; level: {args.level}")
+    print(f"  dossier manifest SHA-256: {result.manifest_sha256}")
+    print(f"  dossier PDF SHA-256: {result.pdf_sha256}")
+    if result.bundle_manifest_sha256:
+        print(f"  bundle manifest SHA-256: {result.bundle_manifest_sha256}")
+    if result.derivatives_created:
+        print(f"  redacted copies made now: items {', '.join(map(str, result.derivatives_created))}")
+    for item_id, why in result.withheld_files:
+        print(f"  note: item {item_id} file not included: {why}", file=sys.stderr)
+    print(f"  recorded as custody event {result.event_seq}")
+    return 0

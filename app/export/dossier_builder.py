@@ -1,0 +1,263 @@
+"""Map vault records onto the dossier model (app.export.dossier_model), redacting as we go.
+
+Every string that reaches the dossier passes through :class:`TextGuard`: at the redacted level it
+is the vault's :class:`~app.redact.names.NameRedactor` (protected names and aliases, in any
+script, become pseudonyms); at the original level it is the identity.  People linked to an
+exhibit appear by pseudonym only at the redacted level.  Pictures come from the redacted
+derivative at that level; the renderer re-encodes every picture without metadata either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.export.dossier_model import (
+    Attachment,
+    ContactSheet,
+    Content,
+    CustodyRow,
+    Exhibit,
+    ImageContent,
+    ProofRow,
+    TranscriptContent,
+    TranscriptSegment,
+)
+from app.export.selection import media_class
+from app.progress import CancelToken
+from app.redact.names import NameRedactor, redact_filename
+from app.vault.canonical import canonical_json
+from app.vault.merkle import MerkleTree
+
+MANIFEST_FORMAT = "evidence-vault-dossier-manifest"
+MANIFEST_VERSION = 1
+_SUMMARY_MAX = 240
+# Event detail keys that are machine parameters, summarised rather than printed whole.
+_BULKY = frozenset({"derivation", "boxes", "public_key_pem", "residual_faces_accepted", "consent_ids"})
+
+
+class TextGuard:
+    """Everything printed in a dossier goes through here.  ``redactor`` None = original level."""
+
+    def __init__(self, redactor: NameRedactor | None) -> None:
+        self.redactor = redactor
+
+    @property
+    def redacting(self) -> bool:
+        return self.redactor is not None
+
+    def __call__(self, text: str | None) -> str:
+        text = "" if text is None else str(text)
+        return self.redactor.redact(text) if self.redactor is not None else text
+
+    def filename(self, name: str) -> str:
+        return redact_filename(name, self.redactor) if self.redactor is not None else name
+
+
+@dataclass
+class ExhibitPlan:
+    """One exhibit: the original item, the redacted copy shown instead (if any), what to show."""
+
+    number: str
+    item: Any
+    derivative: Any | None = None
+    event_seqs: list[int] = field(default_factory=list)
+
+    @property
+    def shown_id(self) -> int:
+        return self.derivative.id if self.derivative is not None else self.item.id
+
+    @property
+    def shown(self) -> Any:
+        return self.derivative if self.derivative is not None else self.item
+
+
+def exhibit_number(index: int, total: int) -> str:
+    return f"EX-{index + 1:0{max(3, len(str(total)))}d}"
+
+
+def person_label(person: Any, guard: TextGuard) -> str:
+    """Redacted level: the pseudonym only (or 'Person N'); original: name, role and pseudonym."""
+    pseudonym = (person.pseudonym or "").strip()
+    if guard.redacting:
+        return f"{guard(pseudonym) if pseudonym else f'Person {person.id}'} ({person.role})"
+    extra = f", pseudonym {pseudonym}" if pseudonym else ""
+    return f"{person.name} ({person.role}{extra})"
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if len(value) > 6 or any(isinstance(v, dict | list) for v in value):
+            return f"{len(value)} entries"
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return f"{len(value)} fields"
+    return str(value)
+
+
+def details_summary(event: Any, guard: TextGuard) -> str:
+    details = dict(event.details or {})
+    parts: list[str] = []
+    derivation = details.get("derivation")
+    if isinstance(derivation, dict) and derivation:
+        media = derivation.get("media") or derivation.get("kind") or "item"
+        boxes = derivation.get("boxes")
+        what = f"redacted {media}" if derivation.get("redaction") else f"derived {media}"
+        if isinstance(boxes, list):
+            what += f", {len(boxes)} face box entries"
+        if derivation.get("method"):
+            what += f", method {derivation['method']}"
+        parts.append(what)
+    for key in sorted(details):
+        if key in _BULKY or key == "derivation":
+            if key == "residual_faces_accepted" and details[key]:
+                parts.append(f"residual faces accepted by reviewer: {len(details[key])}")
+            continue
+        value = details[key]
+        if value is None or value == "" or value == []:
+            continue
+        parts.append(f"{key.replace('_', ' ')}: {_scalar(value)}")
+    text = "; ".join(parts)
+    if len(text) > _SUMMARY_MAX:
+        text = text[: _SUMMARY_MAX - 1] + "…"
+    return guard(text)
+
+
+def custody_rows(events: Sequence[Any], guard: TextGuard) -> list[CustodyRow]:
+    return [CustodyRow(time=e.time, actor=guard(e.actor), action=e.action.replace("_", " "),
+                       details_summary=details_summary(e, guard), event_hash=e.chain_hash())
+            for e in events]
+
+
+def proof_rows(events: Sequence[Any], tree: MerkleTree, tree_size: int) -> list[ProofRow]:
+    rows = []
+    for event in events:
+        path = tree.inclusion_proof(event.seq, tree_size)
+        rows.append(ProofRow(event_seq=event.seq, leaf_hash=event.leaf_hash().hex(),
+                             proof=[node.hex() for node in path]))
+    return rows
+
+
+def media_facts(plan: ExhibitPlan, guard: TextGuard, notes: Sequence[Any]) -> dict[str, str]:
+    item = plan.item
+    meta = item.metadata or {}
+    facts: dict[str, str] = {}
+    width = meta.get("display_width") or meta.get("width")
+    height = meta.get("display_height") or meta.get("height")
+    if width and height:
+        facts["Dimensions"] = f"{width} × {height} px"
+    duration = meta.get("duration")
+    if isinstance(duration, int | float) and duration > 0:
+        facts["Duration"] = f"{duration:.1f} s"
+    codecs = [str(meta[k]) for k in ("video_codec", "audio_codec") if meta.get(k)]
+    if codecs:
+        facts["Codecs"] = " / ".join(codecs)
+    if meta.get("fps"):
+        facts["Frame rate"] = f"{meta['fps']} frames/s"
+    facts["File"] = f"{guard.filename(item.original_name)} ({item.mime}, {item.size:,} bytes)"
+    if item.tags:
+        facts["Tags"] = guard(", ".join(item.tags))
+    if item.place and not guard.redacting:
+        facts["Place"] = item.place
+    if plan.derivative is not None:
+        d = plan.derivative
+        derivation = d.derivation or {}
+        if derivation.get("media") == "audio":
+            audio = derivation.get("audio") if isinstance(derivation.get("audio"), dict) else {}
+            what = "voice disguised" if audio.get("mode") == "disguise" else "sound removed"
+        else:
+            what = f"faces covered ({derivation.get('method') or 'fill'})"
+        facts["Redacted copy"] = (f"item {d.id}: {what}, names replaced by pseudonyms; "
+                                  f"{d.mime}, {d.size:,} bytes")
+    for index, note in enumerate(notes, start=1):
+        facts[f"Note {index}"] = guard(f"{note.text} ({note.author}, {note.created_at[:10]})")
+    return facts
+
+
+def _opener(vault: Any, item_id: int) -> Callable[[], Any]:
+    return lambda: vault.open_original(item_id)
+
+
+def build_content(vault: Any, plan: ExhibitPlan, guard: TextGuard, *,
+                  key_frames: Callable[[int, float | None], tuple[list[bytes], list[float]]],
+                  cancel: CancelToken | None = None) -> Content:
+    """The exhibit's picture, key frames or transcript (see module docstring for the rules)."""
+    item = plan.item
+    cls = media_class(item)
+    segments = vault.transcript(item.id)
+    if cls == "photo":
+        caption = "Redacted copy: faces covered, no metadata." if plan.derivative is not None else \
+            "The photo as recorded (re-encoded for the page, without its metadata)."
+        return ImageContent(open=_opener(vault, plan.shown_id), caption=caption)
+    if segments and (cls != "video" or item.kind == "interview"):
+        return TranscriptContent([
+            TranscriptSegment(start=s.start, end=s.end, speaker=guard(s.speaker or "Speaker"),
+                              language=s.language or "", text=guard(s.text))
+            for s in segments])
+    if cls == "video":
+        if cancel is not None:
+            cancel.check()
+        duration = (item.metadata or {}).get("duration")
+        frames, times = key_frames(plan.shown_id, duration if isinstance(duration, int | float) else None)
+        return ContactSheet(frames=frames, timestamps=times)
+    return None
+
+
+def build_exhibit(vault: Any, plan: ExhibitPlan, guard: TextGuard, *, events: Sequence[Any],
+                  tree: MerkleTree, tree_size: int, content: Content,
+                  attach_original: bool) -> Exhibit:
+    item = plan.item
+    persons = {p.id: p for p in vault.persons_for_item(item.id)}
+    if plan.derivative is not None:
+        persons.update({p.id: p for p in vault.persons_for_item(plan.derivative.id)})
+    notes = vault.notes(item.id)
+    attachment = None
+    if attach_original:
+        attachment = Attachment(name=f"{plan.number}_{item.original_name}", mime=item.mime, size=item.size,
+                                open=_opener(vault, item.id))
+    return Exhibit(
+        number=plan.number,
+        title=guard(item.title) or plan.number,
+        kind=item.kind,
+        description=guard(item.description) or "(no description)",
+        captured_at=item.captured_at or "not recorded",
+        source=guard(item.source) or "not recorded",
+        sha256_original=item.sha256,
+        sha256_derivative=plan.derivative.sha256 if plan.derivative is not None else None,
+        media_facts=media_facts(plan, guard, notes),
+        persons=[person_label(p, guard) for _, p in sorted(persons.items())],
+        custody=custody_rows(events, guard),
+        proofs=proof_rows(events, tree, tree_size),
+        content=content,
+        attachment=attachment,
+    )
+
+
+def manifest_bytes(*, audience: str, level: str, ern_prefix: str, produced_at: str, checkpoint_text: str,
+                   plans: Sequence[ExhibitPlan]) -> bytes:
+    """The dossier manifest (RFC 8785 JSON): what the dossier is made of; its SHA-256 is on the cover."""
+    return canonical_json({
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_VERSION,
+        "audience": audience,
+        "level": level,
+        "ern_prefix": ern_prefix,
+        "produced_at": produced_at,
+        "checkpoint": checkpoint_text.strip() + "\n",
+        "exhibits": [{
+            "number": p.number,
+            "item_id": p.item.id,
+            "sha256": p.item.sha256,
+            "derivative_item_id": p.derivative.id if p.derivative is not None else None,
+            "derivative_sha256": p.derivative.sha256 if p.derivative is not None else None,
+            "custody_event_seqs": list(p.event_seqs),
+        } for p in plans],
+    })
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,123 @@
+"""The files an export writes: the sealed PDF (render -> PDF/A-3 -> seal) and the bundle's inputs.
+
+Intermediate PDFs go to hidden temporary files beside the output (the caller owns and removes
+them): a 200-exhibit dossier is far too big to hold three copies of in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.errors import IntegrityError
+from app.export.bundle import BundleFile
+from app.export.dossier_builder import ExhibitPlan, TextGuard
+from app.export.dossier_model import Attachment, Dossier
+from app.export.pdf.pdfa import PdfaMetadata, make_pdfa
+from app.export.pdf.render import RenderResult, render_dossier
+from app.export.pdf.seal import seal_pdf
+from app.export.safe_zip import unsafe_name_reason
+from app.export.selection import media_class
+from app.progress import CancelToken, ProgressCallback
+from app.redact.names import NameRedactor
+
+PDF_NAME = "dossier.pdf"
+MANIFEST_NAME = "dossier-manifest.json"
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+
+
+def check_no_protected_names(text: str, redactor: NameRedactor, where: str) -> None:
+    """Last line of defence at the redacted level: refuse to write if a protected name survived."""
+    matches = redactor.find(text)
+    if matches:
+        people = sorted({m.person_id for m in matches})
+        raise IntegrityError(
+            f"A protected person's name (person {', '.join(map(str, people))}) was still found in the {where} "
+            "after redaction. Nothing was written. Report this problem; do not share the export.")
+
+
+def write_sealed_pdf(dossier: Dossier, dst: Path, temp: Callable[[str], Path], *, vault: Any, guard: TextGuard,
+                     redactor: NameRedactor, originals: Sequence[Attachment],
+                     render_progress: ProgressCallback | None, cancel: CancelToken | None) -> RenderResult:
+    raw = temp("render")
+    with open(raw, "wb") as handle:
+        rendered = render_dossier(dossier, handle, progress=render_progress, cancel=cancel)
+    metadata = PdfaMetadata(title=f"Evidence dossier: {dossier.case_title}", author=dossier.organisation,
+                            subject=f"Prepared for {dossier.audience}; level {dossier.level}; "
+                                    f"ERN {dossier.ern_prefix}-000001 to {dossier.ern_prefix}-{rendered.pages:06d}",
+                            keywords=f"manifest sha256 {dossier.manifest_sha256}")
+    if guard.redacting:
+        check_no_protected_names(rendered.text, redactor, "dossier text")
+        check_no_protected_names(f"{metadata.title}\n{metadata.author}\n{metadata.subject}", redactor,
+                                 "document metadata")
+    if cancel is not None:
+        cancel.check()
+    pdfa = temp("pdfa")
+    with open(raw, "rb") as src, open(pdfa, "wb") as out:
+        make_pdfa(src, out, metadata=metadata, full_text=rendered.text, originals=list(originals))
+    raw.unlink()
+    if cancel is not None:
+        cancel.check()
+    seal = vault.seal_identity
+    with open(pdfa, "rb") as src, open(dst, "wb") as out:
+        seal_pdf(src, out, key_pem=seal.key_pem, cert_pem=seal.cert_pem,
+                 reason=f"Sealed evidence dossier ({dossier.audience}, {dossier.level}), manifest "
+                        f"{dossier.manifest_sha256[:16]}",
+                 location="Evidence Vault", name=dossier.organisation)
+    pdfa.unlink()
+    return rendered
+
+
+def safe_member_name(name: str, fallback: str) -> str:
+    """A file name usable on every system inside a bundle, or ``fallback``."""
+    cleaned = _UNSAFE_CHARS.sub("_", unicodedata.normalize("NFC", name)).strip(" .")
+    if len(cleaned.encode("utf-8")) > 150:
+        stem, dot, ext = cleaned.rpartition(".")
+        cleaned = (stem.encode("utf-8")[:140].decode("utf-8", "ignore") + dot + ext[:8]) if dot else \
+            cleaned.encode("utf-8")[:150].decode("utf-8", "ignore")
+    return cleaned if cleaned and unsafe_name_reason(cleaned) is None else fallback
+
+
+def _transcript_bytes(vault: Any, item_id: int, guard: TextGuard, number: str) -> bytes:
+    lines = [f"Transcript of exhibit {number}", ""]
+    for s in vault.transcript(item_id):
+        speaker = guard(s.speaker or "Speaker")
+        lines.append(f"[{s.start:.1f}-{s.end:.1f} s] {speaker} ({s.language or '?'}): {guard(s.text)}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def bundle_inputs(vault: Any, plans: Sequence[ExhibitPlan], guard: TextGuard, *, level: str, pdf_path: Path,
+                  manifest: bytes) -> tuple[list[BundleFile], list[tuple[int, str]]]:
+    """The caller's files of the bundle, and the exhibits whose file was withheld (with why)."""
+    files = [BundleFile(PDF_NAME, open=lambda: pdf_path.open("rb"), role="dossier"),
+             BundleFile(MANIFEST_NAME, open=lambda: io.BytesIO(manifest), role="attachment")]
+    withheld: list[tuple[int, str]] = []
+    for plan in plans:
+        item = plan.item
+        if level == "original":
+            chosen = item
+        elif plan.derivative is not None:
+            chosen = plan.derivative
+        else:
+            chosen = None
+            cls = media_class(item)
+            what = "recording (the voice)" if cls == "audio" else "file"
+            withheld.append((item.id, f"the {what} cannot be redacted automatically, so only its redacted "
+                                      "transcript and description are included"))
+        if chosen is not None:
+            suffix = Path(chosen.original_name).suffix[:9] or ".bin"
+            name = safe_member_name(f"{plan.number}_{guard.filename(chosen.original_name)}",
+                                    f"{plan.number}{suffix}")
+            files.append(BundleFile(f"exhibits/{name}", open=lambda i=chosen.id: vault.open_original(i),
+                                    item_id=chosen.id, role="exhibit"))
+        if vault.transcript(item.id):
+            data = _transcript_bytes(vault, item.id, guard, plan.number)
+            if guard.redacting and guard.redactor is not None:
+                check_no_protected_names(data.decode("utf-8"), guard.redactor, f"transcript of {plan.number}")
+            files.append(BundleFile(f"transcripts/{plan.number}.txt", open=lambda d=data: io.BytesIO(d),
+                                    role="transcript"))
+    return files, withheld

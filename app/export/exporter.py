@@ -1,0 +1,415 @@
+"""Export: a vault selection -> a sealed PDF/A-3 dossier, and optionally a sealed bundle.
+
+Order of work (each step only once the one before succeeded):
+
+1. resolve the selection; consent gate (:mod:`app.export.consent_gate`) -- nothing has been
+   written or recorded when it refuses;
+2. at the redacted level, make the missing face-redacted copies (:mod:`app.export.derivatives`);
+3. record a consent override (court only) in the chain; make a checkpoint of the custody log;
+4. build the dossier (:mod:`app.export.dossier_builder`), render it, make it PDF/A-3, seal it;
+   at the redacted level the full text is checked once more for protected names;
+5. write the PDF atomically (a hidden temporary file beside the target, then a rename that never
+   replaces an existing file), or write the bundle (:func:`app.export.bundle.write_bundle`);
+6. record the ``exported`` event (what, for whom, which items and files, the hashes).
+
+Temporary files live only beside the output (which receives the same content anyway) and are
+removed on any error or cancel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.errors import Cancelled, DiskFull, EvidenceVaultError, IntegrityError, InvalidInput
+from app.export import consent_gate, dossier_builder
+from app.export import selection as selection_mod
+from app.export.derivatives import derivatives_for, ensure_face_derivatives
+from app.export.dossier_builder import ExhibitPlan, TextGuard
+from app.export.dossier_model import AUDIENCES, LEVELS, Declaration, Dossier
+from app.progress import CancelToken, ProgressCallback, no_progress
+from app.vault.events import utc_now
+from app.vault.merkle import MerkleTree
+
+PDF_NAME = "dossier.pdf"
+_ERN_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,23}")
+_CHUNK = 1 << 20
+# Court exports of originals carry the original files inside the PDF up to this total; larger
+# sets go in the bundle only (pikepdf holds attachments in memory).
+ATTACH_ORIGINALS_MAX = 64 * 1024 * 1024
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote.  ``manifest_sha256`` is the dossier manifest printed on the cover;
+    ``bundle_manifest_sha256`` the bundle's signed manifest.json (None without a bundle)."""
+
+    paths: list[Path]
+    manifest_sha256: str
+    pdf_sha256: str
+    pages: int
+    exhibits: list[int]  # original item ids, in exhibit order
+    excluded: list[tuple[int, str]] = field(default_factory=list)  # (item id, why) left out for consent
+    derivatives_used: dict[int, int] = field(default_factory=dict)  # original id -> redacted copy id
+    derivatives_created: list[int] = field(default_factory=list)
+    withheld_files: list[tuple[int, str]] = field(default_factory=list)  # not put in the bundle, and why
+    bundle_manifest_sha256: str | None = None
+    ern_first: str = ""
+    ern_last: str = ""
+    event_seq: int | None = None
+
+
+class _Stages:
+    """Maps each stage's own (done, total) onto one overall progress bar."""
+
+    WEIGHTS = (("prepare", 15), ("build", 10), ("render", 50), ("pdfa", 8), ("seal", 5), ("bundle", 12))
+
+    def __init__(self, progress: ProgressCallback) -> None:
+        self.progress = progress
+        self.start: dict[str, int] = {}
+        at = 0
+        for name, weight in self.WEIGHTS:
+            self.start[name] = at
+            at += weight
+        self.weight = dict(self.WEIGHTS)
+        self.total = at
+
+    def stage(self, name: str) -> ProgressCallback:
+        def report(done: int, total: int, message: str) -> None:
+            fraction = done / total if total > 0 else 0.0
+            value = self.start[name] + int(self.weight[name] * min(max(fraction, 0.0), 1.0))
+            self.progress(value, self.total, message)
+        return report
+
+    def done(self) -> None:
+        self.progress(self.total, self.total, "Export finished")
+
+
+def _check_arguments(audience: str, level: str, out: Path, bundle: bool, ern_prefix: str) -> None:
+    if audience not in AUDIENCES:
+        raise InvalidInput(f"The audience must be one of: {', '.join(AUDIENCES)}.")
+    if level not in LEVELS:
+        raise InvalidInput(f"The level must be one of: {', '.join(LEVELS)}.")
+    if not isinstance(ern_prefix, str) or not _ERN_PREFIX.fullmatch(ern_prefix):
+        raise InvalidInput("The ERN prefix must be 1 to 24 letters, digits or dashes, like EV or ICC-01.")
+    if os.path.lexists(out):
+        raise InvalidInput(f"{out} already exists. Choose another name; an export never overwrites a file.")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"The folder {out.parent} does not exist. Create it first.")
+    if not bundle and out.suffix.lower() != ".pdf":
+        raise InvalidInput("Give the dossier a file name ending in .pdf (or add --bundle for a bundle).")
+
+
+def _organisation(vault: Any) -> str:
+    """The organisation named in the vault's seal certificate (the vault has no accessor for it)."""
+    try:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        cert = x509.load_pem_x509_certificate(vault.seal_identity.cert_pem)
+        names = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        return str(names[0].value) if names else ""
+    except (ValueError, IndexError):
+        return ""
+
+
+@contextlib.contextmanager
+def _temp_files(folder: Path, stem: str) -> Iterator[Callable[[str], Path]]:
+    """Hands out hidden temporary paths beside the output; removes all of them on the way out."""
+    made: list[Path] = []
+    token = secrets.token_hex(6)
+
+    def new(purpose: str) -> Path:
+        path = folder / f".{stem}.{purpose}-{token}.partial"
+        made.append(path)
+        return path
+
+    try:
+        yield new
+    finally:
+        for path in made:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+
+
+def _disk_errors(out: Path) -> contextlib.AbstractContextManager[None]:
+    @contextlib.contextmanager
+    def guard() -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFull(debug_detail=str(exc)) from exc
+            raise EvidenceVaultError(
+                f"The export could not be written to {out.parent}: {exc.strerror or exc}. Check the drive "
+                "and try again.", debug_detail=repr(exc)) from exc
+    return guard()
+
+
+def _publish(temp: Path, out: Path) -> None:
+    """Move the finished file into place without ever replacing an existing file."""
+    with open(temp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    try:
+        os.link(temp, out)
+    except FileExistsError as exc:
+        raise InvalidInput(f"{out} appeared while exporting. Nothing was overwritten; choose another name.") from exc
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+            raise
+        # File systems without hard links (FAT32/exFAT USB drives): check, then rename.
+        if os.path.lexists(out):
+            raise InvalidInput(f"{out} appeared while exporting. Nothing was overwritten.") from exc
+        os.replace(temp, out)
+    else:
+        temp.unlink()
+    with contextlib.suppress(OSError):
+        fd = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _case_title(vault: Any, sel: selection_mod.Selection, guard: TextGuard) -> str:
+    case = sel.case
+    if case is None:
+        case_ids = {item.case_id for item in sel.exhibits}
+        if len(case_ids) == 1 and None not in case_ids:
+            case = vault.get_case(case_ids.pop())
+    if case is None:
+        return f"Selected items ({len(sel.exhibits)})"
+    return guard(case.title) or f"Case {case.id}"
+
+
+def _declaration(vault: Any, guard: TextGuard, level: str, audience: str, produced_at: str) -> Declaration:
+    statement = (
+        "I declare that the exhibits in this dossier are faithful reproductions of items held in the "
+        "evidence vault named on the cover, that each item's SHA-256 hash printed here is the hash of the "
+        "file held in the vault, and that their chain of custody is as recorded in the custody log whose "
+        "signed checkpoint is shown on the cover. "
+        + ("Faces and the names of protected people have been redacted as described for each exhibit; "
+           "the originals remain unchanged in the vault." if level == "redacted"
+           else "The exhibits are shown as recorded.")
+        + f" This dossier was prepared for {consent_gate.AUDIENCE_WORDS[audience]}."
+    )
+    return Declaration(investigator_name=guard(vault.actor), investigator_role="Investigator",
+                       place="", date=produced_at[:10], statement=statement)
+
+
+def export(
+    vault: Any,
+    *,
+    case_id: int | None = None,
+    item_ids: Sequence[int] | None = None,
+    audience: str,
+    level: str,
+    out: Path,
+    bundle: bool = False,
+    ern_prefix: str = "EV",
+    override_reason: str | None = None,
+    leave_out_without_consent: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> ExportResult:
+    """Export a case (``case_id``) or items (``item_ids``) as a sealed dossier at ``out``
+    (a .pdf), or with ``bundle`` as a sealed bundle (a folder, or a ZIP when ``out`` ends in .zip).
+
+    Consent: exhibits whose linked survivors/witnesses did not consent to ``audience`` stop the
+    export with ConsentError before anything is written, unless ``override_reason`` is given
+    (court only; recorded in the chain) or ``leave_out_without_consent`` (they are left out and
+    listed in ``ExportResult.excluded``).  Raises InvalidInput, ConsentError, NeedsRedaction,
+    DiskFull, Cancelled, IntegrityError; on any error no output file is left behind.
+    """
+    out = Path(out)
+    stages = _Stages(progress or no_progress)
+    _check_arguments(audience, level, out, bundle, ern_prefix)
+
+    sel = selection_mod.select(vault, case_id=case_id, item_ids=item_ids)
+    extra_links = {i: [d.id for d in ds] for i, ds in sel.derivatives.items()}
+    excluded: list[tuple[int, str]] = []
+    if leave_out_without_consent and override_reason is None:
+        blocked = consent_gate.find_blocked(vault, sel.exhibits, audience, extra_links)
+        gone = {b.item_id for b in blocked}
+        excluded = [(b.item_id, b.reason) for b in blocked]
+        sel.exhibits = [item for item in sel.exhibits if item.id not in gone]
+        if not sel.exhibits:
+            raise consent_gate.consent_error(blocked, audience)
+    decision = consent_gate.check_consent(vault, sel.exhibits, audience, override_reason=override_reason,
+                                          extra_links=extra_links)
+    if cancel is not None:
+        cancel.check()
+
+    from app.redact.names import redactor_from_persons
+
+    # Built from every protected person of the vault, not only those linked to the selection:
+    # a transcript may name anyone.
+    redactor = redactor_from_persons(vault.list_persons())
+    guard = TextGuard(redactor if level == "redacted" else None)
+
+    created: list[int] = []
+    derivative_of: dict[int, Any] = {}
+    if level == "redacted":
+        created = ensure_face_derivatives(vault, sel, progress=stages.stage("prepare"), cancel=cancel)
+        derivative_of = derivatives_for(sel, sel.exhibits)
+
+    if decision.overridden:
+        vault.record_event("consent_override", details={
+            "audience": audience,
+            # The chain can never be redacted later: protected names are taken out of the reason now.
+            "reason": redactor.redact(decision.override_reason or ""),
+            "items": sorted({b.item_id for b in decision.blocked}),
+            "persons": sorted({b.person_id for b in decision.blocked}),
+            "withdrawn_consent": any(b.withdrawn for b in decision.blocked),
+        })
+    if cancel is not None:
+        cancel.check()
+
+    checkpoint_text = vault.checkpoint()
+    leaves = vault.leaf_hashes()
+    from app.vault.checkpoint import parse_checkpoint
+
+    checkpoint = parse_checkpoint(checkpoint_text)
+    tree_size = checkpoint.tree_size
+    tree = MerkleTree(leaves)
+    if tree.root(tree_size) != checkpoint.root:
+        raise IntegrityError("The custody log does not match the checkpoint just made; run a vault check.")
+
+    build = stages.stage("build")
+    plans: list[ExhibitPlan] = []
+    events_by_plan: list[list[Any]] = []
+    for index, item in enumerate(sel.exhibits):
+        plan = ExhibitPlan(number=dossier_builder.exhibit_number(index, len(sel.exhibits)), item=item,
+                           derivative=derivative_of.get(item.id))
+        events = list(vault.events(item.id))
+        if plan.derivative is not None:
+            events += vault.events(plan.derivative.id)
+        events = sorted((e for e in events if e.seq < tree_size), key=lambda e: e.seq)
+        plan.event_seqs = [e.seq for e in events]
+        plans.append(plan)
+        events_by_plan.append(events)
+
+    produced_at = utc_now()
+    manifest = dossier_builder.manifest_bytes(audience=audience, level=level, ern_prefix=ern_prefix,
+                                              produced_at=produced_at, checkpoint_text=checkpoint_text,
+                                              plans=plans)
+    manifest_sha = dossier_builder.sha256_hex(manifest)
+
+    from app.export.keyframes import extract_key_frames
+
+    def key_frames(item_id: int, duration: float | None) -> tuple[list[bytes], list[float]]:
+        with vault.open_original(item_id) as stream:
+            return extract_key_frames(stream, duration=duration, cancel=cancel)
+
+    attach = audience == "court" and level == "original" and \
+        sum(p.item.size for p in plans) <= ATTACH_ORIGINALS_MAX
+    exhibits = []
+    for index, (plan, events) in enumerate(zip(plans, events_by_plan, strict=True)):
+        if cancel is not None:
+            cancel.check()
+        build(index, len(plans), f"Preparing exhibit {plan.number}")
+        content = dossier_builder.build_content(vault, plan, guard, key_frames=key_frames, cancel=cancel)
+        exhibits.append(dossier_builder.build_exhibit(vault, plan, guard, events=events, tree=tree,
+                                                      tree_size=tree_size, content=content,
+                                                      attach_original=attach))
+    organisation = guard(_organisation(vault)) or "(organisation not recorded)"
+    dossier = Dossier(
+        case_title=_case_title(vault, sel, guard), organisation=organisation, produced_at=produced_at,
+        audience=audience, level=level, ern_prefix=ern_prefix, manifest_sha256=manifest_sha,
+        checkpoint_text=checkpoint_text, merkle_root=checkpoint.root.hex(), tree_size=tree_size,
+        declaration=_declaration(vault, guard, level, audience, produced_at), exhibits=exhibits,
+        public_key_pem=vault.public_key_pem().decode("ascii"))
+
+    from app.export.dossier_files import bundle_inputs, write_sealed_pdf
+
+    with _temp_files(out.parent, out.name) as temp, _disk_errors(out):
+        pdf_temp = temp("sealed")
+        rendered = write_sealed_pdf(
+            dossier, pdf_temp, temp, vault=vault, guard=guard, redactor=redactor,
+            originals=[e.attachment for e in exhibits if e.attachment is not None],
+            render_progress=stages.stage("render"), cancel=cancel)
+        pdf_sha = _sha256_file(pdf_temp)
+        stages.stage("seal")(1, 1, "Dossier sealed")
+        if cancel is not None:
+            cancel.check()
+        result = ExportResult(
+            paths=[out], manifest_sha256=manifest_sha, pdf_sha256=pdf_sha, pages=rendered.pages,
+            exhibits=[p.item.id for p in plans], excluded=excluded,
+            derivatives_used={p.item.id: p.derivative.id for p in plans if p.derivative is not None},
+            derivatives_created=created, ern_first=f"{ern_prefix}-000001",
+            ern_last=f"{ern_prefix}-{rendered.pages:06d}")
+        if bundle:
+            from app.export.bundle import write_bundle
+
+            files, withheld = bundle_inputs(vault, plans, guard, level=level, pdf_path=pdf_temp,
+                                            manifest=manifest)
+            bundle_events = sorted({e.seq: e for events in events_by_plan for e in events}.values(),
+                                   key=lambda e: e.seq)
+            written = write_bundle(
+                out=out, as_zip=out.suffix.lower() == ".zip", files=files, events=bundle_events,
+                leaf_hashes=leaves, checkpoint_text=checkpoint_text, signing_key=vault.signing_key,
+                seal_cert_pem=vault.seal_identity.cert_pem, audience=audience, level=level,
+                progress=stages.stage("bundle"), cancel=cancel)
+            result.bundle_manifest_sha256 = written.manifest_sha256
+            result.withheld_files = withheld
+        else:
+            _publish(pdf_temp, out)
+    try:
+        event = vault.record_event("exported", details={
+            "audience": audience,
+            "level": level,
+            "format": ("bundle-zip" if out.suffix.lower() == ".zip" else "bundle-folder") if bundle else "pdf",
+            "case_id": sel.case.id if sel.case is not None else None,
+            "items": result.exhibits,
+            "derivatives": sorted(result.derivatives_used.values()),
+            "excluded_items": [i for i, _ in excluded],
+            "consent_override": decision.overridden,
+            "pages": result.pages,
+            "ern_first": result.ern_first,
+            "ern_last": result.ern_last,
+            "checkpoint_tree_size": tree_size,
+            "checkpoint_root": checkpoint.root.hex(),
+            "dossier_manifest_sha256": manifest_sha,
+            "pdf_sha256": pdf_sha,
+            "bundle_manifest_sha256": result.bundle_manifest_sha256,
+            "withheld_from_bundle": [i for i, _ in result.withheld_files],
+            "exported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        })
+    except BaseException:
+        # The output exists but the chain does not say so: remove it rather than let an
+        # unrecorded copy leave the vault.
+        _remove_output(out)
+        raise
+    result.event_seq = event.seq
+    stages.done()
+    return result
+
+
+def _remove_output(out: Path) -> None:
+    import shutil
+
+    with contextlib.suppress(OSError):
+        if out.is_dir() and not out.is_symlink():
+            shutil.rmtree(out)
+        else:
+            out.unlink(missing_ok=True)
+
+
+__all__ = ["Cancelled", "ExportResult", "export"]

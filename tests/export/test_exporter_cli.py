@@ -1,0 +1,86 @@
+"""`evidence-vault export` end to end through the real command line entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main as cli_main
+from app.export.bundle_verify import verify_bundle
+from app.export.pdf.inspect import extract_everything
+from app.vault import db, keys
+from app.vault.vault import Vault
+from tests.conftest import TEST_PASSPHRASE, shared_data_path
+from tests.vault.vaultkit import FAST_KDF_ITER, _one_seal_identity
+
+
+@pytest.fixture
+def cli_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, int]]:
+    gps = shared_data_path("media", "jpeg_exif_gps_DSCN0010.jpg")
+    monkeypatch.setattr(db, "_unsafe_kdf_iter_for_tests", FAST_KDF_ITER)
+    monkeypatch.setattr(keys, "new_seal_identity",
+                        lambda common_name, *, organisation="", now=None: _one_seal_identity("Test seal"))
+    monkeypatch.setenv("EVIDENCE_VAULT_PASSPHRASE", TEST_PASSPHRASE)
+    if "app.cli.export_cmds" not in cli_main.COMMAND_MODULES:  # until the lead registers the module
+        monkeypatch.setattr(cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, "app.cli.export_cmds"))
+    path = tmp_path / "cli.vault"
+    with Vault.create(path, TEST_PASSPHRASE, actor="Investigator A") as vault:
+        case_id = vault.add_case("Harbour case")
+        photo = vault.ingest_file(gps, case_id=case_id, title="Harbour of Somchai Boonmee").item_id
+        witness = vault.add_person(name="Somchai Boonmee", pseudonym="Witness W-2", role="witness", protected=True)
+        vault.add_consent(witness, scopes="court")
+        vault.link(photo, witness)
+    return path, {"case": case_id, "photo": photo}
+
+
+def _run(vault: Path, *args: str) -> int:
+    return cli_main.main(["--vault", str(vault), "--actor", "Investigator A", "export", *args])
+
+
+def test_cli_writes_a_sealed_pdf_and_prints_it(cli_vault, tmp_path: Path, capsys) -> None:
+    vault, ids = cli_vault
+    out = tmp_path / "court.pdf"
+    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "redacted",
+                "--out", str(out), "--ern-prefix", "ICC-7")
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert f"Wrote sealed PDF dossier: {out}" in printed and "ICC-7-000001" in printed
+    contents = extract_everything(out)
+    assert "ICC-7-000001" in contents.page_texts[0]
+    assert "Somchai" not in contents.attachments["dossier-text.txt"].decode("utf-8")
+
+
+def test_cli_refuses_without_consent_and_writes_nothing(cli_vault, tmp_path: Path, capsys) -> None:
+    vault, ids = cli_vault
+    out = tmp_path / "media.pdf"
+    code = _run(vault, "--case", str(ids["case"]), "--audience", "media", "--level", "redacted", "--out", str(out))
+    error = capsys.readouterr().err
+    assert code == 2
+    assert f"Item {ids['photo']} " in error and "not with the media" in error and "Somchai" not in error
+    assert not out.exists()
+    code = _run(vault, "--case", str(ids["case"]), "--audience", "media", "--level", "redacted", "--out",
+                str(out), "--override-consent", "The editor insists on publishing")
+    assert code == 2 and "only for a court" in capsys.readouterr().err
+    assert list(tmp_path.glob("*media.pdf*")) == []
+
+
+def test_cli_writes_a_zip_bundle(cli_vault, tmp_path: Path, capsys) -> None:
+    vault, ids = cli_vault
+    out = tmp_path / "bundle.zip"
+    code = _run(vault, "--case", str(ids["case"]), "--audience", "court", "--level", "original",
+                "--out", str(out), "--bundle")
+    printed = capsys.readouterr().out
+    assert code == 0 and "Wrote bundle (ZIP)" in printed and "bundle manifest SHA-256" in printed
+    assert verify_bundle(out).ok
+
+
+def test_cli_needs_exactly_one_selection(cli_vault, tmp_path: Path) -> None:
+    vault, _ = cli_vault
+    with pytest.raises(SystemExit) as caught:
+        _run(vault, "--case", "1", "--items", "1", "--audience", "court", "--level", "original",
+             "--out", str(tmp_path / "x.pdf"))
+    assert caught.value.code == 2
+    assert _run(vault, "--items", "1,x", "--audience", "court", "--level", "original",
+                "--out", str(tmp_path / "x.pdf")) == 2
+    assert not (tmp_path / "x.pdf").exists()
