@@ -418,10 +418,6 @@ def test_damaged_page_outside_the_evidence_is_found(vault: tuple[Path, str]) -> 
     assert f"PROBLEM  vault file: HMAC verification failed for page {page}" in out
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="Vault.verify() reads only the evidence tables, so an altered page elsewhere (notes, "
-                   "search index) goes unnoticed; the independent tool runs PRAGMA cipher_integrity_check. "
-                   "Remove this mark when verify() does too.")
 def test_app_verify_notices_a_damaged_page_outside_the_evidence(vault: tuple[Path, str]) -> None:
     path, _ = vault
     _damage_the_notes_page(path)
