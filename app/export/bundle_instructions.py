@@ -91,7 +91,7 @@ Unpack the bundle into an empty folder (if it is a .zip) and run every command I
 Each step says what its commands must print; anything else, or "FAILED", means the bundle is not
 intact.  Evidence Vault can run all checks at once:  evidence-vault verify-bundle <bundle>
 These instructions travel inside the bundle; the same commands are published in Evidence Vault's
-documentation (docs/FORMAT.md, "Sealed evidence bundle") if you prefer an independent copy.
+documentation (docs/FORMAT.md, section "Bundles") if you prefer an independent copy.
 
 1. Check the key.  The signatures below only prove that the bundle is consistent with the key
    inside it; anyone can make a new key.  Compute the key ID and compare it with the key ID you
@@ -125,11 +125,12 @@ documentation (docs/FORMAT.md, "Sealed evidence bundle") if you prefer an indepe
      find . ! -type f ! -type d
 
 4. Check the signature on the checkpoint (custody/checkpoint.txt: a signed tree head in the C2SP
-   signed-note format; its first four lines are signed, the last line carries the signature
-   after a 4-byte key hint):
+   signed-note format; its first four lines are signed, the signature line of the vault's key (it starts
+   with an em dash and the first line) carries the signature after a 4-byte key hint):
 
      head -n 4 custody/checkpoint.txt > /tmp/cp.body
-     tail -n 1 custody/checkpoint.txt | cut -d' ' -f3 | base64 -d | tail -c 64 > /tmp/cp.sig
+     origin=$(head -n 1 custody/checkpoint.txt)
+     grep "^— $origin " custody/checkpoint.txt | cut -d' ' -f3 | base64 -d | tail -c 64 > /tmp/cp.sig
      openssl pkeyutl -verify -pubin -inkey keys/vault-ed25519.pem -rawin -in /tmp/cp.body -sigfile /tmp/cp.sig
 
    It must print "Signature Verified Successfully".  Line 2 is the number of custody events the
