@@ -14,8 +14,8 @@ SYSTEM_PACKAGES=(
   ffmpeg
   # fonts for the witnesses' scripts (Qt and the PDF dossiers)
   fonts-noto-core fonts-noto-cjk fonts-khmeros fonts-wqy-microhei fontconfig
-  # PDF pages to PNG for looking at dossiers in tests
-  poppler-utils
+  # PDF pages to PNG for looking at dossiers in tests; strace proves in tests that no socket is opened
+  poppler-utils strace
 )
 
 SUDO_CMD=""; [ "$(id -u)" -ne 0 ] && SUDO_CMD="sudo"

@@ -94,3 +94,47 @@ def test_whole_cli_workflow_runs_without_any_network(tmp_path: Path) -> None:
     run("show", item_id)
     run("verify")
     assert "evidence-vault" in run("checkpoint").stdout
+
+
+def _traced_network_syscalls(tmp_path: Path, code: str) -> tuple[list[str], list[str]]:
+    """Run Python ``code`` under strace; return its Internet socket syscalls and what it left in TMPDIR."""
+    trace, scratch = tmp_path / "trace.log", tmp_path / "scratch"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}  # some libraries stay quiet only under CI
+    env["TMPDIR"] = str(scratch)
+    subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=socket,connect,sendto,sendmsg", "-o", str(trace),
+         sys.executable, "-c", code],
+        env=env, cwd=PROJECT_ROOT, check=True, timeout=300,
+    )
+    calls = [line for line in trace.read_text().splitlines() if "AF_INET" in line or "sin_port" in line]
+    return calls, sorted(p.name for p in scratch.iterdir())
+
+
+@pytest.mark.slow
+def test_native_code_opens_no_socket_while_detecting_faces_and_working_a_vault(tmp_path: Path) -> None:
+    """The socket guard sees only Python; strace sees native libraries too (onnxruntime, Qt, ffmpeg)."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed (scripts/setup.sh installs it)")
+    code = f"""
+import io, numpy as np
+from PIL import Image
+from app.redact.faces import FaceDetector
+from app.vault.vault import Vault
+FaceDetector().detect(np.zeros((240, 320, 3), dtype=np.uint8))
+vault = Vault.create({str(tmp_path / 'v.vault')!r}, {TEST_PASSPHRASE!r}, actor="t")
+buffer = io.BytesIO(); Image.new("RGB", (64, 48)).save(buffer, format="PNG")
+vault.ingest_stream(io.BytesIO(buffer.getvalue()), name="p.png", kind="photo")
+assert vault.verify().ok
+vault.close()
+"""
+    calls, leftovers = _traced_network_syscalls(tmp_path, code)
+    assert calls == [], calls
+    assert leftovers == [], f"files left in TMPDIR: {leftovers}"
+
+
+def test_onnxruntime_is_a_version_without_telemetry() -> None:
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("onnxruntime").split(".")[:2])
+    assert (major, minor) < (1, 29), "onnxruntime 1.29+ ships telemetry; keep the pin in pyproject.toml"

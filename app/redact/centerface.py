@@ -20,6 +20,7 @@ Boxes are the model's tight face boxes (about brow to chin); callers add their o
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import threading
 from pathlib import Path
@@ -113,6 +114,9 @@ class CenterFaceModel:
     def _get_session(self):  # -> onnxruntime.InferenceSession
         with self._lock:
             if self._session is None:
+                # Newer onnxruntime builds carry telemetry; the app never opens a network connection, so
+                # opt out before the runtime's environment exists (pyproject also pins a version without it).
+                os.environ["ORT_TELEMETRY_DISABLED"] = "1"
                 import onnxruntime  # imported here: importing app.redact must stay cheap
 
                 try:
