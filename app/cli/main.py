@@ -68,8 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"evidence-vault: {error.user_message()}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("evidence-vault: interrupted; nothing was changed.", file=sys.stderr)
+        print("evidence-vault: interrupted. The step in progress was undone; anything reported as done "
+              "before it was kept.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `evidence-vault log | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 def _launch_gui_or_help(parser: argparse.ArgumentParser) -> int:

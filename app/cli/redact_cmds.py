@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     redact.add_argument("item_id", type=int, metavar="ITEM")
     redact.add_argument("--faces", action="store_true", help="cover faces (photos, videos)")
     redact.add_argument("--names", action="store_true", help="replace protected names by pseudonyms")
+    redact.add_argument("--no-faces", action="store_true", help="leave faces (only with a reviewer's reason)")
+    redact.add_argument("--no-names", action="store_true", help="leave names as they are")
     redact.add_argument("--redacted-names", action="store_true", help="replace names by [REDACTED] instead")
     redact.add_argument("--method", choices=METHODS, default="fill")
     redact.add_argument("--audio", choices=AUDIO_CHOICES, default="keep")
@@ -96,15 +99,20 @@ def cmd_redact_file(args: argparse.Namespace) -> int:
     source, target = args.input, args.output
     if target.exists() and target.resolve() == source.resolve():
         raise InvalidInput("The redacted copy must not overwrite the original. Choose another output name.")
+    _check_output_path(target)
     kind = _kind_of(source)
+    # A fresh seed per copy: a fixed one would make the voice shift and mosaic noise known to everyone.
+    seed = secrets.randbits(31)
     if kind == "photo":
-        _redact_photo_file(source, target, args)
+        _redact_photo_file(source, target, args, seed)
     elif kind == "video":
         from app.redact.video import redact_video
 
         bar = ProgressBar(source.name[:30])
         try:
-            redact_video(source, target, method=args.method, audio=args.audio, progress=bar)
+            if target.suffix.lower() not in (".mp4", ".m4v"):
+                raise InvalidInput("A redacted video is written as MP4: give the output a name ending in .mp4.")
+            redact_video(source, target, method=args.method, audio=args.audio, seed=seed, progress=bar)
         finally:
             bar.finish()
     elif kind == "audio":
@@ -112,14 +120,26 @@ def cmd_redact_file(args: argparse.Namespace) -> int:
 
         if args.audio == "keep":
             raise InvalidInput("For a sound recording choose --audio mute or --audio disguise.")
-        _write_atomically(target, lambda sink: _redact_audio(source.open("rb"), sink, args.audio, 0, None))
+        if target.suffix.lower() not in (".m4a", ".mp4"):
+            raise InvalidInput("A redacted recording is written as AAC in MP4: give the output a name ending in .m4a.")
+        with source.open("rb") as stream:
+            _write_atomically(target, lambda sink: _redact_audio(stream, sink, args.audio, seed, None))
     else:
         raise InvalidInput("Only photos, videos and sound recordings can be redacted with redact-file.")
     print(f"Wrote {target}", file=sys.stderr)
     return 0
 
 
-def _redact_photo_file(source: Path, target: Path, args: argparse.Namespace) -> None:
+def _check_output_path(target: Path) -> None:
+    if target.is_dir():
+        raise InvalidInput(f"'{clean_text(str(target))}' is a folder. Give the name of the file to write.")
+    if not target.parent.is_dir():
+        raise InvalidInput(
+            f"The folder '{clean_text(str(target.parent))}' does not exist. Create it first or choose another place."
+        )
+
+
+def _redact_photo_file(source: Path, target: Path, args: argparse.Namespace, seed: int) -> None:
     import io
 
     from app.redact.derive import ResidualFaces
@@ -130,7 +150,8 @@ def _redact_photo_file(source: Path, target: Path, args: argparse.Namespace) -> 
     _, _, boxes = detector.detect_image_file(source)
     fmt = "jpeg" if target.suffix.lower() in (".jpg", ".jpeg") else "png"
     buffer = io.BytesIO()
-    result = redact_image(source, buffer, boxes, method=args.method, output_format=fmt, detector=detector)
+    result = redact_image(source, buffer, boxes, method=args.method, seed=seed, output_format=fmt,
+                          detector=detector)
     if result.residual_faces and not args.accept_residual:
         raise ResidualFaces(list(result.residual_faces))
     _write_atomically(target, lambda sink: sink.write(buffer.getvalue()))
@@ -168,8 +189,10 @@ def cmd_redact(args: argparse.Namespace) -> int:
     from app.redact.derive import propose, redact_item
 
     faces, names = args.faces, args.names or args.redacted_names
-    if not faces and not names and args.audio == "keep":
-        faces = names = True  # nothing chosen: the safe default is everything
+    if not faces and not names:
+        faces = names = True  # nothing chosen (an audio choice is additive): the safe default is everything
+    faces = faces and not args.no_faces
+    names = names and not args.no_names
     with open_vault(args) as vault:
         if not args.yes:
             print(propose(vault, args.item_id, faces=faces, names=names, progress=ProgressBar("detect")).summary())

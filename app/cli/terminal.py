@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 import time
 from typing import Any, TextIO
@@ -101,9 +102,15 @@ class ProgressBar:
             self._stream.flush()
 
 
+# json.dumps already escapes C0 controls; these others can disguise text on a terminal.
+_UNSAFE_IN_TERMINALS = re.compile("[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    sys.stdout.write("\n")
+    """JSON on stdout with every script readable as it is, but bidirectional overrides and C1 controls
+    escaped (they can only occur inside strings, where an escape means the same character)."""
+    text = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    sys.stdout.write(_UNSAFE_IN_TERMINALS.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n")
 
 
 def clean_text(untrusted: str) -> str:

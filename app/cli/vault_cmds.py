@@ -92,6 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     transcript_import.add_argument("item_id", type=int, metavar="ITEM")
     transcript_import.add_argument("file", type=Path, metavar="FILE")
     transcript_import.add_argument("--language")
+    transcript_import.add_argument("--replace", action="store_true",
+                                   help="replace the item's existing transcript (the old text is not kept)")
     transcript_import.set_defaults(func=cmd_transcript_import)
 
     log = add("log", help="the custody log (of one item, or all)")
@@ -204,8 +206,10 @@ def _expand_paths(paths: list[str]) -> list[Path]:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     files = _expand_paths(args.paths)
-    failures = 0
+    failures = stored = 0
     with open_vault(args) as vault:
+        if args.case_id is not None:
+            vault.get_case(args.case_id)  # a wrong case number is one error, not one per file
         for path in files:
             try:
                 result = _run_with_progress(
@@ -218,7 +222,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 failures += 1
                 print(f"evidence-vault: {clean_text(path.name)}: {error.user_message()}", file=sys.stderr)
                 continue
-            print(result.item_id)
+            print(result.item_id, flush=True)
+            stored += 1
             if result.duplicate_of:
                 print(
                     f"note: {clean_text(path.name)} is identical to item {result.duplicate_of}",
@@ -226,6 +231,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 )
             for warning in result.warnings:
                 print(f"warning: {clean_text(path.name)}: {warning}", file=sys.stderr)
+        if failures and stored == 0 and len(files) > 1:
+            print("evidence-vault: no file was stored.", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -245,6 +252,8 @@ def _item_row(item: Any) -> dict[str, Any]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
+        if args.case_id is not None:
+            vault.get_case(args.case_id)
         items = vault.list_items(args.case_id)
         if args.json:
             print_json([_item_row(item) for item in items])
@@ -375,10 +384,17 @@ def cmd_transcript_import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise InvalidInput(f"'{clean_text(str(args.file))}' is not a file that can be read.")
     parsed = parse_transcript_file(args.file, language=args.language)
+    if not parsed:
+        raise InvalidInput("No text was found in this transcript file. Nothing was changed.")
     segments = [
         Segment(start=s.start, end=s.end, speaker=s.speaker, language=args.language, text=s.text) for s in parsed
     ]
     with open_vault(args) as vault:
+        if vault.transcript(args.item_id) and not args.replace:
+            raise InvalidInput(
+                f"Item {args.item_id} already has a transcript. Nothing was changed; to replace it, run the "
+                "command again with --replace."
+            )
         vault.set_transcript(args.item_id, segments, language=args.language)
     print(f"Imported {len(segments)} segments", file=sys.stderr)
     return 0
@@ -386,6 +402,8 @@ def cmd_transcript_import(args: argparse.Namespace) -> int:
 
 def cmd_log(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
+        if args.item_id is not None:
+            vault.get_item(args.item_id)
         events = vault.events(args.item_id)
         if args.json:
             print_json([_plain(event) for event in events])
@@ -397,17 +415,55 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def _checkpoint_text(value: str | None) -> str | None:
+    """The checkpoint given with --checkpoint (text, or @file), checked for form before any verification."""
     if value is None:
         return None
     if value.startswith("@"):
-        return Path(value[1:]).read_text(encoding="utf-8")
-    return value.replace("\\n", "\n")
+        path = Path(value[1:])
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(64 * 1024 + 1)
+        except OSError:
+            raise InvalidInput(
+                f"The checkpoint file '{clean_text(str(path))}' cannot be read. Check the path."
+            ) from None
+        if len(raw) > 64 * 1024:
+            raise InvalidInput("That file is far too large to be a checkpoint. Check that you chose the right file.")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("That file is not a checkpoint (it is not text).") from None
+    else:
+        text = value.replace("\\n", "\n")
+    from app.errors import ProofError
+    from app.vault.checkpoint import parse_checkpoint
+
+    try:
+        parse_checkpoint(text)
+    except ProofError as error:
+        raise InvalidInput(
+            f"This is not a valid checkpoint ({error.message}). Copy it again exactly as it was printed."
+        ) from None
+    return text
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    checkpoint = _checkpoint_text(args.checkpoint)
-    with open_vault(args) as vault:
-        report = _run_with_progress("verify", lambda bar: vault.verify(checkpoint=checkpoint, progress=bar))
+    try:
+        checkpoint = _checkpoint_text(args.checkpoint)
+        with open_vault(args) as vault:
+            if checkpoint is not None:
+                from app.vault.checkpoint import parse_checkpoint
+
+                if parse_checkpoint(checkpoint).origin != vault.origin:
+                    raise InvalidInput(
+                        "This checkpoint was made by another vault (its first line names another key). "
+                        "Use a checkpoint printed by this vault."
+                    )
+            report = _run_with_progress("verify", lambda bar: vault.verify(checkpoint=checkpoint, progress=bar))
+    except EvidenceVaultError as error:
+        if args.json:
+            print_json({"ok": False, "could_not_run": True, "error": error.user_message()})
+        raise
     if args.json:
         print_json(_plain(report))
     elif report.ok:
