@@ -181,12 +181,22 @@ def redact_item(
         "seed": seed,
     }
 
+    def store(stream: Any, *, out_name: str, out_kind: str, mime: str, params: dict[str, Any],
+              with_progress: bool = False) -> Any:
+        """The copy, its item_ingested event and the "redacted" event on the original: one transaction."""
+        event = ("redacted", {
+            "kind": out_kind, "method": method if faces else None, "audio": audio, "seed": seed,
+            "residual_faces_accepted": [b.to_list() for b in residual],
+        })
+        return vault.ingest_stream(stream, name=out_name, kind=out_kind, case_id=item.case_id,
+                                   derived_from=item_id, derivation={**base_params, **params}, title=title,
+                                   mime=mime, derived_event=event, progress=progress if with_progress else None,
+                                   cancel=cancel)
+
     if kind == "photo" and faces:
         data, params, residual = _redact_photo(vault, item_id, boxes, method, seed, accept_residual)
-        result = vault.ingest_stream(io.BytesIO(data), name=name, kind="photo", case_id=item.case_id,
-                                     derived_from=item_id, derivation={**base_params, **params},
-                                     title=title, mime=params["mime"], progress=progress, cancel=cancel)
-        out_kind = "photo"
+        result = store(io.BytesIO(data), out_name=name, out_kind="photo", mime=params["mime"], params=params,
+                       with_progress=True)
     elif kind == "video" and (faces or audio != "keep"):
         from app.redact.video import redact_video
 
@@ -197,25 +207,19 @@ def redact_item(
                                      method=method, audio=audio, seed=seed, progress=progress, cancel=cancel)
             params = {"media": "video", **_plain(video.params)}
             with spool.reader() as reader:
-                result = vault.ingest_stream(reader, name=name, kind=item.kind, case_id=item.case_id,
-                                             derived_from=item_id, derivation={**base_params, **params},
-                                             title=title, mime="video/mp4", cancel=cancel)
+                result = store(reader, out_name=name, out_kind=item.kind, mime="video/mp4", params=params)
         finally:
             spool.close()
-        out_kind = item.kind
     elif kind == "audio" and audio != "keep":
         spool = _spool(vault)
         try:
             with vault.open_original(item_id) as stream:
                 params = _redact_audio(stream, spool, audio, seed, cancel)
             with spool.reader() as reader:
-                result = vault.ingest_stream(reader, name=_with_suffix(name, ".m4a"), kind=item.kind,
-                                             case_id=item.case_id, derived_from=item_id,
-                                             derivation={**base_params, **params}, title=title,
-                                             mime="audio/mp4", cancel=cancel)
+                result = store(reader, out_name=_with_suffix(name, ".m4a"), out_kind=item.kind, mime="audio/mp4",
+                               params=params)
         finally:
             spool.close()
-        out_kind = item.kind
     elif names:
         segments = vault.transcript(item_id)
         if not segments:
@@ -223,22 +227,15 @@ def redact_item(
                 "This item has no transcript and no faces to redact; titles, notes and tags are redacted "
                 "automatically when you export."
             )
-        vtt = _redacted_webvtt(segments, redactor)
         params = {"media": "transcript", "format": "text/vtt"}
-        result = vault.ingest_stream(io.BytesIO(vtt), name=_with_suffix(name, ".vtt"), kind="transcript",
-                                     case_id=item.case_id, derived_from=item_id,
-                                     derivation={**base_params, **params}, title=title, mime="text/vtt")
-        out_kind = "transcript"
+        result = store(io.BytesIO(_redacted_webvtt(segments, redactor)), out_name=_with_suffix(name, ".vtt"),
+                       out_kind="transcript", mime="text/vtt", params=params)
     else:
         raise UnsupportedMedia("There is nothing to redact in this item with the options chosen.")
 
+    out_kind = vault.get_item(result.item_id).kind
     if redactor is not None and result.duplicate_of is None:
         _copy_redacted_transcript(vault, item_id, result.item_id, redactor)
-    vault.record_event("redacted", item_id=item_id, details={
-        "derivative_item": result.item_id, "derivative_sha256": result.sha256, "kind": out_kind,
-        "method": method if faces else None, "audio": audio, "seed": seed,
-        "residual_faces_accepted": [b.to_list() for b in residual],
-    })
     derivation = {**base_params, **params}
     return DerivativeResult(item_id=result.item_id, sha256=result.sha256, kind=out_kind, params=derivation,
                             residual_faces=residual, duplicate_of=result.duplicate_of)
