@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from app.errors import EvidenceVaultError
@@ -54,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.debug:
+        # Libraries' own warnings (e.g. Pillow's decompression-bomb notice) are not sentences for people:
+        # every problem that matters reaches the user as one of our messages.
+        warnings.simplefilter("ignore")
     try:
         if args.self_test:
             from app.selftest import run_self_test
