@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlcipher3
 
+from app.errors import IntegrityError
 from app.vault import merkle
 from app.vault.events import GENESIS_PREV_HASH, Event, utc_now
 
@@ -52,6 +53,31 @@ def append_event(
     return event
 
 
+def record_bytes(value: Any) -> bytes:
+    """The canonical bytes of a stored event row.  They belong in a BLOB; TEXT (as an insider's plain
+    SQL may leave them) is taken as its UTF-8 bytes; anything else as no bytes (see storage_problem)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    return b""
+
+
+def storage_problem(value: Any) -> str:
+    """Why a stored ``events.canonical`` value cannot be an event record at all ("" when it can)."""
+    if isinstance(value, bytes | bytearray | memoryview | str):
+        return ""
+    kind = "empty (NULL)" if value is None else f"a {type(value).__name__} value"
+    return f"its stored record is {kind}, not the event's bytes."
+
+
+def _parse_row(value: Any) -> Event:
+    problem = storage_problem(value)
+    if problem:
+        raise IntegrityError(f"A custody event is damaged or was edited: {problem}")
+    return Event.from_canonical(record_bytes(value))
+
+
 def load_events(conn: sqlcipher3.Connection, *, item_id: int | None = None) -> list[Event]:
     """Parsed events in seq order (raises IntegrityError on a damaged record; verify() reports it)."""
     if item_id is None:
@@ -60,7 +86,7 @@ def load_events(conn: sqlcipher3.Connection, *, item_id: int | None = None) -> l
         rows = conn.execute(
             "SELECT canonical FROM events WHERE item_id = ? ORDER BY seq", (item_id,)
         ).fetchall()
-    return [Event.from_canonical(bytes(row[0])) for row in rows]
+    return [_parse_row(row[0]) for row in rows]
 
 
 class LeafCache:
@@ -74,7 +100,7 @@ class LeafCache:
             "SELECT canonical FROM events WHERE seq >= ? ORDER BY seq", (len(self._leaves),)
         ).fetchall()
         for row in rows:
-            self._leaves.append(merkle.leaf_hash(bytes(row[0])))
+            self._leaves.append(merkle.leaf_hash(record_bytes(row[0])))
         return list(self._leaves)
 
     def clear(self) -> None:

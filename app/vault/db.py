@@ -70,20 +70,24 @@ def key_literal(passphrase: str) -> str:
     return _quote(passphrase)
 
 
-def connect(path: Path, passphrase: str, *, create: bool = False) -> sqlcipher3.Connection:
+def connect(path: Path, passphrase: str, *, create: bool = False, read_only: bool = False) -> sqlcipher3.Connection:
     """Open and key the database (create it only when ``create``); pay the KDF once.
 
     Nothing is written before the key is proven right, so a wrong passphrase leaves the file
-    byte-for-byte unchanged.  Raises WrongPassphrase / NotAVault / VaultNotFound.
+    byte-for-byte unchanged.  ``read_only``: SQLite ``mode=ro`` plus ``query_only``; no journal is ever
+    written, so the file stays byte-for-byte unchanged and read-only media work.
+    Raises WrongPassphrase / NotAVault / VaultNotFound.
     """
-    uri = Path(path).absolute().as_uri() + ("?mode=rwc" if create else "?mode=rw")
+    mode = "rwc" if create else "ro" if read_only else "rw"
+    uri = Path(path).absolute().as_uri() + f"?mode={mode}"
     try:
         conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     except sqlcipher3.OperationalError as exc:
         if not Path(path).exists():
             raise VaultNotFound(debug_detail=f"{path}: {exc}") from exc
-        raise NotAVault("The vault file cannot be opened for writing. Check that the drive is writable.",
-                        debug_detail=f"{path}: {exc}") from exc
+        raise NotAVault("The vault file cannot be opened for reading." if read_only else
+                        "The vault file cannot be opened for writing. Check that the drive is writable, or "
+                        "open the vault read-only.", debug_detail=f"{path}: {exc}") from exc
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = {key_literal(passphrase)}")
@@ -92,10 +96,18 @@ def connect(path: Path, passphrase: str, *, create: bool = False) -> sqlcipher3.
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # KDF + first page read
         except sqlcipher3.DatabaseError as exc:
+            if read_only and "readonly" in str(exc).lower():  # a hot journal needs rolling back: a write
+                raise EvidenceVaultError(
+                    "The vault was left with an unfinished change that must be rolled back before it can be "
+                    "read. Open it once without read-only on a writable drive (or on a copy that includes "
+                    "its -journal file).", debug_detail=f"{path}: {exc}") from exc
             raise _classify_open_failure(path, passphrase, exc) from exc
         conn.execute("PRAGMA temp_store = MEMORY")
-        conn.execute("PRAGMA journal_mode = TRUNCATE")
-        conn.execute("PRAGMA synchronous = FULL")
+        if read_only:
+            conn.execute("PRAGMA query_only = ON")
+        else:
+            conn.execute("PRAGMA journal_mode = TRUNCATE")
+            conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute("PRAGMA secure_delete = ON")

@@ -20,7 +20,7 @@ import sqlcipher3
 
 from app.errors import InvalidInput, NotFound
 from app.progress import CancelToken, ProgressCallback
-from app.vault import blobs, search
+from app.vault import blobs, record_digest, search
 from app.vault.custody import append_event
 from app.vault.models import ITEM_KINDS, IngestResult
 
@@ -104,8 +104,12 @@ def store_item(
     total: int = 0,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    record_key: bytes,
 ) -> IngestResult:
-    """Stream, hash and record one item.  Call inside a transaction (the caller commits)."""
+    """Stream, hash and record one item.  Call inside a transaction (the caller commits).
+
+    ``warnings`` (damaged or truncated file, name/content mismatch, ...) are kept with the item, in
+    ``metadata["ingest_warnings"]``, and counted in the event (the texts may name the file)."""
     if kind not in ITEM_KINDS:
         raise InvalidInput(f"Unknown item kind {kind!r}. Use one of: {', '.join(sorted(ITEM_KINDS))}.")
     if case_id is not None and not conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone():
@@ -127,7 +131,10 @@ def store_item(
     conn.execute("RELEASE blob_write")
     row = conn.execute("SELECT min(id) FROM items WHERE sha256 = ?", (stored.sha256,)).fetchone()
     duplicate_of = int(row[0]) if row and row[0] is not None else None
-    all_warnings = list(warnings or [])
+    all_warnings = [str(w) for w in warnings or []]
+    metadata = dict(metadata or {})
+    if all_warnings:
+        metadata["ingest_warnings"] = all_warnings
     item_title = title if title is not None else Path(name).stem or name
     cursor = conn.execute(
         "INSERT INTO items(case_id, kind, title, description, captured_at, place, source, tags, "
@@ -135,7 +142,7 @@ def store_item(
         "VALUES (?, ?, ?, '', ?, NULL, NULL, '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             case_id, kind, item_title,
-            _captured_at(metadata), name, stored.size, stored.sha256, mime, _json(metadata or {}),
+            _captured_at(metadata), name, stored.size, stored.sha256, mime, _json(metadata),
             derived_from, None if derivation is None else _json(derivation), blob_id, now,
         ),
     )
@@ -147,6 +154,10 @@ def store_item(
     if derived_from is not None:
         details["derived_from"] = derived_from
         details["derivation"] = derivation or {}
+    if all_warnings:
+        details["warnings"] = len(all_warnings)
+    details["record_digest"] = record_digest.digest(
+        record_key, record_digest.record_fields(conn, "item", item_id) or {})
     append_event(conn, actor=actor, action="item_ingested", item_id=item_id, item_sha256=stored.sha256,
                  details=details, time=now)
     return IngestResult(item_id=item_id, sha256=stored.sha256, size=stored.size, duplicate_of=duplicate_of,

@@ -63,6 +63,11 @@ class Item:
     derivation: dict[str, Any] | None
     created_at: str
 
+    @property
+    def ingest_warnings(self) -> tuple[str, ...]:
+        """Why the file was stored with a warning (damaged, truncated, misnamed...); empty when clean."""
+        return tuple(self.metadata.get("ingest_warnings") or ())
+
 
 @dataclass(frozen=True)
 class Note:
@@ -126,6 +131,7 @@ class VerifyReport:
     tree_size: int = 0
     root: str = ""
     checkpoints_checked: int = 0
+    recorded: bool = False  # Vault.verify wrote a ``verified`` event (not read-only, not damaged, write ok)
 
     @property
     def first_problem(self) -> Problem | None:

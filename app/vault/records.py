@@ -18,7 +18,7 @@ from typing import Any
 import sqlcipher3
 
 from app.errors import InvalidInput, NotFound
-from app.vault import search
+from app.vault import record_digest, search
 from app.vault.custody import append_event
 from app.vault.events import is_valid_time, utc_now
 from app.vault.models import (
@@ -125,6 +125,16 @@ class RecordsMixin:
     def _read(self) -> AbstractContextManager[sqlcipher3.Connection]:  # provided by Vault
         raise NotImplementedError
 
+    def _record_key(self, conn: sqlcipher3.Connection) -> bytes:  # provided by Vault
+        raise NotImplementedError
+
+    def _digest(self, conn: sqlcipher3.Connection, record: str, record_id: int) -> str:
+        """record_digest of a record as it now stands in this transaction (see app.vault.record_digest)."""
+        fields = record_digest.record_fields(conn, record, record_id)
+        if fields is None:
+            raise NotFound(f"The {record} number {record_id} does not exist.")
+        return record_digest.digest(self._record_key(conn), fields)
+
     def _event(self, conn: sqlcipher3.Connection, action: str, *, item_id: int | None = None,
                details: dict[str, Any] | None = None) -> None:
         sha = None
@@ -142,7 +152,8 @@ class RecordsMixin:
                 "INSERT INTO cases(title, description, created_at) VALUES (?, ?, ?)",
                 (title, description or "", utc_now()),
             ).lastrowid or 0)
-            self._event(conn, "case_added", details={"case_id": case_id})
+            self._event(conn, "case_added",
+                        details={"case_id": case_id, "record_digest": self._digest(conn, "case", case_id)})
         return case_id
 
     def list_cases(self) -> list[Case]:
@@ -168,7 +179,8 @@ class RecordsMixin:
         with self._tx() as conn:
             for column, value in changes.items():
                 conn.execute(f"UPDATE cases SET {column} = ? WHERE id = ?", (value, case_id))  # noqa: S608
-            self._event(conn, "case_changed", details={"case_id": case_id, "fields": sorted(changes)})
+            self._event(conn, "case_changed", details={"case_id": case_id, "fields": sorted(changes),
+                                                       "record_digest": self._digest(conn, "case", case_id)})
 
     # -- persons -----------------------------------------------------------------------------
     def add_person(self, *, name: str, aliases: Iterable[str] = (), pseudonym: str | None = None,
@@ -185,7 +197,8 @@ class RecordsMixin:
                  utc_now()),
             ).lastrowid or 0)
             self._event(conn, "person_added",
-                        details={"person_id": person_id, "role": role, "protected": bool(protected)})
+                        details={"person_id": person_id, "role": role, "protected": bool(protected),
+                                 "record_digest": self._digest(conn, "person", person_id)})
         return person_id
 
     def list_persons(self) -> list[Person]:
@@ -233,6 +246,7 @@ class RecordsMixin:
             for key in ("role", "protected"):
                 if key in fields:
                     details[key] = bool(fields[key]) if key == "protected" else fields[key]
+            details["record_digest"] = self._digest(conn, "person", person_id)
             self._event(conn, "person_changed", details=details)
 
     # -- consent -----------------------------------------------------------------------------
@@ -252,7 +266,8 @@ class RecordsMixin:
                 (person_id, when, taken_by, json.dumps(scope_list), record_item_id, utc_now()),
             ).lastrowid or 0)
             self._event(conn, "consent_added", item_id=record_item_id, details={
-                "person_id": person_id, "consent_id": consent_id, "scopes": scope_list, "date": when})
+                "person_id": person_id, "consent_id": consent_id, "scopes": scope_list, "date": when,
+                "record_item_id": record_item_id, "record_digest": self._digest(conn, "consent", consent_id)})
         return consent_id
 
     def withdraw_consent(self, person_id: int, *, date: str | None = None, reason: str = "") -> None:
@@ -271,8 +286,9 @@ class RecordsMixin:
                     "INSERT INTO consents(person_id, date, scopes, withdrawn_at, reason, created_at) "
                     "VALUES (?, ?, '[]', ?, ?, ?)", (person_id, when, when, reason or "", utc_now()),
                 ).lastrowid or 0)]
-            self._event(conn, "consent_withdrawn",
-                        details={"person_id": person_id, "consent_ids": active, "date": when})
+            self._event(conn, "consent_withdrawn", details={
+                "person_id": person_id, "consent_ids": active, "date": when,
+                "record_digests": {str(c): self._digest(conn, "consent", c) for c in active}})
 
     def consents(self, person_id: int) -> list[Consent]:
         with self._read() as conn:
@@ -342,6 +358,7 @@ class RecordsMixin:
                 details["case_id"] = values["case_id"]
             if "kind" in values:
                 details["kind"] = values["kind"]
+            details["record_digest"] = self._digest(conn, "item", item.id)
             self._event(conn, "item_changed", item_id=item.id, details=details)
 
     # -- links -------------------------------------------------------------------------------
@@ -382,7 +399,8 @@ class RecordsMixin:
                 (item_id, text, self.actor, utc_now()),
             ).lastrowid or 0)
             search.index_note(conn, item_id, note_id, text)
-            self._event(conn, "note_added", item_id=item_id, details={"note_id": note_id})
+            self._event(conn, "note_added", item_id=item_id, details={
+                "note_id": note_id, "record_digest": self._digest(conn, "note", note_id)})
         return note_id
 
     def notes(self, item_id: int) -> list[Note]:
@@ -403,8 +421,9 @@ class RecordsMixin:
                 "INSERT INTO transcript_segments(item_id, idx, start, end, speaker, language, text) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)", [(item_id, *row) for row in rows])
             search.index_transcript(conn, item_id, [(row[0], row[5]) for row in rows])
-            self._event(conn, "transcript_set", item_id=item_id,
-                        details={"segments": len(rows), "language": language})
+            self._event(conn, "transcript_set", item_id=item_id, details={
+                "segments": len(rows), "language": language,
+                "record_digest": self._digest(conn, "transcript", item_id)})
 
     def transcript(self, item_id: int) -> list[Segment]:
         with self._read() as conn:

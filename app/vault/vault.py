@@ -8,11 +8,13 @@ service") for the contract and docs/FORMAT.md ("Vault file (SQLCipher)") for the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import secrets
 import stat
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,19 +31,28 @@ from app.errors import (
     VaultNotFound,
 )
 from app.progress import CancelToken, ProgressCallback
-from app.vault import blobs, custody, db, keys, merkle, schema
+from app.vault import blobs, custody, db, keys, merkle, record_digest, schema
 from app.vault import search as search_index
 from app.vault.checkpoint import sign_checkpoint
 from app.vault.events import Event, utc_now
 from app.vault.ingest import guess_type, probe, safe_name, store_item
 from app.vault.lock import VaultLock
-from app.vault.models import IngestResult, SearchHit, VerifyReport
+from app.vault.models import IngestResult, Problem, SearchHit, VerifyReport
 from app.vault.passphrase import check_passphrase, normalise
 from app.vault.records import RecordsMixin
 
 FORMAT_NAME = "evidence-vault"
 # Actions only the vault itself records (each with its own checks); record_event refuses them.
 _INTERNAL_ACTIONS = frozenset({"vault_created", "item_ingested", "passphrase_changed", "checkpoint_made"})
+DAMAGED_MESSAGE = ("The vault file is damaged (an encrypted page failed its check). Keep this copy unchanged "
+                   "for examination and restore the vault from a backup.")
+
+
+class ReadOnlyVault(EvidenceVaultError):
+    """A change was asked of a vault opened read-only."""
+
+    default_message = ("The vault is open read-only, so nothing can be changed. Open it again without "
+                       "read-only (on a writable drive) to make changes.")
 
 
 def _temp_sibling(path: Path, purpose: str) -> Path:
@@ -65,6 +76,8 @@ def _check_actor(actor: str) -> str:
 class Vault(RecordsMixin):
     """An open vault.  Create with :meth:`create`, open with :meth:`open`, always :meth:`close`."""
 
+    _read_only = False  # set by open(read_only=True)
+
     def __init__(self, path: Path, conn: sqlcipher3.Connection, lock: VaultLock, actor: str) -> None:
         self.path = path
         self.actor = actor
@@ -72,8 +85,10 @@ class Vault(RecordsMixin):
         self._file_lock = lock
         self._lock = threading.RLock()
         self._leaves = custody.LeafCache()
+        self._open_readers: weakref.WeakSet[io.BufferedReader] = weakref.WeakSet()
         self._signing_key: Ed25519PrivateKey | None = None
         self._seal: keys.SealIdentity | None = None
+        self._record_key_cache: bytes | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
@@ -83,6 +98,12 @@ class Vault(RecordsMixin):
         path = Path(path)
         actor = _check_actor(actor)
         passphrase = check_passphrase(passphrase)
+        if path.is_dir():
+            raise InvalidInput("This is a folder. Give the name of a new vault file inside it, for example "
+                               f"{path / 'case.vault'}.", debug_detail=str(path))
+        if path.exists() and not path.is_file():
+            raise InvalidInput("This is a device or other special file, not a place for a vault. Give the name "
+                               "of a new file.", debug_detail=str(path))
         if path.exists() or path.is_symlink():
             raise VaultExists(debug_detail=str(path))
         if not path.parent.is_dir():
@@ -111,6 +132,8 @@ class Vault(RecordsMixin):
                             [("signing", "Ed25519", keys.private_key_bytes(signing), keys.public_key_pem(signing),
                               None, key_id, now),
                              ("seal", "RSA-3072", seal.key_pem, b"", seal.cert_pem, key_id, now)])
+                        record_digest.store_record_key(conn, record_digest.new_record_key(), key_id=key_id,
+                                                       now=now)
                         custody.append_event(conn, actor=actor, action="vault_created", time=now, details={
                             "format": FORMAT_NAME, "schema_version": version, "key_id": key_id,
                             "public_key_pem": keys.public_key_pem(signing).decode("ascii")})
@@ -126,41 +149,58 @@ class Vault(RecordsMixin):
                 temp.unlink(missing_ok=True)
                 Path(f"{temp}-journal").unlink(missing_ok=True)
             db.fsync_directory(path.parent)
+            lock.relock_vault_file()  # the file exists only now
             return cls._open_locked(path, passphrase, actor, lock)
         except BaseException:
             lock.release()
             raise
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], passphrase: str, *, actor: str) -> Vault:
-        """Open an existing vault.  Raises VaultNotFound, WrongPassphrase, VaultInUse, NotAVault."""
+    def open(cls, path: str | os.PathLike[str], passphrase: str, *, actor: str, read_only: bool = False) -> Vault:
+        """Open an existing vault.  Raises VaultNotFound, WrongPassphrase, VaultInUse, NotAVault.
+
+        ``read_only``: the file is opened read-only (SQLite ``mode=ro`` and ``query_only``) under a
+        shared lock, works from read-only media, and leaves the vault file byte-for-byte unchanged;
+        every method that would write raises :class:`ReadOnlyVault`, and ``verify`` records nothing."""
         path = Path(path)
         actor = _check_actor(actor)
         if not path.exists():
             raise VaultNotFound(debug_detail=str(path))
-        if not path.is_file():
+        if path.is_dir():
             raise NotAVault("This is a folder, not a vault file.", debug_detail=str(path))
-        lock = VaultLock(path)
+        if not path.is_file():
+            raise NotAVault("This is a device or other special file, not a vault file.", debug_detail=str(path))
+        path = Path(os.path.realpath(path))  # a passphrase change replaces the real file, not a symlink
+        lock = VaultLock(path, shared=read_only)
         lock.acquire()
         try:
-            _remove_stale(path, "rekey")
-            return cls._open_locked(path, normalise(passphrase), actor, lock)
+            if not read_only:
+                _remove_stale(path, "rekey")
+            return cls._open_locked(path, normalise(passphrase), actor, lock, read_only=read_only)
         except BaseException:
-            lock.release()
+            lock.abandon()  # a file that is not a vault keeps no .lock beside it
             raise
 
     @classmethod
-    def _open_locked(cls, path: Path, passphrase: str, actor: str, lock: VaultLock) -> Vault:
-        conn = db.connect(path, passphrase)
+    def _open_locked(cls, path: Path, passphrase: str, actor: str, lock: VaultLock, *,
+                     read_only: bool = False) -> Vault:
+        conn = db.connect(path, passphrase, read_only=read_only)
         try:
             try:
-                row = conn.execute("SELECT value FROM settings WHERE key = 'format'").fetchone()
-            except sqlcipher3.DatabaseError as exc:
-                raise NotAVault("This is an encrypted database, but not an Evidence Vault.",
-                                debug_detail=str(exc)) from exc
+                is_vault = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings'").fetchone()
+                row = conn.execute("SELECT value FROM settings WHERE key = 'format'").fetchone() if is_vault else None
+                version = schema.current_version(conn)
+            except sqlcipher3.DatabaseError as exc:  # the key is right (page 1 decrypted): a page failed
+                raise NotAVault(DAMAGED_MESSAGE, debug_detail=str(exc)) from exc
             if row is None or row[0] != FORMAT_NAME:
                 raise NotAVault("This is an encrypted database, but not an Evidence Vault.")
-            if schema.current_version(conn) < schema.SCHEMA_VERSION:
+            if read_only:
+                if version < schema.SCHEMA_VERSION:
+                    raise NotAVault("This vault was made by an older version and must be upgraded first: open it "
+                                    "once without read-only, on a copy if need be.")
+                schema.migrate(conn, now=utc_now())  # same version: writes nothing; raises for a newer one
+            elif version < schema.SCHEMA_VERSION:
                 with db.transaction(conn):
                     schema.migrate(conn, now=utc_now())
             else:
@@ -168,7 +208,9 @@ class Vault(RecordsMixin):
         except BaseException:
             conn.close()
             raise
-        return cls(path, conn, lock, actor)
+        vault = cls(path, conn, lock, actor)
+        vault._read_only = read_only
+        return vault
 
     def close(self) -> None:
         """Close the database, drop keys and caches, release the lock.  Idempotent."""
@@ -176,7 +218,11 @@ class Vault(RecordsMixin):
             conn, self._conn = self._conn, None
             self._signing_key = None
             self._seal = None
+            self._record_key_cache = None
             self._leaves.clear()
+            for reader in list(self._open_readers):  # their last decrypted chunk must not outlive the lock
+                reader.close()
+            self._open_readers.clear()
             if conn is not None:
                 conn.close()
             self._file_lock.release()
@@ -186,6 +232,15 @@ class Vault(RecordsMixin):
     @property
     def is_open(self) -> bool:
         return self._conn is not None
+
+    @property
+    def read_only(self) -> bool:
+        """Opened with ``read_only=True``: nothing is ever written to the vault file."""
+        return self._read_only
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise ReadOnlyVault()
 
     def __enter__(self) -> Vault:
         return self
@@ -210,6 +265,7 @@ class Vault(RecordsMixin):
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlcipher3.Connection]:
+        self._check_writable()
         with self._lock:
             conn = self._connection()
             try:
@@ -219,11 +275,18 @@ class Vault(RecordsMixin):
                 self._leaves.clear()  # a rolled-back event may have been cached
                 raise
 
+    def _record_key(self, conn: sqlcipher3.Connection) -> bytes:
+        """The HMAC key of record digests (app.vault.record_digest), loaded once per open."""
+        if self._record_key_cache is None:
+            self._record_key_cache = record_digest.require_record_key(conn)
+        return self._record_key_cache
+
     # -- originals ---------------------------------------------------------------------------
     def ingest_file(self, path: str | bytes | os.PathLike[str], *, case_id: int | None = None, kind: str | None = None,
                     title: str | None = None, progress: ProgressCallback | None = None,
                     cancel: CancelToken | None = None) -> IngestResult:
         """Copy one file into the vault (streamed, hashed in the same pass), atomically."""
+        self._check_writable()  # before probing the file
         source = Path(os.fsdecode(path))  # bytes paths too: names from other devices may not be UTF-8
         name, raw_hex = safe_name(source)
         # Messages name no file: callers show the name they chose (file names may name people).
@@ -249,25 +312,38 @@ class Vault(RecordsMixin):
                 return store_item(
                     conn, handle, actor=self.actor, now=utc_now(), name=name, kind=kind or probed.kind,
                     mime=probed.mime, title=title, case_id=case_id, metadata=metadata, warnings=probed.warnings,
-                    total=info.st_size, progress=progress, cancel=cancel)
+                    total=info.st_size, progress=progress, cancel=cancel, record_key=self._record_key(conn))
 
     def ingest_stream(self, stream: BinaryIO, *, name: str, kind: str, case_id: int | None = None,
                       derived_from: int | None = None, derivation: dict[str, Any] | None = None,
                       title: str | None = None, mime: str | None = None,
+                      derived_event: tuple[str, dict[str, Any]] | None = None,
                       progress: ProgressCallback | None = None,
                       cancel: CancelToken | None = None) -> IngestResult:
         """Store bytes produced in memory or by a pipe (e.g. a redacted derivative), atomically.
 
         ``derivation`` (e.g. redaction parameters) must be canonical-JSON values; it is stored on the
-        item and recorded in the item_ingested event."""
+        item and recorded in the item_ingested event.  ``derived_event`` = (action, details) appends an
+        event about the *source* item (e.g. "redacted") in the same transaction, its details completed
+        with ``derivative_item`` and ``derivative_sha256``: the copy and its record are one step."""
         safe, _ = safe_name(name)
         if derivation is not None and not isinstance(derivation, dict):
             raise InvalidInput("The derivation must be a dictionary of parameters.")
+        if derived_event is not None and (derived_from is None or derived_event[0] in _INTERNAL_ACTIONS):
+            raise InvalidInput("An event about the source item needs derived_from and an ordinary action.")
         with self._tx() as conn:
-            return store_item(
+            result = store_item(
                 conn, stream, actor=self.actor, now=utc_now(), name=safe, kind=kind,
                 mime=mime or guess_type(safe)[1], title=title, case_id=case_id, derived_from=derived_from,
-                derivation=derivation, progress=progress, cancel=cancel)
+                derivation=derivation, progress=progress, cancel=cancel, record_key=self._record_key(conn))
+            if derived_event is not None:
+                action, details = derived_event
+                source_sha = conn.execute("SELECT sha256 FROM items WHERE id = ?", (derived_from,)).fetchone()
+                custody.append_event(conn, actor=self.actor, action=action, item_id=derived_from,
+                                     item_sha256=source_sha[0] if source_sha else None,
+                                     details={**details, "derivative_item": result.item_id,
+                                              "derivative_sha256": result.sha256})
+            return result
 
     def open_original(self, item_id: int) -> BinaryIO:
         """A seekable, read-only binary file object over the stored bytes, decrypted on the fly."""
@@ -276,7 +352,9 @@ class Vault(RecordsMixin):
             if row is None:
                 raise NotFound(f"There is no item number {item_id} in this vault.")
             raw = blobs.BlobReader(self._connection, int(row[0]), self._lock)
-        return io.BufferedReader(raw, buffer_size=64 * 1024)  # type: ignore[return-value]
+            stream = io.BufferedReader(raw, buffer_size=64 * 1024)
+            self._open_readers.add(stream)
+        return stream  # type: ignore[return-value]
 
     # -- search ------------------------------------------------------------------------------
     def search(self, text: str) -> list[SearchHit]:
@@ -351,6 +429,7 @@ class Vault(RecordsMixin):
 
     def checkpoint(self) -> str:
         """Sign the current tree head, store it, record checkpoint_made; returns the checkpoint text."""
+        self._check_writable()
         with self._lock:
             size, root = self.tree_head()
             now = utc_now()
@@ -369,25 +448,40 @@ class Vault(RecordsMixin):
     # -- verification and passphrase ---------------------------------------------------------
     def verify(self, *, checkpoint: str | None = None, progress: ProgressCallback | None = None,
                cancel: CancelToken | None = None, record: bool = True) -> VerifyReport:
-        """Re-hash every original and replay the custody log (see app.vault.verify); records a
-        ``verified`` event with the outcome unless ``record`` is False."""
+        """Re-hash every original and replay the custody log (see app.vault.verify).
+
+        Records a ``verified`` event with the outcome unless ``record`` is False or the vault is open
+        read-only, best-effort: a damaged file is not written to, and a failed write never hides the
+        report (``report.recorded`` says whether the event was written)."""
         from app.vault.verify import verify_vault
 
         with self._lock:
-            report = verify_vault(self._connection(), keys.load_public_key_pem(self.public_key_pem()),
-                                  checkpoint=checkpoint, progress=progress, cancel=cancel)
-            if record:
-                with self._tx() as conn:
-                    custody.append_event(conn, actor=self.actor, action="verified", details={
-                        "ok": report.ok, "problems": len(report.problems), "tree_size": report.tree_size,
-                        "root": report.root, "items_checked": report.items_checked,
-                        "external_checkpoint": checkpoint is not None})
+            try:
+                public_key = keys.load_public_key_pem(self.public_key_pem())
+            except (sqlcipher3.Error, EvidenceVaultError) as exc:
+                return VerifyReport(ok=False, problems=[Problem(
+                    "vault_file", "signing key", "The vault's signing key cannot be read: the vault file is "
+                    f"damaged ({getattr(exc, 'message', exc)}).")])
+            report = verify_vault(self._connection(), public_key, checkpoint=checkpoint, progress=progress,
+                                  cancel=cancel)
+            damaged = any(p.kind == "vault_file" for p in report.problems)
+            if record and not self.read_only and not damaged:
+                try:
+                    with self._tx() as conn:
+                        custody.append_event(conn, actor=self.actor, action="verified", details={
+                            "ok": report.ok, "problems": len(report.problems), "tree_size": report.tree_size,
+                            "root": report.root, "items_checked": report.items_checked,
+                            "external_checkpoint": checkpoint is not None})
+                except (sqlcipher3.Error, EvidenceVaultError, OSError):
+                    return report  # the report matters more than its record; recorded stays False
+                report = dataclasses.replace(report, recorded=True)
         return report
 
     def change_passphrase(self, new_passphrase: str) -> None:
         """Re-encrypt the vault under a new passphrase, crash-safely (see app.vault.rekey)."""
         from app.vault.rekey import rewrite_with_new_passphrase
 
+        self._check_writable()
         new_passphrase = check_passphrase(new_passphrase)
         with self._lock:
             conn = self._connection()
@@ -395,6 +489,7 @@ class Vault(RecordsMixin):
             self._leaves.clear()
             try:
                 self._conn = rewrite_with_new_passphrase(conn, self.path, new_passphrase, actor=self.actor)
+                self._file_lock.relock_vault_file()  # the file was replaced by rename: lock the new inode
             except BaseException:
                 if self._conn is None:
                     self._conn = conn

@@ -11,7 +11,10 @@ What is checked, in order:
 2. Originals: every blob is read back chunk by chunk (seq 0..n-1, expected sizes) and re-hashed; every
    item's SHA-256 and size must match its blob, and its ``item_ingested`` event; every item has an
    ingest event and every ingest event's item exists.
-3. Checkpoints: each stored checkpoint and the optional external one must carry a valid signature of
+3. Records (only when 1 and 4 found the log intact): the log is replayed and compared with cases,
+   persons, consents, items, links, notes and transcripts (app.vault.replay): consent scopes, protected
+   flags and links in clear, everything else through each record's ``record_digest``.
+4. Checkpoints: each stored checkpoint and the optional external one must carry a valid signature of
    this vault's key and be consistent with the current log (RFC 9162 consistency proof).  An external
    checkpoint is what catches an insider who rewrote the whole log and re-signed it.
 """
@@ -25,13 +28,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.errors import EvidenceVaultError, IntegrityError, ProofError
 from app.progress import CancelToken, ProgressCallback
-from app.vault import keys, merkle
+from app.vault import custody, keys, merkle, replay
 from app.vault.blobs import _Hasher
 from app.vault.checkpoint import verify_checkpoint
 from app.vault.events import GENESIS_PREV_HASH, Event
 from app.vault.models import Problem, VerifyReport
 
 MAX_PROBLEMS = 1000
+# Records are compared only with an intact log: replaying a log with missing, edited or rewritten events
+# would blame the records for the log's damage, which is already reported (and named) by then.
+_LOG_PROBLEMS = ("event_", "checkpoint_", "key_replaced", "vault_file")
 
 
 class _Problems(list):
@@ -48,7 +54,7 @@ def verify_vault(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey, *, c
     items_checked = bytes_hashed = checked = 0
     root = merkle.root_hash(leaves)
     try:
-        leaves, ingests = _check_events(conn, public_key, problems)
+        leaves, ingests, parsed = _check_events(conn, public_key, problems)
         items_checked, bytes_hashed = _check_items(conn, ingests, problems, progress, cancel)
         tree = merkle.MerkleTree(leaves)
         root = merkle.root_hash(leaves)
@@ -58,6 +64,8 @@ def verify_vault(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey, *, c
         if checkpoint is not None:
             _check_checkpoint(checkpoint, "given checkpoint", public_key, tree, root, len(leaves), problems)
             checked += 1
+        if not any(p.kind.startswith(_LOG_PROBLEMS) for p in problems):
+            replay.check_records(conn, parsed, problems.add)
     except sqlcipher3.DatabaseError as exc:
         # Already reported by the page check in the usual case; say it in any case, and stop here.
         problems.add("vault_file", "vault file", f"Verification could not read on past a damaged page: {exc}.")
@@ -67,21 +75,27 @@ def verify_vault(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey, *, c
 
 
 def _check_events(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey,
-                  problems: _Problems) -> tuple[list[bytes], dict[int, Event]]:
+                  problems: _Problems) -> tuple[list[bytes], dict[int, Event], list[Event]]:
     leaves: list[bytes] = []
     ingests: dict[int, Event] = {}
+    parsed: list[Event] = []
     expected_prev = GENESIS_PREV_HASH
     expected_seq = 0
     cursor = conn.execute("SELECT seq, canonical, chain_hash, action, item_id FROM events ORDER BY seq")
     for position, (seq, canonical, stored_chain, action, item_id) in enumerate(cursor):
-        canonical = bytes(canonical)
-        leaves.append(merkle.leaf_hash(canonical))
         where = f"event {seq}"
+        stored_as = custody.storage_problem(canonical)
+        canonical = custody.record_bytes(canonical)
+        leaves.append(merkle.leaf_hash(canonical))
         if seq != expected_seq:
             missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq} to {seq - 1}"
             problems.add("event_sequence", f"event {expected_seq}",
                          f"Event {missing} is missing from the custody log: events were removed.")
         expected_seq = seq + 1
+        if stored_as:
+            problems.add("event_damaged", where, f"Event {seq} is damaged or was edited: {stored_as}")
+            expected_prev = str(stored_chain)
+            continue
         try:
             event = Event.from_canonical(canonical)
         except EvidenceVaultError as exc:
@@ -107,8 +121,9 @@ def _check_events(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey,
             ingests[event.item_id] = event
         if position == 0:
             _check_genesis(event, public_key, problems)
+        parsed.append(event)
         expected_prev = recomputed
-    return leaves, ingests
+    return leaves, ingests, parsed
 
 
 def _check_genesis(event: Event, public_key: Ed25519PublicKey, problems: _Problems) -> None:

@@ -173,3 +173,25 @@ def test_replaced_signing_key(setup, tmp_path: Path) -> None:
     conn.close()
     kinds = [p.kind for p in _verify(path).problems]
     assert kinds[0] == "key_replaced" and "checkpoint_signature" in kinds
+
+
+@pytest.mark.parametrize(("value", "ok"), [("hello", False), (7, False), ("same", True)])
+def test_event_record_stored_as_text_or_number(setup, value, ok: bool) -> None:
+    """An insider's plain SQL may store the record as TEXT: taken as its UTF-8 bytes, never a crash."""
+    path, _ = setup
+    conn = _insider(path)
+    if value == "same":
+        value = bytes(conn.execute("SELECT canonical FROM events WHERE seq = 2").fetchone()[0]).decode()
+    conn.execute("UPDATE events SET canonical = ? WHERE seq = 2", (value,))
+    conn.close()
+    report = _verify(path)
+    assert report.ok is ok
+    if not ok:
+        assert (report.problems[0].kind, report.problems[0].location) == ("event_damaged", "event 2")
+        from app.errors import IntegrityError
+
+        with Vault.open(path, TEST_PASSPHRASE, actor=ACTOR) as v, pytest.raises(IntegrityError):
+            v.events()  # what `log` shows: one clear error, not a TypeError
+    else:
+        with Vault.open(path, TEST_PASSPHRASE, actor=ACTOR) as v:
+            assert len(v.events()) == 6 and len(v.leaf_hashes()) == 6

@@ -456,3 +456,22 @@ def test_item_rows_map_to_item_fields_in_order() -> None:
     from app.vault.records import ITEM_COLUMNS
 
     assert [c.strip() for c in ITEM_COLUMNS.split(",")] == [f.name for f in dataclasses.fields(Item)]
+
+
+def test_ingest_warnings_are_stored_with_the_item(vault, tmp_path: Path) -> None:
+    """A PNG named .mp4 is stored with a warning: kept in the item's metadata (for show and the dossier)
+    and counted, not quoted, in the item_ingested event."""
+    from PIL import Image
+
+    misnamed = tmp_path / "clip.mp4"
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(misnamed, format="PNG")
+    result = vault.ingest_file(misnamed)
+    assert result.warnings
+    item = vault.get_item(result.item_id)
+    assert item.metadata["ingest_warnings"] == list(result.warnings) == list(item.ingest_warnings)
+    event = next(e for e in vault.events(result.item_id) if e.action == "item_ingested")
+    assert event.details["warnings"] == len(result.warnings)
+    assert result.warnings[0] not in event.canonical_bytes().decode()
+    clean = vault.ingest_file(_file(tmp_path / "plain.bin", b"no warning here"))
+    assert "ingest_warnings" not in vault.get_item(clean.item_id).metadata
+    assert vault.verify(record=False).ok
