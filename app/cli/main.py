@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the passphrase from the first line of standard input",
     )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="open the vault without changing it (for auditors: list, show, log, search, verify, export-key)",
+    )
     parser.add_argument("--actor", default=None, help="who is acting (default: the login name)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--self-test", action="store_true", help="run a self-test and exit")

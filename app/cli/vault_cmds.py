@@ -136,7 +136,8 @@ def open_vault(args: argparse.Namespace) -> Iterator[Any]:
     path = _vault_path(args)
     if not path.exists():
         raise VaultNotFound()
-    vault = Vault.open(path, PassphraseSource(args).current(), actor=_actor(args))
+    vault = Vault.open(path, PassphraseSource(args).current(), actor=_actor(args),
+                       read_only=bool(getattr(args, "read_only", False)))
     try:
         yield vault
     finally:
@@ -296,6 +297,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                 print(f"  {label + ':':15} {clean_text(str(value))}")
         if item.description:
             print(f"  Description:    {clean_text(item.description)}")
+        for warning in item.ingest_warnings:
+            print(f"  Stored with a warning: {clean_text(warning)}")
         for key, value in sorted((item.metadata or {}).items()):
             print(f"  meta.{key}: {clean_text(str(value))[:200]}")
         if persons:
@@ -470,6 +473,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(
             f"Intact: {report.items_checked} items re-hashed ({report.bytes_hashed} bytes), "
             f"{report.events_checked} custody events checked, tree size {report.tree_size}."
+            + ("" if report.recorded else " (Not recorded in the custody log: the vault was opened read-only.)")
         )
     else:
         first = report.problems[0]

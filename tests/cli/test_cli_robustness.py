@@ -100,3 +100,16 @@ def test_json_output_escapes_bidi_overrides(cli, tmp_path: Path) -> None:
     out, _ = cli("search", "spoof", "--json")
     assert "\u202e" not in out and "\\u202e" in out
     assert "abc\u202edef" in json.dumps(json.loads(out), ensure_ascii=False)
+
+
+def test_read_only_verify_leaves_the_file_unchanged(cli, tmp_path: Path) -> None:
+    import hashlib
+
+    vault = tmp_path / "case.vault"
+    before = hashlib.sha256(vault.read_bytes()).hexdigest()
+    out, _ = cli("--read-only", "verify")
+    assert out.startswith("Intact") and "Not recorded" in out
+    cli("--read-only", "list")
+    assert hashlib.sha256(vault.read_bytes()).hexdigest() == before
+    _, err = cli("--read-only", "case", "add", "x", expect=2)
+    assert "read-only" in err.lower() or "read only" in err.lower()
