@@ -6,5 +6,5 @@ bash scripts/setup.sh test
 export QT_QPA_PLATFORM=offscreen
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
-.venv/bin/ruff check app tests benchmarks scripts || status=$?
+.venv/bin/ruff check app tests benchmarks scripts tools || status=$?
 exit "$status"

@@ -391,7 +391,7 @@ def test_closed_vault_refuses_work(tmp_path: Path) -> None:
     v.close()
     with pytest.raises(Exception, match="locked"):
         v.list_items()
-    with pytest.raises(Exception, match="locked|closed"):  # locking closes open streams (no plaintext kept)
+    with pytest.raises(Exception, match=r"locked|closed"):  # locking closes open streams (no plaintext kept)
         reader.read()
 
 
