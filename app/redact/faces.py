@@ -234,7 +234,7 @@ def fuse(
         h = np.maximum(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0)
         inter = w * h
         iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        members = rest[iou >= cluster_iou]  # includes i itself (iou 1)
+        members = rest[(iou >= cluster_iou) | (rest == i)]  # i itself even when it has no area (edge-clipped)
         taken[members] = True
         support = len(np.unique(pass_ids[members]))
         if scores[i] >= threshold or support >= min_support:

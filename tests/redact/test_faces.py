@@ -155,3 +155,13 @@ def test_tiled_detection_finds_the_same_face_as_one_piece() -> None:
 
 def test_box_to_list() -> None:
     assert Box(1, 2, 3, 4, 0.5).to_list() == [1, 2, 3, 4]
+
+
+def test_fuse_keeps_a_zero_area_detection_instead_of_crashing() -> None:
+    import numpy as np
+
+    from app.redact.faces import fuse
+
+    dets = np.array([[10, 10, 10, 40, 0.9], [50, 50, 80, 90, 0.8]], dtype=np.float32)  # first: clipped to 0 px wide
+    fused = fuse(dets, np.array([0, 0]), threshold=0.5, low_threshold=0.2, min_support=2, cluster_iou=0.3)
+    assert len(fused) == 2
