@@ -5,7 +5,9 @@ It deliberately imports nothing from the project (``app``): an auditor must be a
 without trusting its authors' code. Dependencies: the Python standard library, ``cryptography``
 (Ed25519, X.509 parsing) and ``sqlcipher3`` (to open the vault file). RFC 8785 canonical JSON,
 the RFC 9162 Merkle root, inclusion and consistency proofs and the C2SP signed-note checkpoint are
-implemented here, from the specifications.
+implemented here, from the specifications.  When the custody log is intact, the record events are replayed
+against the record tables (consent, protection, links, item provenance) and every record's keyed
+``record_digest`` (HMAC-SHA256 under the vault's ``record`` key) is recomputed from its current row.
 
     python tools/independent_verifier.py VAULT [--checkpoint FILE] [--kdf-iter N] [--raw-key HEX] [--no-copy]
     python tools/independent_verifier.py --bundle PATH [--expect-key-id ID]
@@ -762,6 +764,283 @@ def check_checkpoint_events(events: list[dict[str, Any]], leaves: list[bytes], r
             report.note(f"{where}: the checkpoint it announces (size {size}) is not stored in the vault")
 
 
+# ---------------------------------------------------------------------------------------------
+# Record replay (FORMAT.md "Custody events" > Record events, and the end of "Vault file" > Verification)
+# ---------------------------------------------------------------------------------------------
+
+# record type -> (table, protected columns in its record_digest)
+RECORD_TABLES = {
+    "case": ("cases", ("title", "description")),
+    "person": ("persons", ("name", "aliases", "pseudonym")),
+    "consent": ("consents", ("taken_by", "reason")),
+    "item": ("items", ("title", "description", "captured_at", "place", "source", "tags", "original_name",
+                       "metadata")),
+    "note": ("notes", ("item_id", "text", "author")),
+}
+# columns replayed from what the events carry in clear
+REPLAYED_COLUMNS = {
+    "person": ("role", "protected"),
+    "consent": ("person_id", "scopes", "date", "withdrawn_at", "record_item_id"),
+    "item": ("case_id", "kind", "mime", "derived_from", "derivation"),
+}
+SEGMENT_COLUMNS = ("idx", "start", "end", "speaker", "language", "text")
+LOG_LOCATIONS = ("event seq", "stored checkpoint", "given checkpoint")
+RECORD_ACTIONS = {"case_added", "case_changed", "person_added", "person_changed", "consent_added",
+                  "consent_withdrawn", "item_ingested", "item_changed", "item_linked", "note_added",
+                  "transcript_set"}
+
+
+def record_digest(key: bytes, record: str, record_id: int, columns: dict[str, Any]) -> str:
+    """hex(HMAC-SHA256(record key, RFC8785({"record", "id", protected columns as stored})))."""
+    import hmac
+
+    return hmac.new(key, canonical({"record": record, "id": record_id, **columns}), hashlib.sha256).hexdigest()
+
+
+class BadRecordEvent(ValueError):
+    """A record event whose details cannot be replayed."""
+
+
+def _id(details: dict[str, Any], name: str, *, nullable: bool = False) -> Any:
+    value = details.get(name)
+    if value is None and nullable:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BadRecordEvent(f"details.{name} is missing or not an id")
+    return value
+
+
+def _digest_of(details: dict[str, Any]) -> str | None:
+    value = details.get("record_digest")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not HEX64.fullmatch(value):
+        raise BadRecordEvent("details.record_digest is not 64 lowercase hex digits")
+    return value
+
+
+@dataclass
+class Replayed:
+    """The record tables as the custody log says they should be."""
+
+    created: dict[tuple[str, int], int] = field(default_factory=dict)  # (record, id) -> seq of the creating event
+    digests: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)  # latest (seq, digest)
+    persons: dict[int, dict[str, Any]] = field(default_factory=dict)  # role, protected
+    consents: dict[int, dict[str, Any]] = field(default_factory=dict)  # person_id, scopes, date, withdrawn_at, ...
+    items: dict[int, dict[str, Any]] = field(default_factory=dict)  # case_id, kind, mime, derived_from, derivation
+    links: dict[tuple[int, int], int] = field(default_factory=dict)  # (item, person) -> seq
+    uses_digests: bool = False
+
+    def touch(self, record: str, record_id: int, seq: int, digest: str | None, *, creates: bool) -> None:
+        if creates:
+            self.created.setdefault((record, record_id), seq)
+        self.digests[(record, record_id)] = (seq, digest)
+        self.uses_digests |= digest is not None
+
+
+def replay_record_events(events: list[dict[str, Any]], report: Report) -> Replayed:
+    state = Replayed()
+    for event in events:
+        action, details, seq = event["action"], event["details"], event["seq"]
+        if action not in RECORD_ACTIONS:
+            continue
+        try:
+            _replay_one(state, action, details, event["item_id"], seq)
+        except BadRecordEvent as exc:
+            report.problem(f"event seq {seq}", f"{action} cannot be replayed: {exc}")
+    return state
+
+
+def _replay_one(state: Replayed, action: str, details: dict[str, Any], item_id: int | None, seq: int) -> None:
+    if action in ("case_added", "case_changed"):
+        state.touch("case", _id(details, "case_id"), seq, _digest_of(details), creates=action == "case_added")
+    elif action in ("person_added", "person_changed"):
+        person_id = _id(details, "person_id")
+        person = state.persons.setdefault(person_id, {})
+        for name in ("role", "protected"):
+            if name in details:  # person_added always; person_changed only when changed
+                person[name] = details[name]
+        person["seq"] = seq
+        state.touch("person", person_id, seq, _digest_of(details), creates=action == "person_added")
+    elif action == "consent_added":
+        consent_id = _id(details, "consent_id")
+        scopes = details.get("scopes")
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise BadRecordEvent("details.scopes is not an array of strings")
+        state.consents[consent_id] = {
+            "person_id": _id(details, "person_id"), "scopes": sorted(scopes), "date": details.get("date"),
+            "withdrawn_at": None, "record_item_id": _id(details, "record_item_id", nullable=True), "seq": seq}
+        state.touch("consent", consent_id, seq, _digest_of(details), creates=True)
+    elif action == "consent_withdrawn":
+        person_id, date = _id(details, "person_id"), details.get("date")
+        ids, digests = details.get("consent_ids"), details.get("record_digests")
+        if not isinstance(ids, list) or not isinstance(digests, dict):
+            raise BadRecordEvent("details.consent_ids / record_digests missing")
+        for consent_id in ids:
+            if not isinstance(consent_id, int) or isinstance(consent_id, bool):
+                raise BadRecordEvent("details.consent_ids holds a non-id")
+            # An id not created before is a refusal (the person had no consent still in force): a new record
+            # with scopes [], date = withdrawn_at = details.date and no record item.
+            consent = state.consents.setdefault(consent_id, {
+                "person_id": person_id, "scopes": [], "date": date, "record_item_id": None})
+            consent["withdrawn_at"], consent["seq"] = date, seq
+            digest = _digest_of({"record_digest": digests.get(str(consent_id))})
+            state.touch("consent", consent_id, seq, digest, creates=True)
+    elif action == "item_ingested":
+        item = state.items[_id({"item_id": item_id}, "item_id")] = {
+            "case_id": _id(details, "case_id", nullable=True), "kind": details.get("kind"),
+            "mime": details.get("mime"), "derived_from": _id(details, "derived_from", nullable=True), "seq": seq}
+        if "derivation" in details:  # compared only when the ingest event has one (FORMAT.md)
+            item["derivation"] = details["derivation"]
+        state.touch("item", item_id, seq, _digest_of(details), creates=True)
+    elif action == "item_changed":
+        item = state.items.setdefault(_id({"item_id": item_id}, "item_id"), {})
+        for name in ("case_id", "kind"):
+            if name in details:  # present only when changed
+                item[name] = details[name]
+        item["seq"] = seq
+        state.touch("item", item_id, seq, _digest_of(details), creates=False)
+    elif action == "item_linked":
+        state.links.setdefault((_id({"item_id": item_id}, "item_id"), _id(details, "person_id")), seq)
+    elif action == "note_added":
+        state.touch("note", _id(details, "note_id"), seq, _digest_of(details), creates=True)
+    elif action == "transcript_set":
+        state.touch("transcript", _id({"item_id": item_id}, "item_id"), seq, _digest_of(details), creates=True)
+
+
+def _stored_json(text: Any) -> Any:
+    if text is None:
+        return None
+    return json.loads(as_bytes(text).decode("utf-8"))
+
+
+def check_records(conn: Any, events: list[dict[str, Any]], report: Report) -> None:
+    """Replay the record events and compare with the tables: consent, protection, links, item provenance
+    columns, and every record's latest record_digest against the digest of its current row."""
+    state = replay_record_events(events, report)
+    row = conn.execute("SELECT private_key FROM keys WHERE name = 'record'").fetchone()
+    key = as_bytes(row[0]) if row is not None and row[0] is not None else None
+    if state.uses_digests and (key is None or len(key) != 32):
+        report.problem("keys", "the 32-byte record key (keys row 'record') is missing or damaged: "
+                       "no record_digest can be checked")
+        key = None
+    before = len(report.problems)
+    present: dict[str, set[int]] = {}
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    for record, (table, columns) in RECORD_TABLES.items():
+        names = [*columns, *REPLAYED_COLUMNS.get(record, ())]
+        cursor = conn.execute(f"SELECT id, {', '.join(names)} FROM {table} ORDER BY id")  # noqa: S608 (constants)
+        rows[record] = {r[0]: dict(zip(names, r[1:], strict=True)) for r in cursor}
+        present[record] = set(rows[record])
+    segments: dict[int, list[dict[str, Any]]] = {}
+    for values in conn.execute('SELECT item_id, idx, start, "end", speaker, language, text '
+                               "FROM transcript_segments ORDER BY item_id, idx"):  # "end" is an SQL keyword
+        segments.setdefault(values[0], []).append(dict(zip(SEGMENT_COLUMNS, values[1:], strict=True)))
+    links = {(a, b) for a, b in conn.execute("SELECT item_id, person_id FROM item_persons")}
+    noun = {"case": "Case", "person": "Person", "consent": "Consent record", "note": "Note"}
+    creating = {"case": "case_added", "person": "person_added", "consent": "consent_added or consent_withdrawn",
+                "note": "note_added"}
+
+    for record in ("case", "person", "consent", "item", "note"):
+        if record != "item":  # an item without its ingest event, or gone, is reported by check_items
+            for record_id in sorted(present[record] - {i for r, i in state.created if r == record}):
+                report.problem(f"{record} {record_id}", f"{noun[record]} {record_id} has no {creating[record]} "
+                               "event in the custody log: it was added outside the application")
+            for (kind, record_id), seq in sorted(state.created.items()):
+                if kind == record and record_id not in present[record]:
+                    report.problem(f"{record} {record_id}", f"{noun[record]} {record_id} was recorded (event seq "
+                                   f"{seq}) but is no longer in the vault: it was deleted")
+        for record_id, values in rows[record].items():
+            where = f"{record} {record_id}"
+            if record == "person":
+                _compare(report, where, state.persons.get(record_id), values, REPLAYED_COLUMNS["person"])
+            elif record == "consent":
+                _compare(report, where, state.consents.get(record_id), values, REPLAYED_COLUMNS["consent"])
+            elif record == "item":
+                _compare(report, where, state.items.get(record_id), values, REPLAYED_COLUMNS["item"])
+            columns = {c: values[c] for c in RECORD_TABLES[record][1]}
+            _check_digest(report, where, key, state, record, record_id, columns)
+    items = present["item"]
+    for item_id in sorted(set(segments) - {i for r, i in state.created if r == "transcript"}):
+        report.problem(f"transcript {item_id}", f"the transcript of item {item_id} has no transcript_set event: "
+                       "it was added outside the application")
+    for (record, item_id) in sorted(state.created):
+        if record == "transcript" and item_id in items:
+            _check_digest(report, f"transcript {item_id}", key, state, "transcript", item_id,
+                          {"segments": segments.get(item_id, [])})
+    for (item_id, person_id), seq in sorted(state.links.items()):
+        if (item_id, person_id) not in links and item_id in items:
+            report.problem(f"item {item_id}", f"the link between item {item_id} and person {person_id} (event seq "
+                           f"{seq}) was removed outside the application")
+    for item_id, person_id in sorted(links - set(state.links)):
+        report.problem(f"item {item_id}", f"item {item_id} is linked to person {person_id} without an item_linked "
+                       "event: the link was added outside the application")
+    if len(report.problems) == before:
+        counts = ", ".join(f"{len(present[r])} {RECORD_TABLES[r][0]}" for r in RECORD_TABLES)
+        transcripts = sum(1 for r, i in state.created if r == "transcript" and i in items)
+        report.ok(f"record replay: {counts}, {transcripts} transcripts and {len(links)} links agree with the "
+                  "custody log and their record digests")
+
+
+def _differences(expected: dict[str, Any], values: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    """'name is X, the log says Y' for every replayed column whose stored value differs."""
+    found = []
+    for name in names:
+        if name not in expected:
+            continue
+        stored, wanted = values[name], expected[name]
+        try:
+            if name == "derivation":  # stored JSON text; NULL is what the app stores for an empty {}
+                stored = _stored_json(stored)
+                stored, wanted = ({} if stored is None else stored), ({} if wanted is None else wanted)
+            elif name == "scopes":
+                stored = _stored_json(stored)
+                if not isinstance(stored, list) or not all(isinstance(s, str) for s in stored):
+                    raise ValueError("not an array of strings")
+                stored = sorted(stored)
+        except (ValueError, UnicodeDecodeError) as exc:
+            found.append(f"{name} cannot be read ({exc})")
+            continue
+        if name == "protected":
+            same = stored in (0, 1) and bool(stored) == wanted
+        else:
+            same = stored == wanted and type(stored) is not bool
+        if not same:
+            found.append(f"{name} is {stored!r}, the log says {wanted!r}")
+    return found
+
+
+def _compare(report: Report, where: str, expected: dict[str, Any] | None, values: dict[str, Any],
+             names: tuple[str, ...]) -> None:
+    """One problem per record for all its columns that the events carry in clear (as the app does)."""
+    if expected is None:
+        return  # no creating event: reported by the caller (or by check_items for items)
+    found = _differences(expected, values, names)
+    if found:
+        report.problem(where, "; ".join(found) + f" (custody log up to event seq {expected['seq']}): changed "
+                       "outside the application")
+
+
+def _check_digest(report: Report, where: str, key: bytes | None, state: Replayed, record: str, record_id: int,
+                  columns: dict[str, Any]) -> None:
+    latest = state.digests.get((record, record_id))
+    if latest is None or key is None:
+        return
+    seq, expected = latest
+    if expected is None:
+        report.note(f"{where}: its latest record event (seq {seq}) carries no record_digest (not checked)")
+        return
+    try:
+        actual = record_digest(key, record, record_id, columns)
+    except ValueError as exc:
+        report.problem(where, f"a protected column holds a value that cannot be stored by the app ({exc})")
+        return
+    if actual != expected:
+        report.problem(where, f"its protected columns ({', '.join(columns)}) no longer match the record_digest "
+                       f"of event seq {seq}: changed outside the application")
+
+
+
 def locked_copy(vault: Path, folder: Path) -> Path:
     """Copy the vault (and a hot rollback journal) so that opening it cannot write to the original."""
     lock_path = vault.with_name(vault.name + ".lock")
@@ -815,6 +1094,10 @@ def verify_vault(vault: Path, candidates: list[VaultKey], external: Path | None,
                         raise CannotRun(f"cannot read the checkpoint file {external}: {exc}") from exc
                     check_checkpoint(text, f"given checkpoint {external.name}", raw_pub, leaves, report,
                                      tolerant=True)
+            if any(p.startswith(LOG_LOCATIONS) for p in report.problems):
+                report.note("record replay skipped: the custody log itself is not intact")
+            else:
+                check_records(conn, events, report)
         except sqlcipher3.DatabaseError as exc:  # a damaged page met while reading: the file was altered
             report.problem("vault file", f"cannot be read past a damaged page ({exc})")
         finally:

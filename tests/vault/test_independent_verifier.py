@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import hmac
 import importlib.util
 import io
 import json
@@ -309,6 +310,137 @@ def test_chain_rebuilt_by_an_insider_is_caught_only_by_the_kept_checkpoint(
     assert code == 1 and not report.ok
     assert tool_locations(out) == ["given checkpoint"] == [p.location for p in report.problems], out
     assert "history was rewritten" in out
+
+
+# --- Record replay (FORMAT.md "Record events" and the end of "Verification") -------------------
+
+
+@pytest.fixture(scope="module")
+def records_vault(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A closed vault whose records were all made and changed through the app's API.  Ids: case 1 (changed);
+    items 1 (photo, linked to person 1, title/capture time/GPS changed), 2 (statement, consent record of
+    person 1, transcript set twice, kind changed), 3 (derived from 1 with a derivation), 4 (derived from 2
+    without one); person 1 protected, person 2 (pseudonym, role and protection changed later); consent 1
+    (person 1, later withdrawn), 2 (refusal of person 2, who had no consent), 3 (person 2, ngo), 4 (second
+    withdrawal of person 1: a new refusal record, since 1 was already withdrawn); note 1 on item 1."""
+    folder = tmp_path_factory.mktemp("records")
+    png = io.BytesIO()
+    Image.new("RGB", (32, 24), (1, 2, 3)).save(png, format="PNG")
+    with pytest.MonkeyPatch.context() as mp:
+        speed_up(mp)
+        with Vault.create(folder / "case.vault", TEST_PASSPHRASE, actor=ACTOR) as vault:
+            case_id = vault.add_case("Harbour case", "Boats at the pier")
+            lan = vault.add_person(name="Nguy\u1ec5n Th\u1ecb Lan", aliases=("Lan", "\u179b\u17b6\u1793"),
+                                   pseudonym="W-1", role="survivor", protected=True)
+            bob = vault.add_person(name="Bob", role="witness")
+            photo = vault.ingest_stream(io.BytesIO(png.getvalue()), name="photo.png", kind="photo", case_id=case_id)
+            statement = vault.ingest_stream(io.BytesIO(b"statement"), name="s.txt", kind="document", case_id=case_id)
+            vault.ingest_stream(io.BytesIO(b"blurred"), name="blurred.bin", kind="photo",
+                                derived_from=photo.item_id, derivation={"faces": 1, "radius": 12.5})
+            vault.ingest_stream(io.BytesIO(b"excerpt"), name="excerpt.txt", kind="document",
+                                derived_from=statement.item_id)
+            vault.update_case(case_id, description="Boats at the north pier")
+            vault.add_consent(lan, scopes=["un", "court"], taken_by="Investigator A",
+                              record_item_id=statement.item_id)
+            vault.withdraw_consent(lan, reason="afraid of reprisals")
+            vault.withdraw_consent(bob, reason="refused")
+            vault.add_consent(bob, scopes=["ngo"])
+            vault.withdraw_consent(lan, reason="asked again, still no")
+            vault.link(photo.item_id, lan)
+            vault.update_item(photo.item_id, title="Pier at dawn", captured_at="2026-01-02T03:04:05Z",
+                              metadata={"gps": [11.5564, 104.9282]})
+            vault.update_item(statement.item_id, kind="interview")
+            vault.update_person(bob, pseudonym="W-2", role="other", protected=True)
+            vault.add_note(photo.item_id, "the boat on the left is the one she named")
+            vault.set_transcript(statement.item_id, [{"start": 0, "end": 1, "speaker": None, "language": None,
+                                                      "text": "first draft"}])
+            vault.set_transcript(statement.item_id, [
+                {"start": 0.0, "end": 2.5, "speaker": "W-1", "language": "vi", "text": "T\u00f4i \u0111\u00e3 \u0111i"},
+                {"start": 2.5, "end": 4.0, "speaker": "Investigator A", "language": "en", "text": "Go on."},
+            ], language="vi")
+            assert vault.verify(record=False).ok
+    return folder / "case.vault"
+
+
+def test_records_made_through_the_app_replay_intact(records_vault: Path, tmp_path: Path) -> None:
+    path = tmp_path / "case.vault"
+    shutil.copyfile(records_vault, path)
+    code, out = run_on_vault(path)
+    assert code == 0, out
+    assert ("record replay: 1 cases, 2 persons, 4 consents, 4 items, 1 notes, 1 transcripts and 1 links agree"
+            in out), out
+    assert app_verify(path).ok
+
+
+def test_the_tools_record_digest_is_the_one_in_the_log(records_vault: Path) -> None:
+    """FORMAT.md's construction, recomputed by hand for person 1 from its stored row."""
+    iv = _tool_module()
+    conn = raw_connect(records_vault)
+    key, = conn.execute("SELECT private_key FROM keys WHERE name = 'record'").fetchone()
+    name, aliases, pseudonym = conn.execute("SELECT name, aliases, pseudonym FROM persons WHERE id = 1").fetchone()
+    event = json.loads(conn.execute("SELECT canonical FROM events WHERE action = 'person_added' "
+                                    "ORDER BY seq LIMIT 1").fetchone()[0])
+    conn.close()
+    assert len(key) == 32 and isinstance(aliases, str)  # JSON columns are digested as their stored text
+    record = {"aliases": aliases, "id": 1, "name": name, "pseudonym": pseudonym, "record": "person"}
+    expected = hmac.new(key, iv.canonical(record), hashlib.sha256).hexdigest()
+    assert event["details"]["record_digest"] == expected == iv.record_digest(
+        key, "person", 1, {"name": name, "aliases": aliases, "pseudonym": pseudonym})
+
+
+RECORD_EDITS = [
+    ("consent widened", "UPDATE consents SET scopes = '[\"court\", \"media\", \"ngo\", \"un\"]' WHERE id = 3",
+     "consent 3"),
+    ("consent row deleted", "DELETE FROM consents WHERE id = 3", "consent 3"),
+    ("refusal deleted", "DELETE FROM consents WHERE id = 4", "consent 4"),
+    ("withdrawal undone", "UPDATE consents SET withdrawn_at = NULL WHERE id = 1", "consent 1"),
+    ("protected flag cleared", "UPDATE persons SET protected = 0 WHERE id = 1", "person 1"),
+    ("link deleted", "DELETE FROM item_persons WHERE item_id = 1 AND person_id = 1", "item 1"),
+    ("link added", "INSERT INTO item_persons(item_id, person_id) VALUES (2, 2)", "item 2"),
+    ("capture time edited", "UPDATE items SET captured_at = '2025-06-01T00:00:00Z' WHERE id = 1", "item 1"),
+    ("GPS edited", "UPDATE items SET metadata = '{\"gps\": [13.7563, 100.5018]}' WHERE id = 1", "item 1"),
+    ("title edited", "UPDATE items SET title = 'Unrelated' WHERE id = 2", "item 2"),
+    ("kind edited", "UPDATE items SET kind = 'video' WHERE id = 2", "item 2"),
+    ("provenance forged", "UPDATE items SET derived_from = NULL, derivation = NULL WHERE id = 3", "item 3"),
+    ("derivation edited", "UPDATE items SET derivation = '{\"faces\": 0, \"radius\": 12.5}' WHERE id = 3", "item 3"),
+    ("person added", "INSERT INTO persons(name, aliases, pseudonym, role, protected, created_at) VALUES "
+     "('Someone', '[]', NULL, 'witness', 0, '2026-11-25T15:00:00.000000Z')", "person 3"),
+    ("note deleted", "DELETE FROM notes WHERE id = 1", "note 1"),
+    ("note text edited", "UPDATE notes SET text = 'nothing to see' WHERE id = 1", "note 1"),
+    ("transcript segment edited", "UPDATE transcript_segments SET text = 'Go away.' WHERE item_id = 2 AND idx = 1",
+     "transcript 2"),
+    ("pseudonym edited", "UPDATE persons SET pseudonym = 'W-9' WHERE id = 1", "person 1"),
+    ("case title edited", "UPDATE cases SET title = 'Other case' WHERE id = 1", "case 1"),
+]
+
+
+@pytest.mark.parametrize(("sql", "location"), [edit[1:] for edit in RECORD_EDITS],
+                         ids=[edit[0] for edit in RECORD_EDITS])
+def test_insider_record_edits_are_found_and_located_like_the_app(
+        records_vault: Path, tmp_path: Path, sql: str, location: str) -> None:
+    path = tmp_path / "case.vault"
+    shutil.copyfile(records_vault, path)
+    conn = raw_connect(path)  # with the passphrase, through stock SQLCipher; no event is touched
+    conn.execute(sql)
+    conn.close()
+    code, out = run_on_vault(path)
+    report = app_verify(path)
+    assert code == 1 and not report.ok, out
+    assert tool_locations(out) == [p.location for p in report.problems] == [location], (report.problems, out)
+
+
+def test_record_replay_waits_for_an_intact_log(records_vault: Path, tmp_path: Path) -> None:
+    """FORMAT.md replays the records only over an intact log: with the note_added event removed (a gap in
+    the chain) the event problem is reported, not a note "without its creating event"."""
+    path = tmp_path / "case.vault"
+    shutil.copyfile(records_vault, path)
+    conn = _insider(path)
+    last, = conn.execute("SELECT max(seq) FROM events").fetchone()
+    conn.execute("DELETE FROM events WHERE seq = ?", (last - 1,))  # the note_added event: a gap
+    conn.close()
+    code, out = run_on_vault(path)
+    assert code == 1 and "record replay skipped: the custody log itself is not intact" in out, out
+    assert "note 1" not in tool_locations(out)
 
 
 # --- Bundles -------------------------------------------------------------------------------------
