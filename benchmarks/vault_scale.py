@@ -45,7 +45,7 @@ def fill(vault: Vault, count: int) -> None:
                 description = " ".join(rng.choice(WORDS) for _ in range(20))
                 store_item(conn, io.BytesIO(f"item {done} {description}".encode()), actor="benchmark",
                            now=utc_now(), name=f"item{done}.txt", kind="document", mime="text/plain",
-                           title=title, case_id=case_id)
+                           title=title, case_id=case_id, record_key=vault._record_key(conn))
                 conn.execute("UPDATE items SET description = ? WHERE id = (SELECT max(id) FROM items)",
                              (description,))
                 done += 1
