@@ -1,0 +1,246 @@
+"""The composition root: builds the windows, owns the vault, the worker pool and locking.
+
+Nothing deeper reaches for globals: windows get the vault and the pool they need.  Locking (Ctrl+L,
+or idle for the configured time) closes every window that shows content, stops players, drops
+models and in-memory thumbnails, waits for worker threads, closes the vault, and shows the unlock
+screen again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QWidget
+
+from app.errors import EvidenceVaultError
+from app.ui.autolock import IdleWatcher
+from app.ui.image_viewer import ImageViewer
+from app.ui.imaging import IMAGE_KINDS
+from app.ui.main_window import MainWindow
+from app.ui.media_viewer import MediaViewer, is_playable
+from app.ui.persons import PersonsDialog
+from app.ui.privacy import UiSettings
+from app.ui.recording import RecordingDialog
+from app.ui.start import Backoff, CreateVault, OpenVault, StartWindow, default_create, default_open
+from app.ui.vault_gate import GatedVault
+from app.ui.verify import CustodyLogWindow, VerifyDialog
+from app.ui.workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+class EvidenceVaultApp(QObject):
+    locked = Signal()
+    unlocked = Signal()
+
+    def __init__(self, qapp: QApplication, *, settings: UiSettings, open_vault: OpenVault = default_open,
+                 create_vault: CreateVault = default_create, backoff: Backoff | None = None,
+                 idle_ms: int | None = None) -> None:
+        super().__init__()
+        self.qapp = qapp
+        self.settings = settings
+        # One worker thread: every job reads or writes the vault's single SQLite connection, and two
+        # threads reading it at once deadlocked intermittently (reported to the lead).
+        self.pool = WorkerPool(self, max_threads=1)
+        self.vault: Any = None  # the real vault: only this class closes it
+        self.gate: GatedVault | None = None  # what windows get (see vault_gate)
+        self.main_window: MainWindow | None = None
+        self.content: list[QWidget] = []  # every window/dialog that may show evidence
+        self.start_window = StartWindow(self.pool, open_vault=open_vault, create_vault=create_vault,
+                                        backoff=backoff)
+        self.start_window.unlocked.connect(self.on_unlocked)
+        self.idle = IdleWatcher(idle_ms if idle_ms is not None else settings.auto_lock_minutes * 60_000, self)
+        self.idle.idle.connect(self._idle_timeout)
+        qapp.installEventFilter(self.idle)
+        qapp.aboutToQuit.connect(self.shutdown)
+
+    def show(self) -> None:
+        self.start_window.show()
+
+    # -- unlock ----------------------------------------------------------------------------------
+    def on_unlocked(self, vault: Any) -> None:
+        self.vault = vault
+        self.gate = GatedVault(vault)
+        window = MainWindow(self.gate, self.pool)
+        window.lock_requested.connect(lambda: self.lock("manual"))
+        window.open_item_requested.connect(self.open_item)
+        window.persons_requested.connect(self.open_persons)
+        window.verify_requested.connect(self.open_verify)
+        window.custody_log_requested.connect(self.open_custody_log)
+        window.record_requested.connect(self.open_recording)
+        window.settings_requested.connect(self.edit_auto_lock)
+        window.redact_requested.connect(self.open_redaction)
+        window.export_requested.connect(self.open_export)
+        window.destroyed.connect(lambda *_: None)
+        self.main_window = window
+        window.show()
+        self.start_window.hide()
+        self.idle.start()
+        self.unlocked.emit()
+
+    # -- content windows -------------------------------------------------------------------------
+    def _track(self, widget: QWidget) -> QWidget:
+        self.content.append(widget)
+        widget.destroyed.connect(lambda *_, w=widget: self._untrack(w))
+        return widget
+
+    def _untrack(self, widget: QWidget) -> None:
+        self.content = [w for w in self.content if w is not widget]
+
+    def open_item(self, item: Any) -> QWidget | None:
+        if self.vault is None:
+            return None
+        try:
+            if item.kind in IMAGE_KINDS or (item.mime or "").startswith("image/"):
+                viewer: QWidget = ImageViewer(self.gate, self.pool, item)
+            elif is_playable(item):
+                viewer = MediaViewer(self.gate, item)
+                viewer.saved.connect(self._refresh_main)
+            else:
+                self._error(EvidenceVaultError(self.tr(
+                    "There is no viewer for this kind of item yet. Its details and custody are shown on the right.")))
+                return None
+        except EvidenceVaultError as error:
+            self._error(error)
+            return None
+        self._record_view(item)
+        self._track(viewer).show()
+        return viewer
+
+    def _record_view(self, item: Any) -> None:
+        # Who looked at which evidence belongs in the custody log.
+        try:
+            self.gate.record_event("item_viewed", item_id=item.id)
+        except EvidenceVaultError as error:
+            log.debug("could not record view: %r", error)
+
+    def open_persons(self) -> PersonsDialog | None:
+        if self.vault is None:
+            return None
+        dialog = PersonsDialog(self.gate, self.main_window)
+        dialog.changed.connect(self._refresh_main)
+        self._track(dialog).show()
+        return dialog
+
+    def open_verify(self) -> VerifyDialog | None:
+        if self.vault is None:
+            return None
+        dialog = VerifyDialog(self.gate, self.pool, self.main_window)
+        self._track(dialog).show()
+        return dialog
+
+    def open_custody_log(self) -> CustodyLogWindow | None:
+        if self.vault is None:
+            return None
+        window = CustodyLogWindow(self.gate)
+        self._track(window).show()
+        return window
+
+    def open_recording(self) -> RecordingDialog | None:
+        if self.vault is None:
+            return None
+        case_id = self.main_window.current_case_id() if self.main_window else None
+        dialog = RecordingDialog(self.gate, self.pool, case_id=case_id, parent=self.main_window)
+        dialog.stored.connect(lambda _id: self._refresh_main())
+        self._track(dialog).show()
+        return dialog
+
+    def open_redaction(self, item: Any) -> QWidget | None:
+        """Redaction review (app/ui/redaction_review.py, a colleague's screen) for one item."""
+        if self.vault is None or item is None:
+            return None
+        from app.ui.redaction_review import RedactionReviewDialog
+
+        dialog = RedactionReviewDialog(self.gate, item.id, self.main_window, pool=self.pool)
+        dialog.derivativeCreated.connect(lambda _id: self._refresh_main())
+        self._track(dialog).show()
+        return dialog
+
+    def open_export(self) -> QWidget | None:
+        """The export wizard (app/ui/export_wizard.py, a colleague's screen) for the current case."""
+        if self.vault is None:
+            return None
+        from app.ui.export_wizard import ExportWizard
+
+        case_id = self.main_window.current_case_id() if self.main_window else None
+        wizard = ExportWizard(self.gate, self.main_window, case_id=case_id, pool=self.pool)
+        self._track(wizard).show()
+        return wizard
+
+    def edit_auto_lock(self) -> None:
+        minutes, ok = QInputDialog.getInt(self.main_window, self.tr("Auto-lock"),
+                                          self.tr("Lock the vault after this many minutes without input:"),
+                                          self.settings.auto_lock_minutes, 1, 240)
+        if ok:
+            self.set_auto_lock_minutes(minutes)
+
+    def set_auto_lock_minutes(self, minutes: int) -> None:
+        self.settings.auto_lock_minutes = minutes
+        self.idle.set_timeout(self.settings.auto_lock_minutes * 60_000)
+
+    def _refresh_main(self) -> None:
+        if self.main_window is not None and self.vault is not None:
+            self.main_window.refresh_items()
+
+    def _error(self, error: EvidenceVaultError) -> None:
+        if self.main_window is not None:
+            self.main_window.show_error(error)
+
+    # -- lock ------------------------------------------------------------------------------------
+    def _idle_timeout(self) -> None:
+        # A recording in progress is not interrupted by inactivity (the investigator is interviewing,
+        # not typing); Ctrl+L still locks at once.
+        if any(isinstance(w, RecordingDialog) and w.recording for w in self.content):
+            self.idle.start()
+            return
+        self.lock("idle")
+
+    def lock(self, reason: str = "manual") -> None:
+        if self.vault is None:
+            return
+        self.idle.stop()
+        self.pool.cancel_all()
+        # The unlock screen first, so closing the last content window does not quit the app.
+        self.start_window.reset_for_lock()
+        self.start_window.show()
+        for widget in list(self.content):
+            release = getattr(widget, "release", None)
+            if release is not None:
+                release()
+            widget.close()
+            widget.deleteLater()
+        self.content.clear()
+        # Message boxes and input dialogs opened from the main window go with it.
+        for widget in QApplication.topLevelWidgets():
+            if widget is not self.start_window and widget is not self.main_window and widget.isVisible():
+                widget.close()
+        if self.main_window is not None:
+            self.main_window.teardown()
+            self.main_window.hide()
+            self.main_window.deleteLater()
+            self.main_window = None
+        self.pool.shutdown()  # every worker has seen its cancel; wait before the vault goes away
+        vault, self.vault, self.gate = self.vault, None, None
+        try:
+            vault.record_event("locked", details={"reason": reason})  # workers are done: no wait here
+        except EvidenceVaultError as error:
+            log.debug("could not record the lock: %r", error)
+        try:
+            vault.close()
+        except EvidenceVaultError as error:
+            log.debug("close failed: %r", error)
+        self.start_window.activateWindow()
+        self.locked.emit()
+
+    def shutdown(self) -> None:
+        """Application exit: stop workers, close the vault."""
+        self.idle.stop()
+        if self.vault is not None:
+            self.lock("exit")
+        self.pool.shutdown()
+
+
+def confirm(parent: QWidget | None, title: str, text: str) -> bool:
+    return QMessageBox.question(parent, title, text) == QMessageBox.StandardButton.Yes

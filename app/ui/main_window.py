@@ -1,0 +1,468 @@
+"""The main window: cases (left), items (middle), details (right), search, menus, import.
+
+It talks to the vault only through the service API and runs anything slow in the WorkerPool.
+Content windows it opens (viewers, dialogs) are tracked so locking can close every one of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import EvidenceVaultError
+from app.ui.details import DetailsPanel
+from app.ui.icons import icon
+from app.ui.imaging import IMAGE_KINDS, ThumbnailLoader
+from app.ui.importer import ImportSummary, import_job
+from app.ui.models import OBJECT_ROLE, SORT_ROLE, CasesModel, ItemRow, ItemsTableModel, person_label
+from app.ui.vault_gate import VaultBusy
+from app.ui.workers import Worker, WorkerPool
+
+ITEM_KINDS = ("interview", "photo", "video", "audio", "document", "transcript")
+
+
+class ItemFilter(QSortFilterProxyModel):
+    """Kind filter plus an optional set of item ids (the search hits)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.kind: str | None = None
+        self.ids: set[int] | None = None
+        self.setSortRole(SORT_ROLE)
+
+    def set_criteria(self, *, kind: str | None, ids: set[int] | None) -> None:
+        self.kind = kind
+        self.ids = ids
+        self.invalidate()
+
+    def filterAcceptsRow(self, row: int, parent: Any) -> bool:
+        item = self.sourceModel().index(row, 0, parent).data(OBJECT_ROLE)
+        if item is None:
+            return False
+        if self.kind and item.kind != self.kind:
+            return False
+        return self.ids is None or item.id in self.ids
+
+
+class MainWindow(QMainWindow):
+    lock_requested = Signal()
+    open_item_requested = Signal(object)  # Item
+    persons_requested = Signal()
+    verify_requested = Signal()
+    custody_log_requested = Signal()
+    record_requested = Signal()
+    settings_requested = Signal()
+    redact_requested = Signal(object)  # Item
+    export_requested = Signal()
+
+    def __init__(self, vault: Any, pool: WorkerPool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.pool = pool
+        self.import_worker: Worker | None = None
+        self._import_message = ""
+        self.last_import: ImportSummary | None = None
+        self._thumb_worker: Worker | None = None
+        self.setWindowTitle(self.tr("Evidence Vault"))
+        self.setWindowIcon(icon("fa5s.shield-alt"))
+        self.setAcceptDrops(True)
+
+        self.cases_model = CasesModel(self)
+        self.cases_model.all_label = self.tr("All items")
+        self.cases_view = QListView()
+        self.cases_view.setModel(self.cases_model)
+        self.cases_view.setAccessibleName(self.tr("Cases"))
+        self.cases_view.selectionModel().currentChanged.connect(lambda *_: self.refresh_items())
+
+        self.items_model = ItemsTableModel(self)
+        self.items_proxy = ItemFilter(self)
+        self.items_proxy.setSourceModel(self.items_model)
+        self.items_view = QTableView()
+        self.items_view.setModel(self.items_proxy)
+        self.items_view.setAccessibleName(self.tr("Items"))
+        self.items_view.setSortingEnabled(True)
+        self.items_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.items_view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.items_view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        self.items_view.verticalHeader().setVisible(False)
+        self.items_view.verticalHeader().setDefaultSectionSize(44)
+        self.items_view.setIconSize(QSize(56, 40))
+        header = self.items_view.horizontalHeader()
+        header.setSectionResizeMode(ItemsTableModel.COL_TITLE, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(ItemsTableModel.HEADERS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.items_view.selectionModel().currentRowChanged.connect(lambda *_: self._item_selected())
+        self.items_view.doubleClicked.connect(lambda *_: self.open_current())
+        # Enter opens the selected item (double-click does too); Tab moves between the panes.
+        QShortcut(QKeySequence(Qt.Key.Key_Return), self.items_view, activated=self.open_current,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText(self.tr("Search titles, notes and transcripts (any language)"))
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.addAction(icon("fa5s.search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_edit.returnPressed.connect(self.run_search)
+        self.search_edit.textChanged.connect(lambda text: text or self.run_search())
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItem(self.tr("All kinds"), None)
+        for kind in ITEM_KINDS:
+            self.kind_combo.addItem(kind, kind)
+        self.kind_combo.currentIndexChanged.connect(lambda *_: self._apply_filter())
+        self.search_status = QLabel()
+
+        self.details = DetailsPanel()
+        self.details.set_vault(vault)
+        self.details.error.connect(self.show_error)
+        self.details.open_requested.connect(lambda _id: self.open_current())
+        self.details.changed.connect(self.refresh_items)
+
+        middle = QWidget()
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search_edit, 1)
+        search_row.addWidget(self.kind_combo)
+        middle_layout.addLayout(search_row)
+        middle_layout.addWidget(self.search_status)
+        middle_layout.addWidget(self.items_view, 1)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(QLabel(self.tr("Cases")))
+        left_layout.addWidget(self.cases_view, 1)
+        new_case = QPushButton(icon("fa5s.folder-plus"), self.tr("New case…"))
+        new_case.clicked.connect(self.new_case)
+        left_layout.addWidget(new_case)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(middle)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 4)
+        splitter.setStretchFactor(2, 2)
+        splitter.setSizes([200, 720, 420])
+        self.setCentralWidget(splitter)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setMaximumWidth(240)
+        self.progress_bar.setVisible(False)
+        self.cancel_button = QPushButton(icon("fa5s.times"), self.tr("Cancel"))
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_import)
+        self.statusBar().addPermanentWidget(self.progress_bar)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+
+        self.thumbnails = ThumbnailLoader(self, size=ItemsTableModel.THUMB_SIZE)
+        self.thumbnails.ready.connect(self.items_model.set_thumbnail)
+        self._build_menus()
+        self.resize(1200, 720)
+        self.refresh_cases()
+
+    # -- menus -----------------------------------------------------------------------------------
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None, icon_name: str | None = None) -> QAction:
+        action = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda *_: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu(self.tr("&File"))
+        self.import_files_action = self._action(file_menu, self.tr("&Import files…"), self.import_files,
+                                                "Ctrl+I", "fa5s.file-import")
+        self._action(file_menu, self.tr("Import &folder…"), self.import_folder, "Ctrl+Shift+I", "fa5s.folder-open")
+        self._action(file_menu, self.tr("&Record interview…"), self.record_requested.emit, "Ctrl+R",
+                     "fa5s.microphone")
+        self._action(file_menu, self.tr("&Export dossier…"), self.export_requested.emit, "Ctrl+Shift+E",
+                     "fa5s.file-export")
+        file_menu.addSeparator()
+        self._action(file_menu, self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit, "fa5s.power-off")
+
+        edit_menu = bar.addMenu(self.tr("&Edit"))
+        self._action(edit_menu, self.tr("&New case…"), self.new_case, "Ctrl+N", "fa5s.folder-plus")
+        self._action(edit_menu, self.tr("Add &note"), self._focus_note, "Ctrl+Shift+N", "fa5s.sticky-note")
+        self._action(edit_menu, self.tr("&Link person to item…"), self.details.link_person, "Ctrl+Shift+P",
+                     "fa5s.user-plus")
+        self._action(edit_menu, self.tr("&Redact item…"), self._redact_current, "Ctrl+Shift+R", "fa5s.user-secret")
+        self._action(edit_menu, self.tr("&Find"), self._focus_search, QKeySequence.StandardKey.Find, "fa5s.search")
+
+        view_menu = bar.addMenu(self.tr("&View"))
+        self._action(view_menu, self.tr("&Open item"), self.open_current, "Ctrl+O", "fa5s.eye")
+        self._action(view_menu, self.tr("&Custody log"), self.custody_log_requested.emit, "Ctrl+Shift+L",
+                     "fa5s.list")
+        self._action(view_menu, self.tr("&Refresh"), self.refresh_all, QKeySequence.StandardKey.Refresh, "fa5s.sync")
+
+        vault_menu = bar.addMenu(self.tr("&Vault"))
+        self._action(vault_menu, self.tr("&People and consent…"), self.persons_requested.emit, "Ctrl+P",
+                     "fa5s.users")
+        self._action(vault_menu, self.tr("&Verify integrity…"), self.verify_requested.emit, "Ctrl+Shift+V",
+                     "fa5s.check-double")
+        self._action(vault_menu, self.tr("&Auto-lock settings…"), self.settings_requested.emit, None,
+                     "fa5s.clock")
+        vault_menu.addSeparator()
+        self.lock_action = self._action(vault_menu, self.tr("&Lock"), self.lock_requested.emit, "Ctrl+L",
+                                        "fa5s.lock")
+
+        help_menu = bar.addMenu(self.tr("&Help"))
+        self._action(help_menu, self.tr("&About Evidence Vault"), self.about, None, "fa5s.info-circle")
+
+    def _redact_current(self) -> None:
+        item = self.current_item()
+        if item is not None:
+            self.redact_requested.emit(item)
+
+    def _focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def _focus_note(self) -> None:
+        self.details.tabs.setCurrentIndex(1)
+        self.details.note_edit.setFocus()
+
+    # -- data ------------------------------------------------------------------------------------
+    def refresh_all(self) -> None:
+        self.refresh_cases()
+
+    def refresh_cases(self) -> None:
+        if self.vault is None:
+            return
+        current = self.current_case_id()
+        try:
+            cases = self.vault.list_cases()
+        except EvidenceVaultError as error:
+            self.show_error(error)
+            return
+        self._case_titles = {case.id: case.title for case in cases}
+        self.cases_model.set_cases(cases)
+        self.cases_view.setCurrentIndex(self.cases_model.index(self.cases_model.row_of(current)))
+        self.refresh_items()
+
+    def current_case_id(self) -> int | None:
+        index = self.cases_view.currentIndex()
+        return self.cases_model.case_id(index.row()) if index.isValid() else None
+
+    def refresh_items(self) -> None:
+        if self.vault is None:  # locked
+            return
+        selected = self.current_item()
+        try:
+            items = self.vault.list_items(self.current_case_id())
+            people: dict[int, list[str]] = {}
+            for person in self.vault.list_persons():
+                for item in self.vault.items_for_person(person.id):
+                    people.setdefault(item.id, []).append(person_label(person))
+        except EvidenceVaultError as error:
+            self.show_error(error)
+            return
+        self.items_model.set_rows([ItemRow(item, people.get(item.id, [])) for item in items])
+        self._apply_filter()
+        if selected is not None:
+            self.select_item(selected.id)
+        self.statusBar().showMessage(self.tr("%n item(s)", "", len(items)))
+        self._load_thumbnails([i.id for i in items if i.kind in IMAGE_KINDS
+                               and not self.items_model.has_thumbnail(i.id)])
+
+    def _load_thumbnails(self, item_ids: list[int]) -> None:
+        if not item_ids:
+            return
+        if self._thumb_worker is not None:
+            self._thumb_worker.cancel()
+        worker = self.pool.run(self.thumbnails.job(self.vault, item_ids), name="thumbnails")
+        self._thumb_worker = worker
+
+    def run_search(self) -> None:
+        if self.vault is None:
+            return
+        text = self.search_edit.text().strip()
+        if not text:
+            self._search_ids: set[int] | None = None
+            self.search_status.clear()
+        else:
+            try:
+                hits = self.vault.search(text)
+            except EvidenceVaultError as error:
+                self.show_error(error)
+                return
+            self._search_ids = {hit.item_id for hit in hits}
+        self._apply_filter()
+        if text:
+            self.search_status.setText(self.tr("%n match(es)", "", self.items_proxy.rowCount()))
+
+    def _apply_filter(self) -> None:
+        self.items_proxy.set_criteria(kind=self.kind_combo.currentData(),
+                                      ids=getattr(self, "_search_ids", None))
+
+    def current_item(self) -> Any:
+        index = self.items_view.currentIndex()
+        return index.data(OBJECT_ROLE) if index.isValid() else None
+
+    def select_item(self, item_id: int) -> bool:
+        row = self.items_model.row_of(item_id)
+        if row < 0:
+            return False
+        proxy_index = self.items_proxy.mapFromSource(self.items_model.index(row, 0))
+        if not proxy_index.isValid():
+            return False
+        self.items_view.setCurrentIndex(proxy_index)
+        return True
+
+    def _item_selected(self) -> None:
+        item = self.current_item()
+        case_title = getattr(self, "_case_titles", {}).get(item.case_id) if item is not None else None
+        self.details.show_item(item, case_title)
+
+    def open_current(self) -> None:
+        item = self.current_item()
+        if item is not None:
+            self.open_item_requested.emit(item)
+
+    def new_case(self) -> None:
+        title, ok = QInputDialog.getText(self, self.tr("New case"), self.tr("Case title:"))
+        if not ok or not title.strip():
+            return
+        try:
+            case_id = self.vault.add_case(title.strip())
+        except EvidenceVaultError as error:
+            self.show_error(error)
+            return
+        self.refresh_cases()
+        self.cases_view.setCurrentIndex(self.cases_model.index(self.cases_model.row_of(case_id)))
+
+    # -- import ----------------------------------------------------------------------------------
+    def import_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Import files"))
+        if paths:
+            self.import_paths(paths)
+
+    def import_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.tr("Import a folder"))
+        if path:
+            self.import_paths([path])
+
+    def import_paths(self, paths: list[str]) -> Worker | None:
+        if self.import_worker is not None:
+            self.show_error(EvidenceVaultError(self.tr("An import is already running. Wait for it to finish.")))
+            return None
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.statusBar().showMessage(self.tr("Importing…"))
+        case_id = self.current_case_id()
+        token = self.vault.begin(self.tr("importing")) if hasattr(self.vault, "begin") else None
+        self.import_worker = self.pool.run(
+            import_job(self.vault, paths, case_id=case_id),
+            name="import",
+            on_progress=self._import_progress,
+            on_result=self._import_done,
+            on_error=self.show_error,
+            on_finished=lambda: self._import_finished(token),
+        )
+        return self.import_worker
+
+    def _import_progress(self, done: int, total: int, message: str) -> None:
+        self.progress_bar.setValue(int(1000 * done / total) if total else 0)
+        self.progress_bar.setFormat(message)
+
+    def cancel_import(self) -> None:
+        if self.import_worker is not None:
+            self.import_worker.cancel()
+            self.cancel_button.setEnabled(False)
+            self.statusBar().showMessage(self.tr("Cancelling…"))
+
+    def _import_done(self, summary: ImportSummary) -> None:
+        self.last_import = summary
+        parts = [self.tr("%n file(s) stored.", "", len(summary.stored))]
+        if summary.duplicates:
+            parts.append(self.tr("%n identical to a file already in the vault.", "", len(summary.duplicates)))
+        if summary.failed:
+            parts.append(self.tr("%n could not be imported.", "", len(summary.failed)))
+        if summary.cancelled:
+            parts.insert(0, self.tr("Import cancelled."))
+        self._import_message = " ".join(parts)
+        if summary.failed or summary.warnings:
+            lines = [f"{name}: {message}" for name, message in summary.failed[:20]] + summary.warnings[:20]
+            box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Import"), " ".join(parts), parent=self)
+            box.setDetailedText("\n".join(lines))
+            box.open()
+
+    def _import_finished(self, token: int | None) -> None:
+        if token is not None and self.vault is not None:
+            self.vault.end(token)
+        self.import_worker = None
+        self.progress_bar.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.refresh_items()
+        message, self._import_message = self._import_message, ""
+        if message:
+            self.statusBar().showMessage(message)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and all(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.import_paths(paths)
+
+    # -- misc ------------------------------------------------------------------------------------
+    def show_error(self, error: EvidenceVaultError) -> None:
+        self.statusBar().showMessage(error.user_message(), 10000)
+        if isinstance(error, VaultBusy):
+            return  # a passing state, not worth a dialog
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Evidence Vault"), error.user_message(), parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.open()
+        self.last_error_box = box
+
+    def about(self) -> None:
+        QMessageBox.about(self, self.tr("About Evidence Vault"), self.tr(
+            "Evidence Vault keeps testimony encrypted, with a verifiable chain of custody.\n"
+            "Free software under the GNU GPL v3 or later. It never connects to the network."))
+
+    def teardown(self) -> None:
+        """Drop everything that shows content; called by the app before the vault is closed."""
+        self.vault = None  # first: the resets below fire selection slots
+        if self._thumb_worker is not None:
+            self._thumb_worker.cancel()
+        self.items_model.clear()
+        self.cases_model.set_cases([])
+        self.details.set_vault(None)
+        self.search_edit.clear()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.import_worker is not None:
+            answer = QMessageBox.question(self, self.tr("Import running"), self.tr(
+                "An import is still running. Stop it and quit?"))
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        super().closeEvent(event)
+

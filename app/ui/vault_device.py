@@ -1,0 +1,64 @@
+"""A read-only, seekable QIODevice over a vault stream (``Vault.open_original``).
+
+QMediaPlayer.setSourceDevice and QImageReader read evidence through it, so no decrypted copy ever
+lands in a file.  The FFmpeg media backend reads from its own demuxer thread: all access to the
+underlying Python stream is serialised by a lock, and the device is only ever read, never written.
+
+All devices share one lock: every vault stream reads through the vault's single SQLite connection,
+and two threads reading it at once (a thumbnail worker and the image viewer's worker) deadlocked in
+the tests.  The vault's BlobReader does not take the vault's own lock (reported to the lead).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import BinaryIO
+
+from PySide6.QtCore import QIODevice, QObject
+
+_READ_LOCK = threading.Lock()
+
+
+class VaultDevice(QIODevice):
+    def __init__(self, stream: BinaryIO, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._stream = stream
+        self._lock = _READ_LOCK
+        self._size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+
+    @classmethod
+    def opened(cls, stream: BinaryIO, parent: QObject | None = None) -> VaultDevice:
+        device = cls(stream, parent)
+        device.open(QIODevice.OpenModeFlag.ReadOnly)
+        return device
+
+    def isSequential(self) -> bool:
+        return False
+
+    def size(self) -> int:
+        return self._size
+
+    def bytesAvailable(self) -> int:
+        return max(0, self._size - self.pos()) + super().bytesAvailable()
+
+    def atEnd(self) -> bool:
+        return self.pos() >= self._size and super().bytesAvailable() == 0
+
+    def readData(self, maxlen: int) -> bytes:
+        with self._lock:
+            if self._stream.closed:
+                return b""
+            # QIODevice keeps the logical position (including its own buffer); sync to it.
+            self._stream.seek(self.pos())
+            return self._stream.read(max(0, min(maxlen, self._size - self.pos())))
+
+    def writeData(self, data: bytes) -> int:
+        return -1
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._stream.closed:
+                self._stream.close()
+        super().close()
