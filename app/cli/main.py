@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.redact_cmds",
     "app.cli.bundle_cmds",
     "app.cli.export_cmds",
+    "app.cli.recovery_cmds",
 )
 
 

@@ -31,7 +31,7 @@ from app.errors import (
     VaultNotFound,
 )
 from app.progress import CancelToken, ProgressCallback
-from app.vault import blobs, custody, db, keys, merkle, record_digest, schema
+from app.vault import blobs, custody, db, keys, keyslot, merkle, record_digest, schema
 from app.vault import search as search_index
 from app.vault.checkpoint import sign_checkpoint
 from app.vault.events import Event, utc_now
@@ -88,6 +88,7 @@ class Vault(RecordsMixin):
         self._open_readers: weakref.WeakSet[io.BufferedReader] = weakref.WeakSet()
         self._signing_key: Ed25519PrivateKey | None = None
         self._seal: keys.SealIdentity | None = None
+        self._raw_key: bytes | None = None  # recovery enabled: the vault's raw key K (app.vault.recovery)
         self._record_key_cache: bytes | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -176,7 +177,14 @@ class Vault(RecordsMixin):
         try:
             if not read_only:
                 _remove_stale(path, "rekey")
-            return cls._open_locked(path, normalise(passphrase), actor, lock, read_only=read_only)
+            key, raw_key = normalise(passphrase), None
+            if keyslot.exists(path):  # recovery enabled: the passphrase unwraps the vault's raw key
+                from app.vault.recovery import resolve_key
+
+                key, raw_key = resolve_key(path, key, read_only=read_only)
+            vault = cls._open_locked(path, key, actor, lock, read_only=read_only)
+            vault._raw_key = raw_key
+            return vault
         except BaseException:
             lock.abandon()  # a file that is not a vault keeps no .lock beside it
             raise
@@ -218,6 +226,7 @@ class Vault(RecordsMixin):
             conn, self._conn = self._conn, None
             self._signing_key = None
             self._seal = None
+            self._raw_key = None
             self._record_key_cache = None
             self._leaves.clear()
             for reader in list(self._open_readers):  # their last decrypted chunk must not outlive the lock
@@ -484,6 +493,12 @@ class Vault(RecordsMixin):
         self._check_writable()
         new_passphrase = check_passphrase(new_passphrase)
         with self._lock:
+            if self._raw_key is not None:  # recovery enabled: rewrap K in the keyslot; the file keeps K
+                from app.vault.recovery import rewrap_keyslot
+
+                self._leaves.clear()
+                rewrap_keyslot(self._connection(), self.path, self._raw_key, new_passphrase, actor=self.actor)
+                return
             conn = self._connection()
             self._conn = None
             self._leaves.clear()
