@@ -65,6 +65,7 @@ class EvidenceVaultApp(QObject):
         self.gate = GatedVault(vault)
         window = MainWindow(self.gate, self.pool)
         window.lock_requested.connect(lambda: self.lock("manual"))
+        window.panic_requested.connect(self.panic)
         window.open_item_requested.connect(self.open_item)
         window.persons_requested.connect(self.open_persons)
         window.verify_requested.connect(self.open_verify)
@@ -233,6 +234,23 @@ class EvidenceVaultApp(QObject):
             log.debug("close failed: %r", error)
         self.start_window.activateWindow()
         self.locked.emit()
+
+    def panic(self) -> None:
+        """Lock at once; then destroy the local key material if the organisation configured that
+        (recovery enabled with --panic-destroys-keys): afterwards only the recovery shares open the vault."""
+        if self.vault is None:
+            return
+        from app.vault import recovery
+
+        path = self.vault.path
+        self.lock("panic")
+        try:
+            result = recovery.panic(path)
+        except EvidenceVaultError as error:
+            self.start_window.show_message(error.user_message())
+            return
+        self.last_panic = result
+        self.start_window.show_message(result.message)
 
     def shutdown(self) -> None:
         """Application exit: stop workers, close the vault."""

@@ -66,6 +66,7 @@ class ItemFilter(QSortFilterProxyModel):
 
 class MainWindow(QMainWindow):
     lock_requested = Signal()
+    panic_requested = Signal()
     open_item_requested = Signal(object)  # Item
     persons_requested = Signal()
     verify_requested = Signal()
@@ -227,6 +228,11 @@ class MainWindow(QMainWindow):
         vault_menu.addSeparator()
         self.lock_action = self._action(vault_menu, self.tr("&Lock"), self.lock_requested.emit, "Ctrl+L",
                                         "fa5s.lock")
+        # No confirmation: in an emergency one keystroke must be enough, from any window of the app.
+        self.panic_action = self._action(vault_menu, self.tr("&Panic: lock now and destroy local keys if set up"),
+                                         self.panic_requested.emit, "Ctrl+Shift+Q", "fa5s.exclamation-triangle")
+        for action in (self.lock_action, self.panic_action):
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
 
         help_menu = bar.addMenu(self.tr("&Help"))
         self._action(help_menu, self.tr("&About Evidence Vault"), self.about, None, "fa5s.info-circle")

@@ -304,6 +304,11 @@ class StartWindow(QWidget):
         self.create_message.clear()
         self.tabs.setCurrentIndex(0)
 
+    def show_message(self, text: str) -> None:
+        """A plain sentence on the unlock tab (e.g. what a panic did)."""
+        self.tabs.setCurrentIndex(0)
+        self.open_message.setText(text)
+
 
 def icon_label(name: str) -> QLabel:
     label = QLabel()
