@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import hashlib
 import os
 import re
 import secrets
+import shutil
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -122,9 +125,29 @@ def _organisation(vault: Any) -> str:
         return ""
 
 
+STALE_PARTIAL_SECONDS = 30
+
+
+def _remove_stale_partials(folder: Path, stem: str) -> None:
+    """Temporary files of an export killed half-way (kill -9, power cut) can hold evidence: an export to
+    the same name removes them.  Only ones untouched for a while, so a parallel export is left alone."""
+    now = time.time()
+    for leftover in folder.glob(f".{glob.escape(stem)}.*.partial"):
+        try:
+            if now - leftover.lstat().st_mtime < STALE_PARTIAL_SECONDS:
+                continue
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+        except OSError:
+            continue
+
+
 @contextlib.contextmanager
 def _temp_files(folder: Path, stem: str) -> Iterator[Callable[[str], Path]]:
     """Hands out hidden temporary paths beside the output; removes all of them on the way out."""
+    _remove_stale_partials(folder, stem)
     made: list[Path] = []
     token = secrets.token_hex(6)
 

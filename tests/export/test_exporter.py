@@ -484,3 +484,26 @@ def test_last_line_of_defence_refuses_a_surviving_name() -> None:
     with pytest.raises(IntegrityError) as caught:
         check_no_protected_names("她叫阮氏兰。", redactor, "dossier text")
     assert "阮氏兰" not in caught.value.user_message()
+
+
+def test_an_export_removes_what_a_killed_export_left_behind(tmp_path) -> None:
+    import os
+    import time
+
+    from app.export.exporter import STALE_PARTIAL_SECONDS, _remove_stale_partials
+
+    old_file = tmp_path / ".dossier.pdf.pdf-abc123.partial"
+    old_dir = tmp_path / ".dossier.pdf.0a1b2c.partial"
+    fresh = tmp_path / ".dossier.pdf.pdf-def456.partial"
+    other = tmp_path / ".other.pdf.pdf-abc123.partial"
+    old_file.write_bytes(b"evidence")
+    old_dir.mkdir()
+    (old_dir / "exhibit.jpg").write_bytes(b"evidence")
+    fresh.write_bytes(b"in progress elsewhere")
+    other.write_bytes(b"another export")
+    past = time.time() - STALE_PARTIAL_SECONDS - 5
+    for path in (old_file, old_dir, other):
+        os.utime(path, (past, past))
+    _remove_stale_partials(tmp_path, "dossier.pdf")
+    assert not old_file.exists() and not old_dir.exists()
+    assert fresh.exists() and other.exists()
