@@ -42,3 +42,19 @@ def test_panic_destroys_the_keyslot_when_configured(ui, qtbot, vault_path, passp
     reopened = Vault.open(vault_path, new, actor="hq")
     assert reopened.verify().ok
     reopened.close()
+
+
+def test_command_line_is_told_the_vault_is_in_use_while_the_gui_has_it(unlocked, vault_path, passphrase) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    env = dict(os.environ, EVIDENCE_VAULT=str(vault_path), EVIDENCE_VAULT_PASSPHRASE=passphrase)
+    before = vault_path.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "app", "case", "add", "from the CLI"], cwd=PROJECT_ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "already open" in result.stderr, result.stderr
+    assert vault_path.read_bytes() == before
+    assert unlocked.vault is not None and unlocked.vault.list_cases() == []
