@@ -89,7 +89,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _no_screen() -> bool:
+    """On Linux without a display server Qt aborts the process with a message about plugins; say it plainly."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _launch_gui_or_help(parser: argparse.ArgumentParser) -> int:
+    if _no_screen():
+        print("evidence-vault: no screen is available here (no desktop session), so the window cannot open. "
+              "Start it from a desktop session, or use the command line: evidence-vault --help.", file=sys.stderr)
+        return 2
     try:
         from app.ui.launch import launch_gui
     except ImportError:

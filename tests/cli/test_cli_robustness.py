@@ -113,3 +113,15 @@ def test_read_only_verify_leaves_the_file_unchanged(cli, tmp_path: Path) -> None
     assert hashlib.sha256(vault.read_bytes()).hexdigest() == before
     _, err = cli("--read-only", "case", "add", "x", expect=2)
     assert "read-only" in err.lower() or "read only" in err.lower()
+
+
+def test_no_screen_is_one_sentence_not_a_qt_abort(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "app"], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "no screen is available" in result.stderr
