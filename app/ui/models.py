@@ -75,13 +75,29 @@ class CasesModel(QAbstractListModel):
         return None
 
 
+class _HeadedTableModel(QAbstractTableModel):
+    """Columns and their translated titles from the subclass's ``HEADERS``."""
+
+    HEADERS: tuple[str, ...] = ()
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
+                and 0 <= section < len(self.HEADERS)):
+            return QCoreApplication.translate(type(self).__name__, self.HEADERS[section])
+        return None
+
+
 @dataclass
 class ItemRow:
     item: Any
     people: list[str] = field(default_factory=list)
 
 
-class ItemsTableModel(QAbstractTableModel):
+class ItemsTableModel(_HeadedTableModel):
     COL_TITLE, COL_KIND, COL_DATE, COL_PEOPLE, COL_TAGS, COL_SIZE = range(6)
     HEADERS = ("Title", "Kind", "Date", "People", "Tags", "Size")
     THUMB_SIZE = 112  # decoded size; shown at 56×40, sharp on 2× screens
@@ -128,16 +144,6 @@ class ItemsTableModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.HEADERS)):
-            return QCoreApplication.translate(type(self).__name__, self.HEADERS[section])
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
@@ -170,7 +176,7 @@ class ItemsTableModel(QAbstractTableModel):
         return None
 
 
-class EventsTableModel(QAbstractTableModel):
+class EventsTableModel(_HeadedTableModel):
     """The custody log."""
 
     COL_SEQ, COL_TIME, COL_ACTOR, COL_ACTION, COL_ITEM, COL_DETAILS = range(6)
@@ -187,16 +193,6 @@ class EventsTableModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._events)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.HEADERS)):
-            return QCoreApplication.translate(type(self).__name__, self.HEADERS[section])
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._events):
@@ -233,7 +229,7 @@ def _details_text(details: Any) -> str:
     return str(details)
 
 
-class SegmentsTableModel(QAbstractTableModel):
+class SegmentsTableModel(_HeadedTableModel):
     """Editable transcript segments: start, end, speaker, text (language kept per segment)."""
 
     COL_START, COL_END, COL_SPEAKER, COL_TEXT = range(4)
@@ -283,16 +279,6 @@ class SegmentsTableModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._segments)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.HEADERS)):
-            return QCoreApplication.translate(type(self).__name__, self.HEADERS[section])
-        return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
