@@ -35,10 +35,19 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
 extras="${1:-app}"
-if [ "$extras" = "test" ]; then
-  .venv/bin/python -m pip install -q -e ".[test]"
-else
-  .venv/bin/python -m pip install -q -e .
+# pip is only called when .venv does not yet hold what pyproject.toml and constraints.txt ask for:
+# the stamp records their hash after a successful install, so a set-up field laptop starts offline.
+STAMP=.venv/.evidence-vault-setup
+wanted="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && { grep -qx "$wanted test" "$STAMP" || grep -qx "$wanted $extras" "$STAMP"; }; then
+  echo "setup: .venv is up to date ($extras); pip not needed"
+  exit 0
 fi
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "$extras" = "test" ]; then
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+else
+  .venv/bin/python -m pip install -q -c constraints.txt -e .
+fi
+echo "$wanted $extras" > "$STAMP"

@@ -1,5 +1,5 @@
 """Shared fixtures.  Real test data lives in ../shared/data (never committed); tests that need
-it skip with a clear message where it is absent."""
+it skip with a clear message where it is absent, and fail under CI (``CI=true``), where it must be."""
 
 from __future__ import annotations
 
@@ -15,11 +15,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("EVIDENCE_VAULT_TEST_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
 
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 def shared_data_path(*parts: str) -> Path:
-    """Path inside ../shared/data, or skip the test with a clear reason."""
+    """Path inside ../shared/data, or skip the test with a clear reason (fail it under CI)."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"real test data not available: {path} is missing (see ../shared/data/SOURCES.md)")
+        reason = f"real test data not available: {path} is missing (see ../shared/data/SOURCES.md)"
+        if running_in_ci():
+            pytest.fail(f"{reason}; CI must run with the shared data beside the clone", pytrace=False)
+        pytest.skip(reason)
     return path
 
 
@@ -35,6 +42,21 @@ TEST_PASSPHRASE = "correct horse battery staple orbit"
 @pytest.fixture
 def passphrase() -> str:
     return TEST_PASSPHRASE
+
+
+CLI_TESTS = PROJECT_ROOT / "tests" / "cli"
+CHEAP_KDF_ITER = 4000
+
+
+@pytest.fixture(autouse=True)
+def _cheap_kdf_for_cli_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vault's documented test-only switch, for the command-line tests (which do not test the
+    KDF; one marked ``real_kdf`` keeps the production cost).  Production defaults are untouched."""
+    if CLI_TESTS not in request.path.parents or request.node.get_closest_marker("real_kdf"):
+        return
+    from app.vault import db
+
+    monkeypatch.setattr(db, "_unsafe_kdf_iter_for_tests", CHEAP_KDF_ITER)
 
 
 # -- The app never opens a network connection ---------------------------------------------------

