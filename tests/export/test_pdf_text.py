@@ -9,6 +9,7 @@ import pytest
 
 from app.export.pdf import fonts
 from app.export.pdf.fonts import CJK, KHMER, LATIN, MYANMAR, THAI, FontMissing, ensure_fonts, split_runs
+from app.export.pdf.linebreak import break_positions, line_segments
 from app.export.pdf.text import break_lines, markup, shaped_width
 from tests.conftest import shared_data_path
 
@@ -92,3 +93,61 @@ def test_missing_font_names_the_package(monkeypatch):
     with pytest.raises(FontMissing) as err:
         fonts.ensure_fonts()
     assert "fonts-khmeros" in err.value.user_message() and "scripts/setup.sh" in err.value.user_message()
+
+
+def _line_end_offsets(text: str, lines: list[str]) -> list[int]:
+    """Where each line but the last ends in ``text`` (the spaces at a line end belong to it)."""
+    ends, pos = [], 0
+    for line in lines[:-1]:
+        pos = text.index(line, pos) + len(line)
+        while pos < len(text) and text[pos] == " ":
+            pos += 1
+        ends.append(pos)
+    return ends
+
+
+@pytest.mark.parametrize("lang", ["km", "th", "my"])
+def test_lines_end_only_where_icu_allows_a_break(lang):
+    texts = [r["text"] for r in _records() if r["lang"] == lang]
+    paragraph = " ".join(texts)
+    allowed = set(break_positions(paragraph))
+    width, size = 110.0, 9.5  # a narrow table column
+    # only a piece wider than the column itself (a Latin run in Burmese) may be cut inside
+    pos, too_wide = 0, 0
+    for piece in line_segments(paragraph):
+        if shaped_width(piece.strip(), size) > width * 0.97:
+            allowed.update(range(pos + 1, pos + len(piece)))
+            too_wide += 1
+        pos += len(piece)
+    assert too_wide <= 1
+    lines = break_lines(paragraph, width, size)
+    assert len(lines) > 15
+    assert "".join(lines).replace(" ", "") == paragraph.replace(" ", "")
+    bad = [(paragraph[max(0, e - 6):e], paragraph[e:e + 6]) for e in _line_end_offsets(paragraph, lines)
+           if e not in allowed]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize(("word", "inside"), [("ក្រសាំង", "ក្រសាំ|ង"), ("หลายครั้ง", "หลายค|รั้ง")])
+def test_syllables_reported_torn_stay_whole(word, inside):
+    record = next(r for r in _records() if word in r["text"])
+    text = record["text"]
+    torn_at = text.index(word) + inside.index("|")
+    assert torn_at not in break_positions(text)
+    for width in range(60, 400, 7):
+        lines = break_lines(text, float(width), 9.5)
+        assert torn_at not in _line_end_offsets(text, lines), (width, lines)
+
+
+def test_no_line_starts_with_a_repetition_mark():
+    assert "ៗ" in "".join(r["text"] for r in _records())
+    for record in _records():
+        for width in (60.0, 90.0, 140.0):
+            for line in break_lines(record["text"], width, 9.5)[1:]:
+                assert line[0] not in "ៗๆฯ", (record["id"], width, line)
+
+
+def test_markup_carries_no_zero_width_space():
+    text = next(r["text"] for r in _records() if r["lang"] == "km")
+    out = markup(text, width=100, size=9.5)
+    assert out.count("<br/>") >= 2 and "\u200b" not in out

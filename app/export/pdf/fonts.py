@@ -12,7 +12,8 @@ font that has its glyphs.  All fonts are TrueType (embedded as subsets, as PDF/A
   reportlab's TrueType loader rejects.
 
 Importing this module also fixes how reportlab shapes a word written in two fonts (see
-:func:`_shape_each_font_separately`).
+:func:`_shape_each_font_separately`) and gives every shaped run its real text for search and
+copy (see :mod:`app.export.pdf.actualtext`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import paragraph as _rl_paragraph
 
 from app.errors import EvidenceVaultError
+from app.export.pdf import actualtext
+from app.export.pdf.actualtext import tag_shaped_word
 
 
 class FontMissing(EvidenceVaultError):
@@ -229,8 +232,10 @@ def _needs_no_shaping(items) -> bool:  # type: ignore[no-untyped-def]
 def _shape_each_font_separately(w, *args, **kwargs):  # type: ignore[no-untyped-def]
     if not isinstance(w, ttfonts.ShapedFragWord) and _needs_no_shaping(w[1:]):
         return w
-    if isinstance(w, ttfonts.ShapedFragWord) or len(w) <= 2:
-        return _original_shape(w, *args, **_features(w[1:], kwargs))
+    if isinstance(w, ttfonts.ShapedFragWord):
+        return w
+    if len(w) <= 2:
+        return tag_shaped_word(_original_shape(w, *args, **_features(w[1:], kwargs)), w)
     groups: list[list] = []
     last_font = None
     for item in w[1:]:
@@ -243,14 +248,14 @@ def _shape_each_font_separately(w, *args, **kwargs):  # type: ignore[no-untyped-
             if font is not None:
                 last_font = font
     if len(groups) == 1:
-        return _original_shape(w, *args, **_features(w[1:], kwargs))
+        return tag_shaped_word(_original_shape(w, *args, **_features(w[1:], kwargs)), w)
     total = 0.0
     pieces: list = []
     any_shaped = False
     for group in groups:
         width = sum(stringWidth(s, f.fontName, f.fontSize) for f, s in group if not hasattr(f, "cbDefn"))
         sub = w.__class__([width, *group])
-        shaped = _original_shape(sub, *args, **_features(group, kwargs))
+        shaped = tag_shaped_word(_original_shape(sub, *args, **_features(group, kwargs)), sub)
         any_shaped = any_shaped or isinstance(shaped, ttfonts.ShapedFragWord)
         total += shaped[0]
         pieces.extend(shaped[1:])
@@ -260,3 +265,4 @@ def _shape_each_font_separately(w, *args, **kwargs):  # type: ignore[no-untyped-
 
 if getattr(_rl_paragraph.shapeFragWord, "__name__", "") != _shape_each_font_separately.__name__:
     _rl_paragraph.shapeFragWord = _shape_each_font_separately
+actualtext.install()

@@ -3,8 +3,9 @@
 reportlab breaks lines only at spaces.  A Khmer or Burmese sentence (no spaces) is one "word"
 wider than the page, which reportlab cuts at an arbitrary character *after* shaping — that
 tears subscripts and vowel signs from their consonants.  So we break such text ourselves,
-before reportlab sees it, at syllable boundaries (Khmer, Burmese, Thai) or between characters
-(Chinese), measuring the *shaped* width, and hand reportlab lines that already fit.
+before reportlab sees it, at the word boundaries ICU finds (:mod:`app.export.pdf.linebreak`;
+Chinese between characters), measuring the *shaped* width, and hand reportlab lines that
+already fit, joined by ``<br/>`` (no zero-width spaces reach the text layer).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from reportlab.pdfbase import ttfonts
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from app.export.pdf.fonts import CJK, KHMER, LATIN, MYANMAR, THAI, ensure_fonts, script_of, split_runs
+from app.export.pdf.linebreak import line_segments
 
 # shaped widths can differ a little from the sum of syllable widths (kerning across a boundary)
 _SAFETY = 0.97
-_NO_LINE_START = set("、。，．：；？！）」』】〕〉》｝〗〙〛・ー…‥,.;:!?)]}។៕။၊ๆฯ")
+_NO_LINE_START = set("、。，．：；？！）」』】〕〉》｝〗〙〛・ー…‥,.;:!?)]}។៕ៗ။၊ๆฯ")
 _NO_LINE_END = set("（「『【〔〈《｛〖〘〚([{")
 _COENG = "\u17d2"
 _MY_STACK = "\u1039"
@@ -84,51 +86,43 @@ def _pieces(word: str) -> list[str]:
     return out
 
 
-def _cjk_tokens(word: str) -> list[str]:
-    """Chinese may break between any two characters: treat each as a token (no space joins them)."""
-    if not any(script_of(c) == CJK for c in word):
-        return [word]
-    out, start = [], 0
-    for i in range(1, len(word)):
-        if (script_of(word[i]) == CJK or script_of(word[i - 1]) == CJK) and _break_before(word, i):
-            out.append(word[start:i])
-            start = i
-    out.append(word[start:])
-    return out
-
-
 def break_lines(text: str, width: float, size: float, *, bold: bool = False) -> list[str]:
-    """Greedy line breaking of one paragraph (no newlines) into lines that fit ``width`` points."""
+    """Greedy line breaking of one paragraph (no newlines) into lines that fit ``width`` points.
+
+    Lines end only at ICU's break opportunities (:mod:`app.export.pdf.linebreak`); only a piece
+    wider than a whole line (a hash, a URL) is cut further, at syllables or characters."""
     limit = width * _SAFETY
     space = stringWidth(" ", ensure_fonts()[LATIN].regular, size)
     lines: list[str] = []
     line, line_w = "", 0.0
-    for word_index, word in enumerate(text.split(" ")):
-        tokens = _cjk_tokens(word)
-        for token_index, token in enumerate(tokens):
-            joiner = " " if (token_index == 0 and word_index > 0) else ""
-            if not line:
-                joiner = ""
-            w = shaped_width(token, size, bold=bold)
-            extra = (space if joiner else 0.0) + w
-            if line_w + extra <= limit:
-                line, line_w = line + joiner + token, line_w + extra
-                continue
-            if w <= limit:  # starts a new line whole
-                if line:
-                    lines.append(line)
-                line, line_w = token, w
-                continue
-            # a word wider than a line: cut at syllable/character boundaries
-            for piece in _pieces(token):
-                pw = shaped_width(piece, size, bold=bold)
-                sep = space if (joiner and line) else 0.0
-                if line and line_w + sep + pw > limit:
-                    lines.append(line)
-                    line, line_w, sep = "", 0.0, 0.0
-                line = line + (joiner if line else "") + piece
-                line_w += sep + pw
-                joiner = ""
+    pending = ""  # the spaces after the last piece, written only if another piece follows on the line
+    for segment in line_segments(text):
+        token = segment.rstrip(" ")
+        if not token:  # spaces at the start of the paragraph
+            pending += segment
+            continue
+        joiner = pending if line else ""
+        pending = segment[len(token):]
+        w = shaped_width(token, size, bold=bold)
+        extra = len(joiner) * space + w
+        if line_w + extra <= limit:
+            line, line_w = line + joiner + token, line_w + extra
+            continue
+        if w <= limit:  # starts a new line whole
+            if line:
+                lines.append(line)
+            line, line_w = token, w
+            continue
+        # a piece wider than a line: cut at syllable/character boundaries
+        for piece in _pieces(token):
+            pw = shaped_width(piece, size, bold=bold)
+            sep = len(joiner) * space if line else 0.0
+            if line and line_w + sep + pw > limit:
+                lines.append(line)
+                line, line_w, sep, joiner = "", 0.0, 0.0, ""
+            line = line + (joiner if line else "") + piece
+            line_w += sep + pw
+            joiner = ""
     if line or not lines:
         lines.append(line)
     return lines
