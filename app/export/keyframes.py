@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
+from collections.abc import Callable
 from typing import BinaryIO
 
 from PIL import Image
 
 from app.errors import CorruptMedia
 from app.media.ffmpeg_io import FFMPEG, FFPROBE, MediaInput
+from app.media.ffmpeg_runner import FfmpegProcess, run
 from app.progress import CancelToken
 
 DEFAULT_FRAMES = 9
@@ -28,32 +29,23 @@ JPEG_QUALITY = 80
 _PROTOCOLS = ["-protocol_whitelist", "file,pipe"]
 
 
-def _run(command: list[str], media_input: MediaInput, on_stdout, cancel: CancelToken | None) -> int:  # type: ignore[no-untyped-def]
+def _run(command: list[str], media_input: MediaInput, on_stdout: Callable[[BinaryIO], None],
+         cancel: CancelToken | None) -> int:
     """Run an ffmpeg/ffprobe command fed from ``media_input``; ``on_stdout(pipe)`` reads its output.
 
-    (Not ``communicate()``: the feeder thread owns stdin.)"""
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE if media_input.uses_stdin else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=media_input.pass_fds())
-    feeder = media_input.start_feeding(proc)
-    try:
-        assert proc.stdout is not None
-        on_stdout(proc.stdout)
-        proc.stdout.close()
-        return proc.wait(timeout=600)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if feeder is not None:
-            feeder.join(timeout=5)
+    Killed after 600 s, or at once when ``cancel`` is set; always reaped."""
+    with FfmpegProcess(command, feed=media_input.feed_stream(), pass_fds=media_input.pass_fds(),
+                       time_limit=600, cancel=cancel) as process:
+        on_stdout(process.stdout)
+        return process.wait()
 
 
 def _probe_duration(media_input: MediaInput) -> float:
-    chunks: list[bytes] = []
-    _run([FFPROBE, "-v", "error", *_PROTOCOLS, "-print_format", "json", "-show_format", media_input.url()],
-         media_input, lambda pipe: chunks.append(pipe.read()), None)
+    result = run([FFPROBE, "-v", "error", *_PROTOCOLS, "-print_format", "json", "-show_format",
+                  media_input.url()], feed=media_input.feed_stream(), pass_fds=media_input.pass_fds(),
+                 time_limit=600)
     try:
-        return float(json.loads(b"".join(chunks) or b"{}").get("format", {}).get("duration") or 0.0)
+        return float(json.loads(result.stdout or b"{}").get("format", {}).get("duration") or 0.0)
     except (ValueError, TypeError):
         return 0.0
 

@@ -37,7 +37,6 @@ video cannot make ffmpeg open a network connection.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import hashlib
 import io
@@ -56,6 +55,7 @@ from typing import BinaryIO
 import numpy as np
 
 from app.errors import CorruptMedia, DiskFull, MediaError, UnsupportedMedia
+from app.media.ffmpeg_runner import FfmpegProcess, MediaTimeout, run
 from app.progress import CancelToken
 
 Source = Path | str | BinaryIO
@@ -64,17 +64,8 @@ Sink = Path | str | BinaryIO
 FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
 _CHUNK = 1 << 20
-_STDERR_KEEP = 64 * 1024
 _PROTOCOLS = ["-protocol_whitelist", "file,pipe"]
 AUDIO_RATE = 48000  # the decoded audio handed from decoder to encoder is s16le at this rate
-
-
-def _tool_missing(exc: OSError) -> UnsupportedMedia:
-    return UnsupportedMedia(
-        "ffmpeg is not installed on this computer, so videos cannot be processed. "
-        "Install ffmpeg (Debian/Ubuntu: 'apt install ffmpeg') and try again.",
-        debug_detail=str(exc),
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,30 +185,9 @@ class MediaInput:
     def pass_fds(self) -> tuple[int, ...]:
         return (self._memfd,) if self._memfd is not None else ()
 
-    def start_feeding(self, proc: subprocess.Popen) -> threading.Thread | None:
-        """For the stdin-pipe case, start the thread that copies the source into ``proc.stdin``."""
-        if not self.uses_stdin:
-            return None
-        stream = self._stream
-        assert stream is not None and proc.stdin is not None
-
-        def feed() -> None:
-            try:
-                stream.seek(0)
-                while True:
-                    chunk = stream.read(_CHUNK)
-                    if not chunk:
-                        break
-                    proc.stdin.write(chunk)
-            except (BrokenPipeError, ValueError, OSError):
-                pass  # ffmpeg stopped reading (finished probing, or was terminated)
-            finally:
-                with contextlib.suppress(OSError, ValueError):
-                    proc.stdin.close()
-
-        thread = threading.Thread(target=feed, name="ffmpeg-feed", daemon=True)
-        thread.start()
-        return thread
+    def feed_stream(self) -> BinaryIO | None:
+        """The stream to copy into the child's stdin (``FfmpegProcess(feed=...)``), if any."""
+        return self._stream if self.uses_stdin else None
 
     def close(self) -> None:
         if self._memfd is not None:
@@ -339,31 +309,10 @@ def probe(source: Source | MediaInput) -> MediaInfo:
     with _as_input(source) as media_input:
         cmd = [FFPROBE, "-v", "error", *_PROTOCOLS, "-print_format", "json", "-show_format",
                "-show_streams", media_input.url()]
-        try:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE if media_input.uses_stdin else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=media_input.pass_fds(),
-            )
-        except OSError as exc:
-            raise _tool_missing(exc) from exc
-        feeder = media_input.start_feeding(proc)
-        stderr_tail = _StderrTail(proc.stderr)
-        # not communicate(): the feeder thread owns (and closes) stdin
-        timer = threading.Timer(120, _kill, args=(proc,))
-        timer.start()
-        try:
-            out = proc.stdout.read()
-            proc.wait()
-        finally:
-            timer.cancel()
-            _kill(proc)
-            if feeder is not None:
-                feeder.join(timeout=10)
-        stderr = stderr_tail.text()
-        if proc.returncode != 0:
+        # killed after 120 s: a probe reads headers only, so longer means a hostile or stuck input
+        result = run(cmd, feed=media_input.feed_stream(), pass_fds=media_input.pass_fds(), time_limit=120)
+        out, stderr = result.stdout, result.stderr
+        if result.returncode != 0:
             raise CorruptMedia(debug_detail=stderr)
         try:
             data = json.loads(out.decode("utf-8", "replace") or "{}")
@@ -376,42 +325,6 @@ def probe(source: Source | MediaInput) -> MediaInfo:
 
 # --------------------------------------------------------------------------------------------
 # Process plumbing
-
-
-def _kill(proc: subprocess.Popen | None) -> None:
-    """Stop a child at once and reap it; never raises.
-
-    SIGKILL, not SIGTERM: ffmpeg answers SIGTERM by trying to finish its output, which blocks
-    on a pipe nobody reads any more.  Output of a killed run is always discarded anyway.
-    """
-    if proc is None or proc.poll() is not None:
-        return
-    with contextlib.suppress(OSError):
-        proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-
-
-class _StderrTail:
-    """Drains a child's stderr (so it can never block on a full pipe) and keeps the end."""
-
-    def __init__(self, pipe: BinaryIO) -> None:
-        self._parts: collections.deque[bytes] = collections.deque()
-        self._size = 0
-        self._thread = threading.Thread(target=self._run, args=(pipe,), name="ffmpeg-stderr", daemon=True)
-        self._thread.start()
-
-    def _run(self, pipe: BinaryIO) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            for chunk in iter(lambda: pipe.read1(65536), b""):
-                self._parts.append(chunk)
-                self._size += len(chunk)
-                while self._size > _STDERR_KEEP and len(self._parts) > 1:
-                    self._size -= len(self._parts.popleft())
-
-    def text(self) -> str:
-        self._thread.join(timeout=5)
-        return b"".join(self._parts).decode("utf-8", "replace")
 
 
 class AudioRelay:
@@ -517,10 +430,12 @@ class FrameReader:
         self._audio_channels = audio_channels
         self._audio_filter = audio_filter
         self._cancel = cancel
-        self._proc: subprocess.Popen | None = None
-        self._stderr: _StderrTail | None = None
-        self._feeder: threading.Thread | None = None
+        self._run: FfmpegProcess | None = None
         self.frames_read = 0
+
+    @property
+    def _proc(self) -> subprocess.Popen | None:
+        return self._run.popen if self._run is not None else None
 
     def command(self) -> list[str]:
         info = self.info
@@ -537,30 +452,20 @@ class FrameReader:
         return cmd
 
     def start(self) -> None:
-        if self._proc is not None:
+        if self._run is not None:
             return
         fds = list(self._input.pass_fds())
         if self._audio is not None:
             fds.append(self._audio.decoder_fd)
-        try:
-            self._proc = subprocess.Popen(
-                self.command(),
-                stdin=subprocess.PIPE if self._input.uses_stdin else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=tuple(fds),
-            )
-        except OSError as exc:
-            raise _tool_missing(exc) from exc
-        self._stderr = _StderrTail(self._proc.stderr)
-        self._feeder = self._input.start_feeding(self._proc)
+        self._run = FfmpegProcess(self.command(), feed=self._input.feed_stream(), pass_fds=fds)
+        self._run.start()
 
     def __iter__(self) -> Iterator[np.ndarray]:
         self.start()
-        assert self._proc is not None and self._proc.stdout is not None
+        assert self._run is not None
         width, height = self.info.width, self.info.height
         frame_size = width * height * 3
-        stdout = self._proc.stdout
+        stdout = self._run.stdout
         while True:
             if self._cancel is not None:
                 self._cancel.check()
@@ -582,29 +487,22 @@ class FrameReader:
         self._finish()
 
     def _finish(self) -> None:
-        proc = self._proc
-        if proc is None:
+        process = self._run
+        if process is None:
             return
         try:
-            returncode = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
+            returncode = process.wait(timeout=60)
+        except MediaTimeout:
             returncode = -1
-        stderr = self._stderr.text() if self._stderr else ""
+        stderr = process.stderr_tail()
         if returncode != 0:
             raise CorruptMedia(debug_detail=stderr)
         if self.frames_read == 0:
             raise CorruptMedia("This video contains no pictures that could be decoded.", debug_detail=stderr)
 
     def close(self) -> None:
-        _kill(self._proc)
-        if self._proc is not None:
-            for pipe in (self._proc.stdout, self._proc.stdin):
-                if pipe is not None:
-                    with contextlib.suppress(OSError, ValueError):
-                        pipe.close()
-        if self._feeder is not None:
-            self._feeder.join(timeout=5)
+        if self._run is not None:
+            self._run.close()
         if self._own_input:
             self._input.close()
 
@@ -728,8 +626,7 @@ class FrameWriter:
         self._audio = audio
         self._audio_channels = audio_channels
         self._sink = _SinkWriter(sink)
-        self._proc: subprocess.Popen | None = None
-        self._stderr: _StderrTail | None = None
+        self._run: FfmpegProcess | None = None
         self._done = False
         self.frames_written = 0
 
@@ -761,19 +658,17 @@ class FrameWriter:
         return cmd
 
     def start(self) -> None:
-        if self._proc is not None:
+        if self._run is not None:
             return
         fds = (self._audio.encoder_fd,) if self._audio is not None else ()
+        run = FfmpegProcess(self.command(), stdin_pipe=True, pass_fds=fds)
         try:
-            self._proc = subprocess.Popen(
-                self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=fds,
-            )
-        except OSError as exc:
+            run.start()
+        except UnsupportedMedia:
             self._sink.abort()
-            raise _tool_missing(exc) from exc
-        self._stderr = _StderrTail(self._proc.stderr)
-        self._sink.start(self._proc.stdout)
+            raise
+        self._run = run
+        self._sink.start(run.stdout)
 
     @property
     def sha256(self) -> str:
@@ -786,11 +681,11 @@ class FrameWriter:
 
     def write(self, frame: np.ndarray) -> None:
         self.start()
-        assert self._proc is not None and self._proc.stdin is not None
+        assert self._run is not None
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame {frame.shape} {frame.dtype}, expected ({self.height}, {self.width}, 3) uint8")
         try:
-            self._proc.stdin.write(np.ascontiguousarray(frame).data)
+            self._run.stdin.write(np.ascontiguousarray(frame).data)
         except (BrokenPipeError, OSError) as exc:
             detail = self._failure_detail()
             self.abort()
@@ -798,8 +693,10 @@ class FrameWriter:
         self.frames_written += 1
 
     def _failure_detail(self) -> str:
-        _kill(self._proc)
-        return self._stderr.text() if self._stderr else ""
+        if self._run is None:
+            return ""
+        self._run.kill()
+        return self._run.stderr_tail()
 
     def _error(self, detail: str) -> MediaError:
         sink_error = self._sink.error
@@ -815,32 +712,36 @@ class FrameWriter:
         if self._done:
             return
         self.start()
-        assert self._proc is not None
+        process = self._run
+        assert process is not None
         with contextlib.suppress(OSError, ValueError):
-            self._proc.stdin.close()
+            process.stdin.close()
         try:
-            returncode = self._proc.wait(timeout=600)
-        except subprocess.TimeoutExpired:
+            returncode = process.wait(timeout=600)
+        except MediaTimeout:
             returncode = -1
         self._sink.join()
-        detail = self._stderr.text() if self._stderr else ""
+        detail = process.stderr_tail()
         if returncode != 0 or self._sink.error is not None:
             self.abort()
             raise self._error(detail)
         self._sink.commit()
         self._done = True
+        process.close()
 
     def abort(self) -> None:
         """Stop ffmpeg and remove whatever was written so far."""
         if self._done:
             return
         self._done = True
-        _kill(self._proc)
-        if self._proc is not None:
+        if self._run is not None:
+            self._run.kill()
             with contextlib.suppress(OSError, ValueError):
-                self._proc.stdin.close()
+                self._run.stdin.close()
         self._sink.join()
         self._sink.abort()
+        if self._run is not None:
+            self._run.close()
 
     def __enter__(self) -> FrameWriter:
         return self
@@ -858,7 +759,7 @@ def ffmpeg_version() -> str:
     if not exe:
         return ""
     try:
-        out = subprocess.run([exe, "-version"], capture_output=True, timeout=20, check=False).stdout
-    except (OSError, subprocess.TimeoutExpired):
+        out = run([exe, "-version"], time_limit=20).stdout
+    except (MediaError, OSError):
         return ""
     return out.decode("utf-8", "replace").splitlines()[0] if out else ""

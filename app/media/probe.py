@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.errors import UnsupportedMedia
+from app.media.ffmpeg_runner import MediaTimeout
+from app.media.ffmpeg_runner import run as run_tool
 from app.media.images import clean_text, json_safe, probe_photo
 from app.media.sniff import SNIFF_BYTES, extension_mismatch, sniff_kind
 
@@ -205,7 +208,16 @@ def _run(cmd: list[str], deadline: float) -> subprocess.CompletedProcess[bytes]:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise subprocess.TimeoutExpired(cmd, 0)
-    return subprocess.run(cmd, capture_output=True, timeout=remaining, stdin=subprocess.DEVNULL, check=False)
+    try:
+        result = run_tool(cmd, time_limit=remaining)
+    except MediaTimeout as exc:
+        raise subprocess.TimeoutExpired(cmd, remaining) from exc
+    except UnsupportedMedia as exc:  # the tool could not be started: keep the OSError callers expect
+        if isinstance(exc.__cause__, OSError):
+            raise exc.__cause__ from None
+        raise
+    # stderr is the runner's bounded tail (it drains the pipe, so a chatty tool never blocks)
+    return subprocess.CompletedProcess(cmd, result.returncode, result.stdout, result.stderr.encode("utf-8"))
 
 
 def _jpeg_scan_errors(path: Path, deadline: float) -> bool | None:

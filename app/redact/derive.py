@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import secrets
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -283,6 +282,7 @@ def _redact_photo(vault: Any, item_id: int, boxes: list[Box] | None, method: str
 
 def _redact_audio(stream: Any, sink: Any, audio: str, seed: int, cancel: CancelToken | None) -> dict[str, Any]:
     from app.media.ffmpeg_io import MediaInput
+    from app.media.ffmpeg_runner import FfmpegProcess, decode_failure
     from app.redact.video import disguise_filter
 
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file,pipe"]
@@ -298,26 +298,17 @@ def _redact_audio(stream: Any, sink: Any, audio: str, seed: int, cancel: CancelT
             params["audio"].update(disguise)
         command += ["-c:a", "aac", "-b:a", "96k", "-flags:a", "+bitexact",
                     "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE if media_input.uses_stdin else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=media_input.pass_fds())
-        feeder = media_input.start_feeding(proc)
-        try:
-            assert proc.stdout is not None
-            for chunk in iter(lambda: proc.stdout.read(1024 * 1024), b""):
+        # stderr is drained on a thread: a damaged file makes ffmpeg write far more than a pipe holds
+        with FfmpegProcess(command, feed=media_input.feed_stream(), pass_fds=media_input.pass_fds(),
+                           cancel=cancel) as process:
+            for chunk in iter(lambda: process.stdout.read(1024 * 1024), b""):
                 if cancel is not None:
                     cancel.check()
                 sink.write(chunk)
-            error = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            if proc.wait() != 0:
-                from app.errors import CorruptMedia
-
-                raise CorruptMedia("This recording could not be decoded to disguise the voice.", debug_detail=error)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if feeder is not None:
-                feeder.join(timeout=5)
+            if process.wait() != 0:
+                raise decode_failure(process.stderr_tail(), "This recording could not be decoded to disguise or "
+                                     "mute the voice: it seems damaged or truncated. Check the original recording, "
+                                     "then try again.")
     params["encoder"] = "aac 96k, fragmented MP4, bitexact"
     return params
 

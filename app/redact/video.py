@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import subprocess
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from app.errors import InvalidInput
+from app.errors import InvalidInput, MediaError
 from app.media.ffmpeg_io import (
     FFMPEG,
     AudioRelay,
@@ -48,6 +47,7 @@ from app.media.ffmpeg_io import (
     ffmpeg_version,
     probe,
 )
+from app.media.ffmpeg_runner import run as run_ffmpeg
 from app.progress import CancelToken, ProgressCallback
 from app.redact.centerface import MODEL_NAME, MODEL_SHA256, CenterFaceModel
 from app.redact.faces import DEFAULT_CONFIG, Box, fuse, run_pass
@@ -378,8 +378,8 @@ def compact_boxes(frames: Sequence[Sequence[Box]]) -> list[list]:
 
 def _has_filter(name: str) -> bool:
     try:
-        out = subprocess.run([FFMPEG, "-hide_banner", "-filters"], capture_output=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_ffmpeg([FFMPEG, "-hide_banner", "-filters"], time_limit=20)
+    except MediaError:
         return False
     return any(line.split()[1:2] == [name] for line in out.stdout.decode("utf-8", "replace").splitlines())
 
