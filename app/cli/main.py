@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 
 from app.errors import EvidenceVaultError
+from app.process_guard import harden_process
 
 # Topic modules, imported lazily so `evidence-vault --help` stays fast and a missing optional
 # part (e.g. Qt on a server) does not break the auditor's commands.
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    harden_process()  # before anything decrypted is in memory: no core dumps (tracker #14)
     os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)

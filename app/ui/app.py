@@ -3,12 +3,15 @@
 Nothing deeper reaches for globals: windows get the vault and the pool they need.  Locking (Ctrl+L,
 or idle for the configured time) closes every window that shows content, stops players, drops
 models and in-memory thumbnails, waits for worker threads, closes the vault, and shows the unlock
-screen again.
+screen again.  Locking never waits for a job longer than LOCK_DEADLINE_S all told: a job that ignores
+its cancel is abandoned (app/ui/workers.py) and the vault is closed under it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -29,6 +32,11 @@ from app.ui.verify import CustodyLogWindow, VerifyDialog
 from app.ui.workers import WorkerPool
 
 log = logging.getLogger(__name__)
+
+# Lock, panic and exit close the vault within this time whatever a worker is doing (tracker #10, #14).
+LOCK_DEADLINE_S = 1.8
+# Of which at most this long goes to waiting for workers to honour their cancel.
+WORKER_WAIT_MS = 1000
 
 
 class EvidenceVaultApp(QObject):
@@ -201,6 +209,7 @@ class EvidenceVaultApp(QObject):
     def lock(self, reason: str = "manual") -> None:
         if self.vault is None:
             return
+        deadline = time.monotonic() + LOCK_DEADLINE_S
         self.idle.stop()
         self.pool.cancel_all()
         # The unlock screen first, so closing the last content window does not quit the app.
@@ -222,16 +231,13 @@ class EvidenceVaultApp(QObject):
             self.main_window.hide()
             self.main_window.deleteLater()
             self.main_window = None
-        self.pool.shutdown()  # every worker has seen its cancel; wait before the vault goes away
+        # Every worker has seen its cancel; wait a bounded time, then close the vault anyway.
+        remaining_ms = int((deadline - time.monotonic()) * 1000)
+        if not self.pool.shutdown(max(0, min(WORKER_WAIT_MS, remaining_ms))):
+            log.warning("a task did not stop when the vault was locked; it was abandoned")
         vault, self.vault, self.gate = self.vault, None, None
-        try:
-            vault.record_event("locked", details={"reason": reason})  # workers are done: no wait here
-        except EvidenceVaultError as error:
-            log.debug("could not record the lock: %r", error)
-        try:
-            vault.close()
-        except EvidenceVaultError as error:
-            log.debug("close failed: %r", error)
+        if not close_vault(vault, reason, wait_s=max(0.0, deadline - time.monotonic())):
+            log.error("the vault could not be closed in time: a task is stuck inside it; it closes when the task ends")
         self.start_window.activateWindow()
         self.locked.emit()
 
@@ -257,7 +263,28 @@ class EvidenceVaultApp(QObject):
         self.idle.stop()
         if self.vault is not None:
             self.lock("exit")
-        self.pool.shutdown()
+        self.pool.shutdown(WORKER_WAIT_MS)  # jobs of the unlock screen; a stuck one is abandoned
+
+
+def close_vault(vault: Any, reason: str, *, wait_s: float) -> bool:
+    """Record the lock and close ``vault``, waiting at most ``wait_s``; True when it is closed.
+
+    Done on a helper thread: an abandoned job stuck inside a vault call holds the vault's lock, and the
+    UI must not freeze behind it (the close then completes as soon as that call returns)."""
+    def record_and_close() -> None:
+        try:
+            vault.record_event("locked", details={"reason": reason})
+        except Exception as error:  # the lock is more important than its custody entry
+            log.debug("could not record the lock: %r", error)
+        try:
+            vault.close()
+        except Exception as error:
+            log.error("closing the vault failed: %r", error)
+
+    closer = threading.Thread(target=record_and_close, name="vault-close", daemon=True)
+    closer.start()
+    closer.join(wait_s)
+    return not closer.is_alive()
 
 
 def confirm(parent: QWidget | None, title: str, text: str) -> bool:

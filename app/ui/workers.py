@@ -4,7 +4,9 @@ A job is any callable ``job(progress, cancel) -> result`` (see :mod:`app.progres
 functions the command line calls.  :class:`Worker` runs it on a :class:`QThreadPool` and re-emits
 progress, result and error as queued signals, so slots always run on the UI thread.  Workers never
 touch widgets.  :class:`WorkerPool` is owned by the composition root, which cancels and waits for
-every job before the vault is closed or the process exits.
+every job before the vault is closed or the process exits, but never longer than it says: a job that
+ignores its cancel is *abandoned* (:meth:`WorkerPool.shutdown`), so that locking still closes the vault.
+An abandoned job delivers no result; whatever it does next ends in :class:`JobAbandoned`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from app.progress import CancelToken, ProgressCallback
 log = logging.getLogger(__name__)
 
 Job = Callable[[ProgressCallback, CancelToken], Any]
+
+
+class JobAbandoned(EvidenceVaultError):
+    default_message = ("The vault was locked before this task finished, so the task was stopped and nothing "
+                       "it was doing was kept. Unlock the vault and start the task again.")
 
 
 class WorkerSignals(QObject):
@@ -43,12 +50,20 @@ class Worker(QRunnable):
         self.name = name
         self.cancel_token = CancelToken()
         self.signals = WorkerSignals()
+        self.abandoned = False  # set on the UI thread, read on the worker thread (a plain bool is enough)
 
     def cancel(self) -> None:
         self.cancel_token.cancel()
 
+    def abandon(self) -> None:
+        """Give up waiting for this job: the vault it uses is about to be closed under it."""
+        self.abandoned = True
+        self.cancel_token.cancel()
+
     def _progress(self, done: int, total: int, message: str) -> None:
         # Called on the worker thread; the signal is delivered queued to the UI thread.
+        if self.abandoned:
+            raise JobAbandoned()
         self._emit("progress", int(done), int(total), str(message))
 
     def _emit(self, name: str, *args: Any) -> None:
@@ -63,19 +78,33 @@ class Worker(QRunnable):
         try:
             self.cancel_token.check()
             value = self.job(self._progress, self.cancel_token)
-        except Cancelled:
-            self._emit("cancelled")
-        except EvidenceVaultError as error:
-            log.debug("job %s failed: %r", self.name, error)
-            self._emit("error", error)
-        except Exception as error:  # a bug: keep the UI alive, say something generic
-            log.error("job %s failed unexpectedly", self.name)
-            log.debug("details", exc_info=True)
-            self._emit("error", EvidenceVaultError(debug_detail=repr(error)))
+            if self.abandoned:  # finished after the lock: its result may hold evidence nobody may see now
+                raise JobAbandoned()
+        except Exception as error:
+            if self.abandoned:
+                # Whatever the job hit after the vault closed under it (the vault's "locked" error, a
+                # closed stream, a cancel) means one thing for the user.
+                log.info("job %s ended after it was abandoned: %r", self.name, error)
+                if not isinstance(error, JobAbandoned):
+                    error = JobAbandoned(debug_detail=repr(error))
+                self._emit("error", error)
+            else:
+                self._report(error)
         else:
             self._emit("result", value)
         finally:
             self._emit("finished")
+
+    def _report(self, error: Exception) -> None:
+        if isinstance(error, Cancelled):
+            self._emit("cancelled")
+        elif isinstance(error, EvidenceVaultError):
+            log.debug("job %s failed: %r", self.name, error)
+            self._emit("error", error)
+        else:  # a bug: keep the UI alive, say something generic
+            log.error("job %s failed unexpectedly", self.name)
+            log.debug("details", exc_info=error)
+            self._emit("error", EvidenceVaultError(debug_detail=repr(error)))
 
 
 class WorkerPool(QObject):
@@ -87,7 +116,12 @@ class WorkerPool(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
+        self._max_threads = max_threads
         self._running: set[Worker] = set()
+        # Jobs given up by shutdown but still on a thread: referenced until they end (a QRunnable
+        # collected while it runs crashes the process), and each gets a thread of its own so that
+        # the next session still has max_threads threads.
+        self._abandoned: set[Worker] = set()
 
     def start(self, worker: Worker) -> Worker:
         was_idle = not self._running
@@ -124,6 +158,10 @@ class WorkerPool(QObject):
         return self.start(worker)
 
     def _finished(self, worker: Worker) -> None:
+        if worker in self._abandoned:
+            self._abandoned.discard(worker)
+            self._pool.setMaxThreadCount(self._max_threads + len(self._abandoned))
+            return
         self._running.discard(worker)
         if not self._running:
             self.busy_changed.emit(False)
@@ -136,7 +174,36 @@ class WorkerPool(QObject):
         for worker in list(self._running):
             worker.cancel()
 
+    @property
+    def abandoned_count(self) -> int:
+        """Jobs that ignored their cancel at the last shutdown and have not ended yet."""
+        return len(self._abandoned)
+
     def shutdown(self, timeout_ms: int = -1) -> bool:
-        """Cancel everything and wait for the threads; True when all stopped in time."""
+        """Cancel everything and wait for the threads, at most ``timeout_ms`` (-1: no limit).
+
+        True when all stopped in time.  Otherwise the jobs still running are abandoned (see
+        :meth:`abandon_running`) and False is returned: the caller closes the vault anyway."""
         self.cancel_all()
-        return self._pool.waitForDone(timeout_ms)
+        if self._pool.waitForDone(timeout_ms):
+            return True
+        self.abandon_running()
+        return False
+
+    def abandon_running(self) -> None:
+        """Stop waiting for every job: queued ones never start, running ones deliver nothing more
+        than a :class:`JobAbandoned` error whenever they end."""
+        was_busy = bool(self._running)
+        for worker in list(self._running):
+            self._running.discard(worker)
+            if self._pool.tryTake(worker):  # still queued behind a stuck job: it never starts
+                worker.abandoned = True
+                worker.signals.cancelled.emit()
+                worker.signals.finished.emit()
+                continue
+            worker.abandon()
+            self._abandoned.add(worker)
+            log.warning("job %s did not stop when asked; the vault is closed without waiting for it", worker.name)
+        self._pool.setMaxThreadCount(self._max_threads + len(self._abandoned))
+        if was_busy:
+            self.busy_changed.emit(False)
