@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -103,6 +104,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     verify = add("verify", help="re-hash everything and check the chain; exit 0 intact, 1 altered, 2 error")
     verify.add_argument("--checkpoint", metavar="TEXT", help="an earlier checkpoint (text, or @file)")
+    verify.add_argument("--expect-key-id", metavar="ID",
+                        help="the key id you were given for this vault (16 hex digits); another key is altered")
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=cmd_verify)
 
@@ -409,7 +412,9 @@ def cmd_log(args: argparse.Namespace) -> int:
             vault.get_item(args.item_id)
         events = vault.events(args.item_id)
         if args.json:
-            print_json([_plain(event) for event in events])
+            # Every member of the canonical form (incl. "v") plus the chain hash, so that each link can be
+            # recomputed from this output alone (docs/FORMAT.md, "Custody events").
+            print_json([{**json.loads(event.canonical_bytes()), "chain_hash": event.chain_hash()} for event in events])
         else:
             for event in events:
                 item = f"item {event.item_id}" if event.item_id is not None else ""
@@ -450,26 +455,60 @@ def _checkpoint_text(value: str | None) -> str | None:
     return text
 
 
+def _key_id_argument(value: str | None) -> str | None:
+    if value is None:
+        return None
+    cleaned = value.strip().lower()
+    if len(cleaned) != 16 or any(ch not in "0123456789abcdef" for ch in cleaned):
+        raise InvalidInput("A key id is 16 hexadecimal digits (0-9, a-f), as given to you with the "
+                           "vault's public key. Check the id you were given and try again.")
+    return cleaned
+
+
+def _check_checkpoint_origin(vault: Any, checkpoint: str) -> None:
+    """A checkpoint signed by the key this vault was created with, while the vault now signs with another,
+    means the key was replaced: verify goes on and reports it as altered.  One naming neither key is
+    another vault's: nothing to compare, so verification cannot run (exit 2)."""
+    from app.errors import IntegrityError
+    from app.vault.checkpoint import parse_checkpoint
+
+    origin = parse_checkpoint(checkpoint).origin
+    if origin == vault.origin:
+        return
+    try:
+        created = vault.events()[0].details.get("key_id")
+    except (IntegrityError, IndexError):
+        return  # a damaged log: verify reports it, and the checkpoint as not signed by this vault's key
+    if origin != f"evidence-vault/{created}":
+        raise InvalidInput(
+            f"This checkpoint was made by another vault (its first line names key {clean_text(origin)}, "
+            f"but this vault was created with key {clean_text(str(created))}). Use a checkpoint printed by "
+            "this vault. If you are sure it came from this vault, the vault was rewritten with a new key."
+        )
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     try:
         checkpoint = _checkpoint_text(args.checkpoint)
+        expected_key_id = _key_id_argument(args.expect_key_id)
         with open_vault(args) as vault:
             if checkpoint is not None:
-                from app.vault.checkpoint import parse_checkpoint
-
-                if parse_checkpoint(checkpoint).origin != vault.origin:
-                    raise InvalidInput(
-                        "This checkpoint was made by another vault (its first line names another key). "
-                        "Use a checkpoint printed by this vault."
-                    )
+                _check_checkpoint_origin(vault, checkpoint)
             report = _run_with_progress("verify", lambda bar: vault.verify(checkpoint=checkpoint, progress=bar))
+            if expected_key_id is not None:
+                from app.vault.verify import pin_key
+
+                report = pin_key(report, expected_key_id=expected_key_id, actual_key_id=vault.key_id)
     except EvidenceVaultError as error:
         if args.json:
             print_json({"ok": False, "could_not_run": True, "error": error.user_message()})
         raise
     if args.json:
-        print_json(_plain(report))
-    elif report.ok:
+        print_json({"ok": report.ok, **_plain(report)})
+        return 0 if report.ok else 1
+    for warning in report.warnings:
+        print(f"Warning: {warning.message}", file=sys.stderr)
+    if report.ok:
         print(
             f"Intact: {report.items_checked} items re-hashed ({report.bytes_hashed} bytes), "
             f"{report.events_checked} custody events checked, tree size {report.tree_size}."

@@ -123,7 +123,6 @@ class Problem:
 
 @dataclass(frozen=True)
 class VerifyReport:
-    ok: bool
     problems: list[Problem] = field(default_factory=list)
     events_checked: int = 0
     items_checked: int = 0
@@ -132,6 +131,22 @@ class VerifyReport:
     root: str = ""
     checkpoints_checked: int = 0
     recorded: bool = False  # Vault.verify wrote a ``verified`` event (not read-only, not damaged, write ok)
+    # Doubtful but not proof of alteration (e.g. an event time earlier than the one before): ok stays True.
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Computed from ``problems``, so a report can never say intact while listing a problem."""
+        return not self.problems
+
+    def raise_if_failed(self) -> None:
+        """Raise IntegrityError carrying the first problem when the vault is not intact."""
+        if self.problems:
+            from app.errors import IntegrityError
+
+            more = f" ({len(self.problems) - 1} more problems found.)" if len(self.problems) > 1 else ""
+            raise IntegrityError(self.problems[0].message + more,
+                                 debug_detail="; ".join(f"{p.kind} at {p.location}" for p in self.problems[:20]))
 
     @property
     def first_problem(self) -> Problem | None:

@@ -229,12 +229,16 @@ class Vault(RecordsMixin):
             self._raw_key = None
             self._record_key_cache = None
             self._leaves.clear()
-            for reader in list(self._open_readers):  # their last decrypted chunk must not outlive the lock
-                reader.close()
+            readers = list(self._open_readers)
             self._open_readers.clear()
             if conn is not None:
                 conn.close()
             self._file_lock.release()
+        # Their last decrypted chunk must not outlive the lock.  Closed outside self._lock: a thread
+        # busy reading holds its stream's own lock while it waits for ours (a deadlock otherwise); its
+        # read now ends in "The vault is locked" and lets go.
+        for reader in readers:
+            reader.close()
 
     lock = close  # "lock the vault" in the GUI is closing it
 
@@ -468,7 +472,7 @@ class Vault(RecordsMixin):
             try:
                 public_key = keys.load_public_key_pem(self.public_key_pem())
             except (sqlcipher3.Error, EvidenceVaultError) as exc:
-                return VerifyReport(ok=False, problems=[Problem(
+                return VerifyReport(problems=[Problem(
                     "vault_file", "signing key", "The vault's signing key cannot be read: the vault file is "
                     f"damaged ({getattr(exc, 'message', exc)}).")])
             report = verify_vault(self._connection(), public_key, checkpoint=checkpoint, progress=progress,

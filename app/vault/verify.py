@@ -1,13 +1,15 @@
 """Full verification of a vault: every stored original re-hashed, the custody log replayed, every
 checkpoint checked against the log.  Problems are collected (not raised) and name the first bad
-event or item; :class:`~app.vault.models.VerifyReport.ok` is False when there is any.
+event or item; :attr:`~app.vault.models.VerifyReport.ok` is computed: False when there is any.
 
 What is checked, in order:
 
 1. The custody log: seq numbers 0, 1, 2, ... without gaps; each stored record is canonical and
    re-encodes to the same bytes; each ``prev_hash`` is the chain hash of the event before; the stored
    ``chain_hash`` column matches; the query columns (action, item_id) match the record.  The
-   ``vault_created`` event's public key must be the vault's current signing key.
+   ``vault_created`` event's public key must be the vault's current signing key, and the ``keys`` row's
+   ``public_pem`` and ``key_id`` those of its private key.  Event times that go backwards, or precede
+   ``vault_created``, are named in ``warnings`` (times are claims of the laptop's clock, not proof).
 2. Originals: every blob is read back chunk by chunk (seq 0..n-1, expected sizes) and re-hashed; every
    item's SHA-256 and size must match its blob, and its ``item_ingested`` event; every item has an
    ingest event and every ingest event's item exists.
@@ -16,11 +18,14 @@ What is checked, in order:
    flags and links in clear, everything else through each record's ``record_digest``.
 4. Checkpoints: each stored checkpoint and the optional external one must carry a valid signature of
    this vault's key and be consistent with the current log (RFC 9162 consistency proof).  An external
-   checkpoint is what catches an insider who rewrote the whole log and re-signed it.
+   checkpoint is what catches an insider who rewrote the whole log and re-signed it.  Each
+   ``checkpoint_made`` event must name the Merkle root of the events before it, and pair up with its
+   stored row (docs/FORMAT.md, "Stored checkpoints").
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sqlcipher3
@@ -49,18 +54,23 @@ class _Problems(list):
 def verify_vault(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey, *, checkpoint: str | None = None,
                  progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> VerifyReport:
     problems = _Problems()
+    warnings = _Problems()
     _check_file_pages(conn, problems)
     leaves: list[bytes] = []
     items_checked = bytes_hashed = checked = 0
     root = merkle.root_hash(leaves)
     try:
+        _check_key_row(conn, public_key, problems)
         leaves, ingests, parsed = _check_events(conn, public_key, problems)
+        _check_times(parsed, warnings)
         items_checked, bytes_hashed = _check_items(conn, ingests, problems, progress, cancel)
         tree = merkle.MerkleTree(leaves)
         root = merkle.root_hash(leaves)
-        for number, (text,) in enumerate(conn.execute("SELECT text FROM checkpoints ORDER BY id").fetchall(), 1):
+        rows = conn.execute("SELECT id, tree_size, text, created_at FROM checkpoints ORDER BY id").fetchall()
+        for number, (_id, _size, text, _created) in enumerate(rows, 1):
             _check_checkpoint(text, f"stored checkpoint {number}", public_key, tree, root, len(leaves), problems)
             checked += 1
+        _check_checkpoint_events(rows, parsed, tree, problems)
         if checkpoint is not None:
             _check_checkpoint(checkpoint, "given checkpoint", public_key, tree, root, len(leaves), problems)
             checked += 1
@@ -69,9 +79,92 @@ def verify_vault(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey, *, c
     except sqlcipher3.DatabaseError as exc:
         # Already reported by the page check in the usual case; say it in any case, and stop here.
         problems.add("vault_file", "vault file", f"Verification could not read on past a damaged page: {exc}.")
-    return VerifyReport(ok=not problems, problems=list(problems), events_checked=len(leaves),
+    return VerifyReport(problems=list(problems), events_checked=len(leaves),
                         items_checked=items_checked, bytes_hashed=bytes_hashed, tree_size=len(leaves),
-                        root=root.hex(), checkpoints_checked=checked)
+                        root=root.hex(), checkpoints_checked=checked, warnings=list(warnings))
+
+
+def pin_key(report: VerifyReport, *, expected_key_id: str, actual_key_id: str) -> VerifyReport:
+    """``report`` with a ``key_replaced`` problem first when the vault's signing key is not the one the
+    auditor expects (``verify --expect-key-id``): a replaced key means the vault was altered."""
+    expected = expected_key_id.strip().lower()
+    if expected == actual_key_id.lower():
+        return report
+    problem = Problem("key_replaced", "signing key",
+                      f"The vault's signing key is {actual_key_id}, not the expected key {expected}: the key was "
+                      "replaced, or this is another vault.")
+    return dataclasses.replace(report, problems=[problem, *report.problems])
+
+
+def _check_key_row(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey, problems: _Problems) -> None:
+    """The ``keys`` row's public columns must be those of the private key (they are what auditors are shown)."""
+    row = conn.execute("SELECT public_pem, key_id FROM keys WHERE name = 'signing'").fetchone()
+    if row is None:
+        problems.add("key_replaced", "signing key", "The vault's signing key row is missing.")
+        return
+    public_pem, stored_id = row
+    if bytes(public_pem or b"") != keys.public_key_pem(public_key):
+        problems.add("key_replaced", "signing key", "The public key stored in the vault is not the public half of "
+                     "its signing key: the keys table was altered.")
+    if stored_id != keys.key_id(public_key):
+        problems.add("key_replaced", "signing key", f"The key id stored in the vault ({stored_id}) is not the id "
+                     f"of its signing key ({keys.key_id(public_key)}): the keys table was altered.")
+
+
+def _check_times(events: list[Event], warnings: _Problems) -> None:
+    """Event times are claims of the recording laptop's clock: one earlier than the event before it, or than
+    the vault's creation, is doubtful (backdated, or the clock was set back) and is named as a warning.
+    The fixed format (``YYYY-MM-DDTHH:MM:SS.ffffffZ``) makes string order time order."""
+    if not events or events[0].action != "vault_created":
+        return
+    created = events[0].time
+    previous = events[0]
+    for event in events[1:]:
+        if event.time < created:
+            warnings.add("event_time", f"event {event.seq}",
+                         f"Event {event.seq} ({event.action}) is dated {event.time}, before the vault was created "
+                         f"({created}): its time was backdated or the laptop's clock was wrong.")
+        elif event.time < previous.time:
+            warnings.add("event_time", f"event {event.seq}",
+                         f"Event {event.seq} ({event.action}) is dated {event.time}, earlier than event "
+                         f"{previous.seq} ({previous.action}, {previous.time}): its time was backdated or the "
+                         "laptop's clock was set back.")
+        previous = event
+
+
+def _check_checkpoint_events(rows: list[tuple[Any, ...]], events: list[Event], tree: Any,
+                             problems: _Problems) -> None:
+    """Each ``checkpoint_made`` event must name the Merkle root of the events before it, and be paired with
+    its stored ``checkpoints`` row: same tree size, ``created_at`` = the event's ``time``, and the row's
+    checkpoint root = ``details.root`` (both are written in one transaction)."""
+    made: dict[tuple[Any, Any], Event | None] = {}
+    for event in events:
+        if event.action != "checkpoint_made":
+            continue
+        size, recorded = event.details.get("tree_size"), event.details.get("root")
+        where = f"event {event.seq}"
+        if size != event.seq:
+            problems.add("checkpoint_event", where, f"Event {event.seq} (checkpoint_made) says it covers {size!r} "
+                         f"events, but a checkpoint covers exactly the {event.seq} events before it.")
+        elif recorded != tree.root(size).hex():
+            problems.add("checkpoint_event", where, f"Event {event.seq} (checkpoint_made) records a root that is "
+                         f"not the Merkle root of the first {size} events: the log was rewritten.")
+        else:
+            made[(size, event.time)] = event
+            continue
+        made[(size, event.time)] = None  # already reported: its row is not asked for again
+    # A row's root needs no comparison with details.root: both are checked against the log itself.
+    for number, (_id, size, _text, created_at) in enumerate(rows, 1):
+        # A row whose event would lie past the log's end: the removal is reported by its consistency check.
+        if (size, created_at) not in made and isinstance(size, int) and size < tree.size:
+            problems.add("checkpoint_unrecorded", f"stored checkpoint {number}",
+                         f"Stored checkpoint {number} ({size} events, made {created_at}) has no checkpoint_made "
+                         "event in the custody log: it was added or edited outside the application.")
+        made.pop((size, created_at), None)
+    for (size, time), event in sorted((kv for kv in made.items() if kv[1] is not None), key=lambda kv: kv[1].seq):
+        problems.add("checkpoint_deleted", f"event {event.seq}",
+                     f"The checkpoint recorded by event {event.seq} ({size} events, made {time}) is no longer "
+                     "stored in the vault: it was deleted.")
 
 
 def _check_events(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey,
@@ -131,7 +224,9 @@ def _check_genesis(event: Event, public_key: Ed25519PublicKey, problems: _Proble
         problems.add("event_sequence", f"event {event.seq}", "The log does not start with the vault's creation.")
         return
     recorded = event.details.get("public_key_pem")
-    if isinstance(recorded, str) and recorded.encode("ascii") != keys.public_key_pem(public_key):
+    recorded_id = event.details.get("key_id")
+    if (isinstance(recorded, str) and recorded.encode("ascii") != keys.public_key_pem(public_key)) or (
+            isinstance(recorded_id, str) and recorded_id != keys.key_id(public_key)):
         problems.add("key_replaced", "signing key",
                      "The vault's signing key is not the one it was created with: it was replaced.")
 
