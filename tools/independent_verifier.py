@@ -8,8 +8,12 @@ the RFC 9162 Merkle root, inclusion and consistency proofs and the C2SP signed-n
 implemented here, from the specifications.  When the custody log is intact, the record events are replayed
 against the record tables (consent, protection, links, item provenance) and every record's keyed
 ``record_digest`` (HMAC-SHA256 under the vault's ``record`` key) is recomputed from its current row.
+The key columns must belong to the private seed; every ``checkpoint_made`` root must be the true root of
+the events before it and pair up with its ``checkpoints`` row; event times that go backwards or precede
+``vault_created`` are printed as WARNING notes (times are claims; the verdict stays intact).
 
-    python tools/independent_verifier.py VAULT [--checkpoint FILE] [--kdf-iter N] [--raw-key HEX] [--no-copy]
+    python tools/independent_verifier.py VAULT [--checkpoint FILE] [--expect-key-id ID] [--kdf-iter N]
+                                         [--raw-key HEX] [--no-copy]
     python tools/independent_verifier.py --bundle PATH [--expect-key-id ID]
 
 The passphrase comes from EVIDENCE_VAULT_PASSPHRASE, else from stdin (one line).  A vault with
@@ -742,10 +746,10 @@ def check_checkpoint(cp_text: str, where: str, raw_pub: bytes, leaves: list[byte
 
 def check_checkpoint_events(events: list[dict[str, Any]], leaves: list[bytes], rows: list[Any],
                             report: Report) -> None:
-    """Each checkpoint_made event records (tree_size, hex root) of the checkpoint it announces (observed in
-    real vaults, not documented in FORMAT.md): that root must still be the root of that prefix."""
+    """FORMAT.md: each checkpoint_made event records (tree_size, hex root) of the checkpoint it announces:
+    that root must still be the root of that prefix, and the checkpoint must still be stored."""
     stored = set()
-    for _, _, text in rows:
+    for _, _, text, _ in rows:
         with contextlib.suppress(ValueError):
             cp = parse_checkpoint(as_bytes(text).decode("utf-8", "replace"), tolerant=False)
             stored.add((cp.size, cp.root.hex()))
@@ -761,7 +765,33 @@ def check_checkpoint_events(events: list[dict[str, Any]], leaves: list[bytes], r
             report.problem(where, f"announced a checkpoint of the first {size} events with root {root}, but those "
                            "events now have another root (history was rewritten)")
         elif (size, root) not in stored:
-            report.note(f"{where}: the checkpoint it announces (size {size}) is not stored in the vault")
+            report.problem(where, f"the checkpoint it announces (size {size}) is no longer stored in the vault "
+                           "(the checkpoints row was deleted or replaced)")
+    # FORMAT.md: a checkpoints row and its checkpoint_made event are written together: same tree size,
+    # created_at = the event's time, and the row's signed root = details.root.
+    announced = {(e["details"].get("tree_size"), e["time"]) for e in events if e["action"] == "checkpoint_made"}
+    for cid, size, _text, created_at in rows:
+        # its event would lie past the log's end: the removal is reported by the consistency check
+        if (size, created_at) not in announced and isinstance(size, int) and size < len(leaves):
+            report.problem(f"stored checkpoint {cid}", f"no checkpoint_made event announces it (size {size}, "
+                           f"made {created_at}): it was added or edited outside the application")
+
+
+def check_event_times(events: list[dict[str, Any]], report: Report) -> list[str]:
+    """FORMAT.md: times never go backwards and never precede vault_created; a violation is a warning (times
+    are claims of the recording laptop's clock), named by seq and action.  Returns the warned locations."""
+    warned: list[str] = []
+    if not events or events[0]["action"] != "vault_created":
+        return warned
+    created, previous = events[0]["time"], events[0]
+    for event in events[1:]:
+        if event["time"] < created or event["time"] < previous["time"]:
+            what = "the vault's creation" if event["time"] < created else f"event seq {previous['seq']}"
+            report.note(f"WARNING event seq {event['seq']} ({event['action']}) is dated {event['time']}, "
+                        f"earlier than {what}")
+            warned.append(f"event {event['seq']}")
+        previous = event
+    return warned
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1059,7 +1089,8 @@ def locked_copy(vault: Path, folder: Path) -> Path:
         return copy
 
 
-def verify_vault(vault: Path, candidates: list[VaultKey], external: Path | None, copy: bool) -> int:
+def verify_vault(vault: Path, candidates: list[VaultKey], external: Path | None, copy: bool,
+                 expect_key_id: str | None = None) -> int:
     import sqlcipher3
 
     report = Report()
@@ -1080,10 +1111,14 @@ def verify_vault(vault: Path, candidates: list[VaultKey], external: Path | None,
             events, leaves = check_events(conn, report)
             check_items(conn, events, blobs, damaged, report)
             raw_pub = check_keys(conn, events, report)
+            check_event_times(events, report)
+            if expect_key_id is not None and raw_pub is not None and key_id(raw_pub) != expect_key_id.lower():
+                report.problem("keys", f"the vault's signing key is {key_id(raw_pub)}, not the expected "
+                               f"{expect_key_id.lower()} (the key was replaced, or this is another vault)")
             report.ok(f"Merkle root of {len(leaves)} events: {mth(leaves).hex()}")
             if raw_pub is not None:
-                rows = conn.execute("SELECT id, tree_size, text FROM checkpoints ORDER BY id").fetchall()
-                for cid, size, text in rows:
+                rows = conn.execute("SELECT id, tree_size, text, created_at FROM checkpoints ORDER BY id").fetchall()
+                for cid, size, text, _created in rows:
                     check_checkpoint(as_bytes(text).decode("utf-8", "replace"), f"stored checkpoint {cid}",
                                      raw_pub, leaves, report, tolerant=False, column_size=size)
                 check_checkpoint_events(events, leaves, rows, report)
@@ -1113,15 +1148,18 @@ MANIFEST, SIGNATURE = "manifest.json", "manifest.json.sig"
 READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 FIXED_ROLES = {
     "custody/events.jsonl": "custody-events", "custody/proofs.json": "custody-proofs",
-    "custody/checkpoint.txt": "checkpoint", "keys/vault-ed25519.pem": "public-key",
-    "keys/vault-seal-cert.pem": "seal-certificate", "VERIFY.txt": "instructions", "SHA256SUMS": "checksums",
+    "custody/checkpoint.txt": "checkpoint", "custody/consistency.json": "custody-consistency",
+    "keys/vault-ed25519.pem": "public-key", "keys/vault-seal-cert.pem": "seal-certificate",
+    "VERIFY.txt": "instructions", "SHA256SUMS": "checksums",
 }
 FREE_ROLES = {"dossier", "exhibit", "transcript", "attachment"}
+OPTIONAL_FILES = {"custody/consistency.json"}  # absent from bundles made before it existed
 MANIFEST_KEYS = {"audience", "checkpoint", "created_at", "events", "files", "format", "format_version", "level",
                  "vault_key_id"}
 FILE_KEYS = {"path", "sha256", "size", "role", "item_id"}
 PARSED_LIMITS = {MANIFEST: 64 << 20, "custody/events.jsonl": 256 << 20, "custody/proofs.json": 256 << 20,
-                 "custody/checkpoint.txt": 64 << 10, "keys/vault-ed25519.pem": 64 << 10,
+                 "custody/checkpoint.txt": 64 << 10, "custody/consistency.json": 64 << 20,
+                 "keys/vault-ed25519.pem": 64 << 10,
                  "keys/vault-seal-cert.pem": 1 << 20, "SHA256SUMS": 64 << 20, SIGNATURE: 64}
 DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 BIDI = {"\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
@@ -1349,14 +1387,14 @@ def check_manifest_schema(manifest: Any, report: Report) -> list[dict[str, Any]]
         seen.add(path)
         good.append(entry)
     for path, role in FIXED_ROLES.items():
-        if path not in seen:
+        if path not in seen and path not in OPTIONAL_FILES:
             report.problem(MANIFEST, f"{path} ({role}) is not listed")
     if sum(1 for e in good if e["role"] == "dossier") != 1:
         report.problem(MANIFEST, "expected exactly one file with role dossier")
     return good
 
 
-def verify_bundle(path: Path, expect_key_id: str | None) -> int:
+def verify_bundle(path: Path, expect_key_id: str | None, earlier: Path | None = None) -> int:
     report = Report()
     if not path.exists():
         raise CannotRun(f"{path} does not exist")
@@ -1368,13 +1406,14 @@ def verify_bundle(path: Path, expect_key_id: str | None) -> int:
         raise CannotRun(f"cannot read {path}: {exc}") from exc
     else:
         try:
-            _verify_bundle(source, report, expect_key_id)
+            _verify_bundle(source, report, expect_key_id, earlier)
         finally:
             source.close()
     return report.print(f"Evidence Vault bundle {path} (independent verifier, written from docs/FORMAT.md)")
 
 
-def _verify_bundle(src: BundleSource, report: Report, expect_key_id: str | None) -> None:
+def _verify_bundle(src: BundleSource, report: Report, expect_key_id: str | None,
+                   earlier: Path | None = None) -> None:
     from cryptography import x509
 
     try:
@@ -1463,6 +1502,7 @@ def _verify_bundle(src: BundleSource, report: Report, expect_key_id: str | None)
                 report.ok(f"checkpoint signed: {cp.size} events, root {cp.root.hex()}, time {cp.time}Z")
     events = _bundle_events(load("custody/events.jsonl"), manifest, raw_pub, report)
     _bundle_proofs(load("custody/proofs.json"), events, cp, report)
+    _bundle_consistency(load("custody/consistency.json"), cp, raw_pub, earlier, report)
     for entry in files:
         if entry["item_id"] is not None and not any(
                 e["action"] == "item_ingested" and e["item_id"] == entry["item_id"]
@@ -1475,6 +1515,49 @@ def _verify_bundle(src: BundleSource, report: Report, expect_key_id: str | None)
             x509.load_pem_x509_certificate(cert)
         except ValueError as exc:
             report.problem("keys/vault-seal-cert.pem", f"not an X.509 certificate ({exc})")
+
+
+def _bundle_consistency(data: bytes | None, cp: Checkpoint | None, raw_pub: bytes | None, earlier: Path | None,
+                        report: Report) -> None:
+    """custody/consistency.json: each proof leads from a signed earlier checkpoint to the bundle's; with
+    --checkpoint, the bundle's log must extend the checkpoint given (FORMAT.md, "Bundles")."""
+    where = "custody/consistency.json"
+    if data is None or cp is None or raw_pub is None:
+        if earlier is not None:
+            report.problem("--checkpoint", "cannot be compared: the bundle's checkpoint or proofs are unusable")
+        return
+    try:
+        doc = parse_canonical(data)
+        assert doc["format"] == "evidence-vault-consistency-proofs" and doc["tree_size"] == cp.size
+        assert doc["root"] == cp.root.hex()
+        proven = {}
+        for entry in doc["proofs"]:
+            old = parse_checkpoint(entry["checkpoint"], tolerant=False)
+            proof = [bytes.fromhex(h) for h in entry["consistency_proof"]]
+            if checkpoint_signature_problem(old, raw_pub) or (entry["tree_size"], entry["root"]) != (
+                    old.size, old.root.hex()) or not verify_consistency(old.size, cp.size, old.root, cp.root, proof):
+                report.problem(where, f"the proof from {old.size} events does not verify")
+            else:
+                proven[(old.size, old.root)] = True
+    except (AssertionError, KeyError, TypeError, *READ_ERRORS) as exc:
+        report.problem(where, f"not a valid consistency-proof file ({exc})")
+        return
+    report.ok(f"{len(proven)} consistency proofs from earlier checkpoints verified")
+    if earlier is None:
+        return
+    try:
+        old = parse_checkpoint(earlier.read_text(encoding="utf-8"), tolerant=True)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CannotRun(f"cannot use the checkpoint {earlier}: {exc}") from exc
+    if checkpoint_signature_problem(old, raw_pub):
+        report.problem("--checkpoint", "not signed by the bundle's key (another vault, or the bundle was re-signed)")
+    elif old.size > cp.size:
+        report.problem("--checkpoint", f"covers {old.size} events, the bundle only {cp.size}: events were removed")
+    elif not (old.size == cp.size and old.root == cp.root) and (old.size, old.root) not in proven:
+        report.problem("--checkpoint", f"the bundle's log is not an extension of the checkpoint of {old.size} "
+                       "events: the history was rewritten")
+    else:
+        report.ok(f"the bundle's log of {cp.size} events extends the given checkpoint of {old.size} events")
 
 
 def _bundle_events(data: bytes | None, manifest: Any, raw_pub: bytes | None,
@@ -1582,11 +1665,12 @@ def main(argv: list[str] | None = None) -> int:
                         "recovery shares, instead of the passphrase")
     parser.add_argument("--no-copy", action="store_true", help="open the vault in place instead of a copy")
     parser.add_argument("--bundle", type=Path, help="verify a bundle (ZIP or folder) instead of a vault")
-    parser.add_argument("--expect-key-id", help="the vault key id obtained separately (bundle mode)")
+    parser.add_argument("--expect-key-id", help="the vault key id obtained separately "
+                        "(a vault or bundle signed by another key is altered)")
     args = parser.parse_args(argv)
     try:
         if args.bundle is not None:
-            return verify_bundle(args.bundle, args.expect_key_id)
+            return verify_bundle(args.bundle, args.expect_key_id, args.checkpoint)
         if args.vault is None:
             parser.error("give a VAULT file or --bundle PATH")
         if not args.vault.is_file():
@@ -1597,7 +1681,7 @@ def main(argv: list[str] | None = None) -> int:
             candidates = [raw_vault_key(bytes.fromhex(args.raw_key), "the raw key given")]
         else:
             candidates = keyslot_keys(args.vault, read_passphrase(), args.kdf_iter)
-        return verify_vault(args.vault, candidates, args.checkpoint, not args.no_copy)
+        return verify_vault(args.vault, candidates, args.checkpoint, not args.no_copy, args.expect_key_id)
     except CannotRun as exc:
         print(f"COULD NOT RUN: {exc}")
         return EXIT_CANNOT_RUN

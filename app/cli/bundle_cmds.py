@@ -1,7 +1,9 @@
 """`evidence-vault verify-bundle`: the auditor's one command.  Needs no vault and no passphrase.
+Also `proof` (needs the vault) and `verify-proof` (needs neither vault nor passphrase): a consistency
+proof file showing the vault's log still extends a checkpoint sent away earlier.
 
-Exit status: 0 the bundle is intact, 1 it failed a check (or is unsafe or unreadable as a bundle),
-2 the check could not run (no such file, bad arguments, unexpected error).
+Exit status: 0 the bundle (or proof) is intact, 1 it failed a check (or is unsafe or unreadable as a
+bundle), 2 the check could not run (no such file, bad arguments, unexpected error).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import sys
 from pathlib import Path
 
+from app.cli.vault_cmds import _checkpoint_text
 from app.errors import BundleError, EvidenceVaultError
 from app.export.bundle_verify import BundleReport, verify_bundle
 from app.progress import ProgressCallback
@@ -44,7 +47,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="the vault's public key file you received separately (instead of --expect-key-id)",
     )
+    parser.add_argument(
+        "--checkpoint",
+        metavar="TEXT_OR_@FILE",
+        default=None,
+        help="a checkpoint obtained earlier (text, or @file); the check fails unless the bundle's custody "
+        "log is an extension of it (nothing before it was rewritten or removed)",
+    )
     parser.set_defaults(func=run_verify_bundle)
+    proof = subparsers.add_parser(
+        "proof", help="print a consistency proof from an earlier checkpoint to the vault's log now",
+        description="Make a new checkpoint and print a proof file (docs/FORMAT.md) showing that the "
+        "vault's custody log now extends the earlier checkpoint. Check it with verify-proof.")
+    proof.add_argument("--from", dest="from_checkpoint", metavar="TEXT_OR_@FILE", required=True,
+                       help="the earlier checkpoint (text, or @file)")
+    proof.set_defaults(func=run_proof)
+    check = subparsers.add_parser(
+        "verify-proof", help="check a consistency proof file (no vault or passphrase needed)",
+        description="Check that both checkpoints in a proof file are signed by the vault key and that "
+        "the later log extends the earlier one. Exit 0 consistent, 1 not, 2 could not run.")
+    check.add_argument("path", metavar="PROOF", type=Path, help="the file printed by 'evidence-vault proof'")
+    check.add_argument("--key", metavar="PEM", type=Path, required=True,
+                       help="the vault's public key (from 'evidence-vault export-key'), obtained separately")
+    check.add_argument("--from", dest="from_checkpoint", metavar="TEXT_OR_@FILE", default=None,
+                       help="the checkpoint you hold; the proof must start from it")
+    check.set_defaults(func=run_verify_proof, json=False)
 
 
 def run_verify_bundle(args: argparse.Namespace) -> int:
@@ -62,8 +89,12 @@ def run_verify_bundle(args: argparse.Namespace) -> int:
     if not args.path.exists():
         return _could_not_run(args, f"There is no file or folder at {args.path}.")
     try:
+        earlier = _checkpoint_text(args.checkpoint)
+    except EvidenceVaultError as exc:
+        return _could_not_run(args, exc.user_message())
+    try:
         report = verify_bundle(args.path, expected_key_id=expected, trusted_public_key=trusted,
-                               progress=_progress_printer(args))
+                               progress=_progress_printer(args), earlier_checkpoint=earlier)
     except BundleError as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": exc.user_message(), "problems": []}, ensure_ascii=False))
@@ -117,8 +148,64 @@ def _print_report(report: BundleReport, *, checked_key: bool) -> None:
     if report.created_at:
         print(f"Exported {report.created_at} for {report.audience} ({report.level}); "
               f"checkpoint covers {report.tree_size if report.tree_size is not None else '?'} events.")
+    if report.earlier_checkpoint_consistent:
+        print("The bundle's custody log is an extension of the earlier checkpoint you gave.")
     if report.ok and checked_key:
         print("The key matches the key you expected.")
     elif report.ok:
         print("Compare this key ID with the one you received separately from the vault owner "
               "(or run again with --expect-key-id): anyone can re-sign a bundle with a new key.")
+
+
+def run_proof(args: argparse.Namespace) -> int:
+    """Print a proof file from --from to a fresh checkpoint; IntegrityError (exit 1) if none can exist."""
+    from app.cli.vault_cmds import open_vault
+    from app.errors import IntegrityError
+    from app.vault.checkpoint import verify_checkpoint
+    from app.vault.merkle import MerkleTree
+    from app.vault.proofs_file import format_proof_file, verify_proof_file
+
+    earlier_text = _checkpoint_text(args.from_checkpoint)
+    assert earlier_text is not None  # --from is required
+    with open_vault(args) as vault:
+        public = keys.load_public_key_pem(vault.public_key_pem())
+        earlier = verify_checkpoint(earlier_text.strip() + "\n", public)
+        now = vault.checkpoint()
+        tree = MerkleTree(vault.leaf_hashes())
+    later = verify_checkpoint(now, public)
+    if earlier.tree_size > later.tree_size:
+        raise IntegrityError(f"The vault's log has {later.tree_size} events, fewer than the {earlier.tree_size} "
+                             "of your checkpoint: events were removed since then.")
+    if tree.root(earlier.tree_size) != earlier.root:
+        raise IntegrityError(f"The vault's first {earlier.tree_size} events are not those of your checkpoint: "
+                             "the history was rewritten since then. No proof can be made.")
+    text = format_proof_file(earlier_text, now, tree.consistency_proof(earlier.tree_size, later.tree_size))
+    verify_proof_file(text, public, expected_old=earlier_text)  # never hand out a proof that fails
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def run_verify_proof(args: argparse.Namespace) -> int:
+    from app.errors import IntegrityError
+    from app.vault.proofs_file import MAX_FILE_BYTES, verify_proof_file
+
+    try:
+        public = keys.load_public_key_pem(args.key.read_bytes())
+        with args.path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        held = _checkpoint_text(args.from_checkpoint)
+    except OSError as exc:
+        return _could_not_run(args, f"{exc.filename} cannot be read: {exc.strerror}. Check the path.")
+    except EvidenceVaultError as exc:
+        return _could_not_run(args, exc.user_message())
+    if len(raw) > MAX_FILE_BYTES:
+        print(f"NOT CONSISTENT: {args.path} is far too large to be a proof file.")
+        return EXIT_FAILED
+    try:
+        old, new = verify_proof_file(raw.decode("utf-8", errors="replace"), public, expected_old=held)
+    except IntegrityError as exc:
+        print(f"NOT CONSISTENT: {exc.user_message()}")
+        return EXIT_FAILED
+    print(f"CONSISTENT: the log of {new.tree_size} events ({new.time}) extends the checkpoint of "
+          f"{old.tree_size} events ({old.time}); both are signed by vault key ID {keys.key_id(public)}.")
+    return EXIT_OK

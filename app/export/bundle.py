@@ -6,6 +6,8 @@ Layout (docs/FORMAT.md, section "Bundles", has the full specification)::
     custody/events.jsonl             the included custody events, one canonical JSON event per line
     custody/proofs.json              RFC 9162 inclusion proof of each event against the checkpoint
     custody/checkpoint.txt           the signed checkpoint (C2SP signed note) the proofs lead to
+    custody/consistency.json         RFC 9162 consistency proofs from every earlier checkpoint the vault
+                                     printed or received to the bundle's checkpoint
     keys/vault-ed25519.pem           the vault's Ed25519 public key
     keys/vault-seal-cert.pem         the certificate of the PDF seal
     VERIFY.txt                       step-by-step instructions (and a short proof-checking script)
@@ -45,11 +47,12 @@ from app.vault import checkpoint as checkpoints
 from app.vault import keys
 from app.vault.canonical import canonical_json
 from app.vault.events import GENESIS_PREV_HASH, Event, utc_now
-from app.vault.merkle import MerkleTree, verify_inclusion
+from app.vault.merkle import MerkleTree, verify_consistency, verify_inclusion
 
 FORMAT_NAME = "evidence-vault-bundle"
 FORMAT_VERSION = 1
 PROOFS_FORMAT = "evidence-vault-inclusion-proofs"
+CONSISTENCY_FORMAT = "evidence-vault-consistency-proofs"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
 SUMS = "SHA256SUMS"
@@ -57,13 +60,18 @@ INSTRUCTIONS = "VERIFY.txt"
 EVENTS = "custody/events.jsonl"
 PROOFS = "custody/proofs.json"
 CHECKPOINT = "custody/checkpoint.txt"
+CONSISTENCY = "custody/consistency.json"
 PUBLIC_KEY = "keys/vault-ed25519.pem"
 SEAL_CERT = "keys/vault-seal-cert.pem"
+# Bundles written before consistency proofs existed lack this file; without it a bundle still verifies,
+# but cannot be shown to extend an earlier checkpoint.
+OPTIONAL_GENERATED = frozenset({CONSISTENCY})
 UNLISTED = frozenset({MANIFEST, SIGNATURE})  # the only files not named in the manifest
 GENERATED_ROLES = {
     EVENTS: "custody-events",
     PROOFS: "custody-proofs",
     CHECKPOINT: "checkpoint",
+    CONSISTENCY: "custody-consistency",
     PUBLIC_KEY: "public-key",
     SEAL_CERT: "seal-certificate",
     INSTRUCTIONS: "instructions",
@@ -260,10 +268,52 @@ def _check_files(files: Sequence[BundleFile]) -> None:
         )
 
 
+def consistency_document(
+    earlier_checkpoints: Iterable[str], tree: MerkleTree, checkpoint: checkpoints.Checkpoint,
+    signing_key: Ed25519PrivateKey,
+) -> bytes:
+    """custody/consistency.json: a consistency proof from each earlier checkpoint to ``checkpoint``.
+
+    Every earlier checkpoint must be signed by this vault and match the log at its size: one that does
+    not means the log was rewritten since it was made, and the export is refused.  Checkpoints larger
+    than the bundle's (only possible when an old checkpoint is exported) are left out."""
+    public = signing_key.public_key()
+    seen: set[tuple[int, bytes]] = set()
+    entries = []
+    for raw in earlier_checkpoints:
+        text = raw.replace("\r\n", "\n").strip() + "\n"
+        earlier = checkpoints.verify_checkpoint(text, public)
+        if earlier.tree_size > checkpoint.tree_size or (earlier.tree_size, earlier.root) in seen:
+            continue
+        if tree.root(earlier.tree_size) != earlier.root:
+            raise IntegrityError(
+                f"A checkpoint this vault made earlier (of {earlier.tree_size} events) does not match the "
+                "custody log: the log was rewritten. Run a vault check; do not export.",
+                debug_detail=f"stored checkpoint of size {earlier.tree_size}",
+            )
+        seen.add((earlier.tree_size, earlier.root))
+        proof = tree.consistency_proof(earlier.tree_size, checkpoint.tree_size)
+        verify_consistency(old_size=earlier.tree_size, new_size=checkpoint.tree_size, old_root=earlier.root,
+                           new_root=checkpoint.root, proof=proof)
+        entries.append({"checkpoint": text, "tree_size": earlier.tree_size, "root": earlier.root.hex(),
+                        "consistency_proof": [node.hex() for node in proof]})
+    entries.sort(key=lambda e: (e["tree_size"], e["root"]))
+    return canonical_json({
+        "format": CONSISTENCY_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "hash": "sha256",
+        "tree_size": checkpoint.tree_size,
+        "root": checkpoint.root.hex(),
+        "proofs": entries,
+    })
+
+
 def _prepare_custody(
-    events: Sequence[Event], leaf_hashes: Sequence[bytes], checkpoint_text: str, signing_key: Ed25519PrivateKey
-) -> tuple[str, bytes, bytes]:
-    """Check that the events, the log and the checkpoint agree; return (checkpoint, events, proofs)."""
+    events: Sequence[Event], leaf_hashes: Sequence[bytes], checkpoint_text: str, signing_key: Ed25519PrivateKey,
+    earlier_checkpoints: Iterable[str] = (),
+) -> tuple[str, bytes, bytes, bytes]:
+    """Check that the events, the log and the checkpoint agree; return (checkpoint, events, proofs,
+    consistency proofs)."""
     text = checkpoint_text.replace("\r\n", "\n").strip() + "\n"
     checkpoint = checkpoints.verify_checkpoint(text, signing_key.public_key())
     if checkpoint.tree_size > len(leaf_hashes):
@@ -310,7 +360,8 @@ def _prepare_custody(
         "root": checkpoint.root.hex(),
         "proofs": proofs,
     }
-    return text, b"".join(lines), canonical_json(proof_doc)
+    consistency = consistency_document(earlier_checkpoints, tree, checkpoint, signing_key)
+    return text, b"".join(lines), canonical_json(proof_doc), consistency
 
 
 def _check_label(value: str, what: str) -> str:
@@ -333,12 +384,15 @@ def write_bundle(
     level: str,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    earlier_checkpoints: Sequence[str] = (),
 ) -> BundleResult:
     """Write a sealed bundle at ``out`` (a .zip file when ``as_zip``, otherwise a folder).
 
     ``leaf_hashes`` is the whole custody log (every event's leaf hash, in order); ``events`` are the
     events to include (normally those of the included items).  Each file with an ``item_id`` must
     match an included ``item_ingested`` event for that item with the same SHA-256.
+    ``earlier_checkpoints`` are the checkpoints the vault printed or received (its ``checkpoints``
+    table): the bundle carries a consistency proof from each to its own checkpoint.
 
     Raises InvalidInput (bad arguments, ``out`` exists, checkpoint too old), IntegrityError (log,
     events and checkpoint disagree), DiskFull, Cancelled; in every error case nothing is left behind.
@@ -364,8 +418,8 @@ def write_bundle(
                 f"{bundle_file.arcname}: the custody events of item {bundle_file.item_id} (its ingest "
                 "record) must be included in the bundle."
             )
-    checkpoint_text, events_bytes, proofs_bytes = _prepare_custody(
-        events, leaf_hashes, checkpoint_text, signing_key
+    checkpoint_text, events_bytes, proofs_bytes, consistency_bytes = _prepare_custody(
+        events, leaf_hashes, checkpoint_text, signing_key, earlier_checkpoints
     )
     public = signing_key.public_key()
     created_at = utc_now()
@@ -393,6 +447,7 @@ def write_bundle(
             EVENTS: events_bytes,
             PROOFS: proofs_bytes,
             CHECKPOINT: checkpoint_text.encode("utf-8"),
+            CONSISTENCY: consistency_bytes,
             PUBLIC_KEY: keys.public_key_pem(public),
             SEAL_CERT: bytes(seal_cert_pem),
             INSTRUCTIONS: verify_instructions(key_id=key_id, created_at=created_at, audience=audience,

@@ -73,6 +73,45 @@ for entry in manifest["files"]:
     if entry["item_id"] is not None and (entry["item_id"], entry["sha256"]) not in ingested:
         fail("%s: no custody event records item %d with this SHA-256" % (entry["path"], entry["item_id"]))
 print("OK: %d custody events are in the signed log of %d events" % (len(events), size))
+
+def consistent(m, n, first, second, path):  # RFC 9162 section 2.1.4.2
+    if m == n:
+        return not path and first == second
+    if m == 0 or not path:
+        return False
+    if m & (m - 1) == 0:
+        path = [first] + path
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = sha(b"\x01" + c + fr), sha(b"\x01" + c + sr)
+            while fn & 1 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = sha(b"\x01" + sr + c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == first and sr == second
+
+if len(sys.argv) > 1:  # an earlier checkpoint you hold (its signature is checked by openssl, step 6)
+    old = open(sys.argv[1], "rb").read().decode("utf-8").replace("\r\n", "\n").strip().split("\n")
+    if old[0] != lines[0]:
+        fail("the earlier checkpoint is from another vault (%s)" % old[0])
+    old_size, old_root = int(old[1]), base64.b64decode(old[2])
+    if old_size > size:
+        fail("the earlier checkpoint covers %d events, the bundle only %d: events were removed" % (old_size, size))
+    cons = json.loads(open("custody/consistency.json", "rb").read().decode("utf-8"))
+    if cons["tree_size"] != size or bytes.fromhex(cons["root"]) != root:
+        fail("custody/consistency.json is not for the checkpoint in custody/checkpoint.txt")
+    found = [p for p in cons["proofs"] if p["tree_size"] == old_size and bytes.fromhex(p["root"]) == old_root]
+    path = [bytes.fromhex(h) for h in found[0]["consistency_proof"]] if found else []
+    if not (old_size == size and old_root == root) and not (found and consistent(old_size, size, old_root, root, path)):
+        fail("the bundle's log is not an extension of the earlier checkpoint: the history was rewritten")
+    print("OK: the bundle's log of %d events extends the earlier checkpoint of %d events" % (size, old_size))
 # ---- end check_custody.py ----
 '''
 
@@ -116,9 +155,10 @@ documentation (docs/FORMAT.md, section "Bundles") if you prefer an independent c
 
    Then check that the folder holds nothing else (must print nothing):
 
-     find . -type f | sed 's|^\\./||' | LC_ALL=C sort > /tmp/found.txt
-     {{ cut -c67- SHA256SUMS; printf '%s\\n' SHA256SUMS manifest.json manifest.json.sig; }} > /tmp/listed.txt
-     LC_ALL=C sort /tmp/listed.txt | diff - /tmp/found.txt
+     T=$(mktemp -d)
+     find . -type f | sed 's|^\\./||' | LC_ALL=C sort > "$T/found.txt"
+     {{ cut -c67- SHA256SUMS; printf '%s\\n' SHA256SUMS manifest.json manifest.json.sig; }} > "$T/listed.txt"
+     LC_ALL=C sort "$T/listed.txt" | diff - "$T/found.txt"
 
    and that it holds no links or special files (must print nothing):
 
@@ -128,10 +168,11 @@ documentation (docs/FORMAT.md, section "Bundles") if you prefer an independent c
    signed-note format; its first four lines are signed, the signature line of the vault's key (it starts
    with an em dash and the first line) carries the signature after a 4-byte key hint):
 
-     head -n 4 custody/checkpoint.txt > /tmp/cp.body
+     T=$(mktemp -d)
+     head -n 4 custody/checkpoint.txt > "$T/cp.body"
      origin=$(head -n 1 custody/checkpoint.txt)
-     grep "^— $origin " custody/checkpoint.txt | cut -d' ' -f3 | base64 -d | tail -c 64 > /tmp/cp.sig
-     openssl pkeyutl -verify -pubin -inkey keys/vault-ed25519.pem -rawin -in /tmp/cp.body -sigfile /tmp/cp.sig
+     grep "^— $origin " custody/checkpoint.txt | cut -d' ' -f3 | base64 -d | tail -c 64 > "$T/cp.sig"
+     openssl pkeyutl -verify -pubin -inkey keys/vault-ed25519.pem -rawin -in "$T/cp.body" -sigfile "$T/cp.sig"
 
    It must print "Signature Verified Successfully".  Line 2 is the number of custody events the
    vault had recorded, line 3 the base64 Merkle root over all of them.
@@ -148,10 +189,33 @@ documentation (docs/FORMAT.md, section "Bundles") if you prefer an independent c
 
    The script below checks all of this.  Copy it out of this file and run it (must print "OK"):
 
-     sed -n '/^{SCRIPT_BEGIN}$/,/^{SCRIPT_END}$/p' VERIFY.txt > /tmp/check_custody.py
-     python3 /tmp/check_custody.py
+     T=$(mktemp -d)
+     sed -n '/^{SCRIPT_BEGIN}$/,/^{SCRIPT_END}$/p' VERIFY.txt > "$T/check_custody.py"
+     python3 "$T/check_custody.py"
 
 {CHECK_CUSTODY_SCRIPT}
-6. The dossier PDF also carries a PAdES seal; keys/vault-seal-cert.pem is the seal certificate,
+6. If you hold a checkpoint of this vault from earlier (one sent to you or to headquarters before
+   this bundle was made), check that this bundle's log extends it: that nothing recorded before it
+   was rewritten or removed since.  A bundle alone cannot show that; it is what catches an insider
+   who rewrites the history and re-signs it with the vault's own key.  custody/consistency.json holds
+   an RFC 9162 consistency proof from every checkpoint the vault printed or received to the bundle's
+   checkpoint.  Put the path of your checkpoint file in E (for example E=$HOME/earlier-checkpoint.txt),
+   then check its signature by the same key (must print "Signature Verified Successfully"):
+
+     T=$(mktemp -d)
+     head -n 4 "$E" > "$T/old.body"
+     origin=$(head -n 1 custody/checkpoint.txt)
+     grep "^— $origin " "$E" | cut -d' ' -f3 | base64 -d | tail -c 64 > "$T/old.sig"
+     openssl pkeyutl -verify -pubin -inkey keys/vault-ed25519.pem -rawin -in "$T/old.body" -sigfile "$T/old.sig"
+
+   and run the script of step 5 with it (must print two lines starting with "OK"):
+
+     T=$(mktemp -d)
+     sed -n '/^{SCRIPT_BEGIN}$/,/^{SCRIPT_END}$/p' VERIFY.txt > "$T/check_custody.py"
+     python3 "$T/check_custody.py" "$E"
+
+   Evidence Vault does the same with:  evidence-vault verify-bundle <bundle> --checkpoint @"$E"
+
+7. The dossier PDF also carries a PAdES seal; keys/vault-seal-cert.pem is the seal certificate,
    listed in the manifest, so step 2 covers it.  Any PDF reader with signature support shows it.
 """

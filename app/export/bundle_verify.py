@@ -41,6 +41,7 @@ from app.vault import keys, merkle
 from app.vault.canonical import parse_canonical
 from app.vault.checkpoint import Checkpoint, verify_checkpoint
 from app.vault.events import GENESIS_PREV_HASH, Event
+from app.vault.proofs_file import check_extends, same_checkpoint
 
 __all__ = ["BundleProblem", "BundleReport", "extract_bundle", "verify_bundle"]
 
@@ -52,12 +53,14 @@ _PARSED_LIMITS = {
     layout.EVENTS: 256 << 20,
     layout.PROOFS: 256 << 20,
     layout.CHECKPOINT: 64 << 10,
+    layout.CONSISTENCY: 64 << 20,
     layout.PUBLIC_KEY: 64 << 10,
     layout.SEAL_CERT: 1 << 20,
     layout.SUMS: 64 << 20,
 }
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _MAX_PROOF_LENGTH = 64
+EARLIER = "earlier checkpoint"  # where problems with --checkpoint are reported
 
 
 @dataclass
@@ -75,6 +78,7 @@ class BundleReport:
     audience: str | None = None
     level: str | None = None
     tree_size: int | None = None
+    earlier_checkpoint_consistent: bool | None = None  # None when no earlier checkpoint was given
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +92,7 @@ class BundleReport:
             "audience": self.audience,
             "level": self.level,
             "tree_size": self.tree_size,
+            "earlier_checkpoint_consistent": self.earlier_checkpoint_consistent,
         }
 
 
@@ -221,8 +226,14 @@ def verify_bundle(
     trusted_public_key: Ed25519PublicKey | None = None,
     max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
     max_entries: int = MAX_ENTRIES,
+    earlier_checkpoint: str | None = None,
 ) -> BundleReport:
     """Check a bundle (ZIP file or folder) completely; see the module docstring.
+
+    With ``earlier_checkpoint`` (the text of a checkpoint obtained before, e.g. sent to headquarters),
+    the bundle must also prove that its log extends that checkpoint: the checkpoint is signed by the
+    bundle's (or the trusted) key and a consistency proof in custody/consistency.json leads from it
+    to the bundle's checkpoint.  Otherwise the history was rewritten (or cut short) since then.
 
     Never modifies or extracts anything.  Raises BundleError only when the bundle cannot be read at all
     (not a ZIP, too many entries, crafted ZIP structure); everything else is a problem in the report.
@@ -230,13 +241,15 @@ def verify_bundle(
     path = Path(path)
     source = _open_source(path, max_entries)
     try:
-        return _verify(source, progress or no_progress, expected_key_id, trusted_public_key, max_total_bytes)
+        return _verify(source, progress or no_progress, expected_key_id, trusted_public_key, max_total_bytes,
+                       earlier_checkpoint)
     finally:
         source.close()
 
 
 def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback, expected_key_id: str | None,
-            trusted_public_key: Ed25519PublicKey | None, max_total_bytes: int) -> BundleReport:
+            trusted_public_key: Ed25519PublicKey | None, max_total_bytes: int,
+            earlier_checkpoint: str | None = None) -> BundleReport:
     v = _Verifier(source, progress, max_total_bytes)
     report = BundleReport(ok=False, problems=v.problems, files_checked=0, events_checked=0)
     manifest_bytes = v.read_small(layout.MANIFEST)
@@ -261,6 +274,14 @@ def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback
     if checkpoint is not None:
         report.tree_size = checkpoint.tree_size
     events = _check_events(v, manifest, checkpoint)
+    if checkpoint is not None:
+        proven = _check_consistency_file(v, checkpoint, trusted_public_key or public_key)
+        if earlier_checkpoint is not None:
+            report.earlier_checkpoint_consistent = _check_earlier_checkpoint(
+                v, earlier_checkpoint, checkpoint, trusted_public_key or public_key, proven)
+    elif earlier_checkpoint is not None:
+        report.earlier_checkpoint_consistent = False
+        v.problem(EARLIER, "cannot be compared: the bundle's own checkpoint could not be checked")
     _check_items(v, entries, events)
     cert = v.parsed.get(layout.SEAL_CERT)
     if cert is not None:
@@ -277,7 +298,7 @@ def _check_roles(v: _Verifier, entries: list[dict[str, Any]]) -> None:
     """The bundle's own files must all be listed, each under its role; other files need a caller role."""
     roles = {e["path"]: e["role"] for e in entries}
     for name, role in layout.GENERATED_ROLES.items():
-        if roles.get(name) != role:
+        if roles.get(name) != role and not (name in layout.OPTIONAL_GENERATED and name not in roles):
             v.problem(layout.MANIFEST, f"does not list {name} as {role!r}, so the bundle cannot be fully checked")
     for entry in entries:
         if entry["path"] not in layout.GENERATED_ROLES and entry["role"] not in layout.CALLER_ROLES:
@@ -436,6 +457,77 @@ def _check_proofs(v: _Verifier, events: list[tuple[Event, bytes]], checkpoint: C
                       "checkpoint root (the event or the proof was changed)")
             continue
         v.events_checked += 1
+
+
+def _check_consistency_file(v: _Verifier, checkpoint: Checkpoint,
+                            key: Ed25519PublicKey | None) -> dict[tuple[int, str], list[bytes]]:
+    """Check custody/consistency.json; return the proofs that verify, by (earlier size, earlier root hex)."""
+    where, proven = layout.CONSISTENCY, {}
+    data = v.parsed.get(where)  # absent when not listed (bundles from before consistency proofs)
+    if data is None or key is None:
+        return proven
+    try:
+        doc = parse_canonical(data)
+    except (IntegrityError, RecursionError):
+        v.problem(where, "is not valid canonical JSON")
+        return proven
+    if not isinstance(doc, dict) or doc.get("format") != layout.CONSISTENCY_FORMAT or not isinstance(
+        doc.get("proofs"), list
+    ):
+        v.problem(where, "is not an Evidence Vault consistency-proof file")
+        return proven
+    if doc.get("tree_size") != checkpoint.tree_size or doc.get("root") != checkpoint.root.hex():
+        v.problem(where, "is for a different log size or root than the signed checkpoint")
+        return proven
+    for number, entry in enumerate(doc["proofs"], start=1):
+        path = entry.get("consistency_proof") if isinstance(entry, dict) else None
+        if not isinstance(path, list) or len(path) > _MAX_PROOF_LENGTH or not isinstance(
+            entry.get("checkpoint"), str
+        ) or not all(isinstance(h, str) and _HEX64.fullmatch(h) for h in path):
+            v.problem(where, f"proof {number} is not well formed")
+            continue
+        try:
+            earlier = verify_checkpoint(entry["checkpoint"], key)
+            if entry.get("tree_size") != earlier.tree_size or entry.get("root") != earlier.root.hex():
+                raise IntegrityError("its size or root differs from its checkpoint")
+            check_extends(earlier, checkpoint, [bytes.fromhex(h) for h in path])
+        except IntegrityError as exc:
+            v.problem(where, f"proof {number} (from {entry.get('tree_size')} events) does not verify: {exc.message}")
+            continue
+        proven[(earlier.tree_size, earlier.root.hex())] = [bytes.fromhex(h) for h in path]
+    return proven
+
+
+def _check_earlier_checkpoint(v: _Verifier, text: str, checkpoint: Checkpoint, key: Ed25519PublicKey | None,
+                              proven: dict[tuple[int, str], list[bytes]]) -> bool:
+    """Does the bundle's log extend ``text`` (a checkpoint obtained earlier)?  Problems say why not."""
+    if key is None:
+        v.problem(EARLIER, "cannot be checked without a valid vault public key")
+        return False
+    try:
+        earlier = verify_checkpoint(text.replace("\r\n", "\n").strip() + "\n", key)
+    except IntegrityError as exc:
+        v.problem(EARLIER, f"is not signed by this bundle's vault key ({exc.message}); it belongs to "
+                  "another vault, or the bundle was re-signed with a new key")
+        return False
+    if earlier.tree_size > checkpoint.tree_size:
+        v.problem(EARLIER, f"covers {earlier.tree_size} events but the bundle's log has only "
+                  f"{checkpoint.tree_size}: events were removed after that checkpoint (the history was cut short)")
+        return False
+    if earlier.tree_size == checkpoint.tree_size:
+        if same_checkpoint(earlier, checkpoint):
+            return True
+        v.problem(EARLIER, f"has a different root for the same {earlier.tree_size} events: the history was "
+                  "rewritten")
+        return False
+    proof = proven.get((earlier.tree_size, earlier.root.hex()))
+    if proof is None:
+        v.problem(EARLIER, f"is not an ancestor of the bundle's log: the bundle carries no valid consistency "
+                  f"proof from that checkpoint of {earlier.tree_size} events, so the history was rewritten "
+                  "since then (or the vault's record of that checkpoint was removed)")
+        return False
+    check_extends(earlier, checkpoint, proof)  # already verified in _check_consistency_file
+    return True
 
 
 def _check_items(v: _Verifier, entries: list[dict[str, Any]], events: list[Event]) -> None:

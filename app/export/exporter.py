@@ -389,7 +389,7 @@ def export(
                 out=out, as_zip=out.suffix.lower() == ".zip", files=files, events=bundle_events,
                 leaf_hashes=leaves, checkpoint_text=checkpoint_text, signing_key=vault.signing_key,
                 seal_cert_pem=vault.seal_identity.cert_pem, audience=audience, level=level,
-                progress=stages.stage("bundle"), cancel=cancel)
+                progress=stages.stage("bundle"), cancel=cancel, earlier_checkpoints=vault.checkpoints())
             result.bundle_manifest_sha256 = written.manifest_sha256
             result.withheld_files = withheld
         else:

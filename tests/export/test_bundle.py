@@ -36,7 +36,7 @@ from tests.export.test_bundle_support import (
 )
 
 ALL_FILES = [
-    DOSSIER_NAME, PHOTO_NAME, layout.EVENTS, layout.PROOFS, layout.CHECKPOINT, layout.PUBLIC_KEY,
+    DOSSIER_NAME, PHOTO_NAME, layout.EVENTS, layout.PROOFS, layout.CHECKPOINT, layout.CONSISTENCY, layout.PUBLIC_KEY,
     layout.SEAL_CERT, layout.INSTRUCTIONS, layout.SUMS, layout.MANIFEST, layout.SIGNATURE,
 ]
 
@@ -55,7 +55,7 @@ def test_bundle_round_trip_verifies(tmp_path: Path, as_zip: bool) -> None:
     assert report.problems == []
     assert report.ok and report.key_trusted
     assert report.key_id == built.key_id
-    assert report.files_checked == 9
+    assert report.files_checked == 10  # + custody/consistency.json
     assert report.events_checked == 5  # events 0, 1, 2, 3 and 5 (item 9's event 4 is not exported)
     assert report.tree_size == 6 and report.audience == "court" and report.level == "redacted"
     listed = [e.path for e in built.result.files]
@@ -86,7 +86,7 @@ def test_bundle_contents_follow_the_format(tmp_path: Path) -> None:
 def test_extracted_zip_bundle_verifies_as_folder(tmp_path: Path) -> None:
     built = build_bundle(tmp_path, as_zip=True)
     written = extract_bundle(built.path, tmp_path / "out")
-    assert len(written) == 11
+    assert len(written) == 12
     assert verify_bundle(tmp_path / "out").ok
 
 
@@ -99,6 +99,7 @@ EXPECTED_PART = {
     layout.EVENTS: {layout.EVENTS},
     layout.PROOFS: {layout.PROOFS},
     layout.CHECKPOINT: {layout.CHECKPOINT},
+    layout.CONSISTENCY: {layout.CONSISTENCY},
     layout.PUBLIC_KEY: {layout.PUBLIC_KEY},
     layout.SEAL_CERT: {layout.SEAL_CERT},
     layout.INSTRUCTIONS: {layout.INSTRUCTIONS},

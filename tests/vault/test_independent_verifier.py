@@ -53,11 +53,10 @@ def run_on_vault(path: Path, *args: str | Path, **kwargs: str | None) -> tuple[i
 
 
 def tool_locations(output: str) -> list[str]:
-    """The tool's problem locations, in the app's words ("event seq 4" -> "event 4").  Left out: the
-    tool's extra cross-check of checkpoint_made events against the current log, which the app lacks."""
+    """The tool's problem locations, in the app's words ("event seq 4" -> "event 4")."""
     found = []
     for line in output.splitlines():
-        if line.startswith("  PROBLEM  ") and "announced a checkpoint" not in line:
+        if line.startswith("  PROBLEM  "):
             where = line[len("  PROBLEM  "):].split(":", 1)[0]
             where = where.replace("event seq ", "event ")
             found.append("given checkpoint" if where.startswith("given checkpoint") else where)
@@ -276,6 +275,104 @@ def test_insider_tampering_is_found_and_located_like_the_app(
     else:  # key replaced: both notice the key and the checkpoint signed by the old one
         assert "keys" in mine and "stored checkpoint 1" in mine and "event 0" in mine, out
         assert report.problems[0].kind == "key_replaced"
+
+
+def _rechain(conn, seq: int, **changes) -> None:
+    """Replace event ``seq`` and re-chain every later event, as a careful insider would."""
+    prev = None
+    for number, canonical in conn.execute("SELECT seq, canonical FROM events WHERE seq >= ? ORDER BY seq",
+                                          (seq,)).fetchall():
+        event = Event.from_canonical(bytes(canonical))
+        event = replace(event, **changes) if number == seq else event
+        event = replace(event, prev_hash=prev) if prev is not None else event
+        prev = event.chain_hash()
+        conn.execute("UPDATE events SET canonical = ?, chain_hash = ? WHERE seq = ?",
+                     (event.canonical_bytes(), prev, number))
+
+
+def _replace_key_columns(conn) -> None:
+    from app.vault import keys
+
+    other = keys.new_signing_key()
+    conn.execute("UPDATE keys SET public_pem = ?, key_id = ? WHERE name = 'signing'",
+                 (keys.public_key_pem(other), keys.key_id(other)))
+
+
+def _stale_checkpoint_root(conn) -> None:
+    """Event 6 edited and the chain rebuilt, the stored checkpoint re-signed with the vault's own key, but
+    checkpoint_made (event 7) still names the old root."""
+    from app.vault import keys
+    from app.vault.checkpoint import sign_checkpoint
+    from app.vault.merkle import root_hash
+
+    _rechain(conn, 6, actor="Somebody else")
+    seed, kid = conn.execute("SELECT private_key, key_id FROM keys WHERE name = 'signing'").fetchone()
+    leaves = [hashlib.sha256(b"\x00" + bytes(c)).digest()
+              for (c,) in conn.execute("SELECT canonical FROM events WHERE seq < 7 ORDER BY seq")]
+    created = conn.execute("SELECT created_at FROM checkpoints").fetchone()[0]
+    text = sign_checkpoint(origin=f"evidence-vault/{kid}", tree_size=7, root=root_hash(leaves), time=created,
+                           key=keys.load_private_key(bytes(seed)))
+    conn.execute("UPDATE checkpoints SET text = ?", (text,))
+
+
+def _delete_checkpoint_row(conn) -> None:
+    conn.execute("DELETE FROM checkpoints")
+
+
+@pytest.mark.parametrize(("tamper", "locations"), [
+    (_stale_checkpoint_root, ["event 7"]),
+    (_delete_checkpoint_row, ["event 7"]),
+    (_replace_key_columns, None),
+])
+def test_new_tamper_cases_agree_with_the_app(vault: tuple[Path, str], tamper: Callable,
+                                             locations: list[str] | None) -> None:
+    path, _ = vault
+    conn = _insider(path)
+    tamper(conn)
+    conn.close()
+    code, out = run_on_vault(path)
+    report = app_verify(path)
+    assert code == 1 and not report.ok, out
+    if locations is not None:
+        assert [p.location for p in report.problems] == locations == tool_locations(out), out
+    else:  # the public columns no longer belong to the private key: both blame the keys
+        assert {p.kind for p in report.problems} == {"key_replaced"}
+        assert "keys" in tool_locations(out), out
+
+
+def test_backdated_event_is_a_warning_in_both(vault: tuple[Path, str]) -> None:
+    path, _ = vault
+    conn = _insider(path)
+    _rechain(conn, 6, time="2020-01-01T00:00:00.000000Z")  # before vault_created
+    conn.execute("DELETE FROM checkpoints")  # and the checkpoint that would expose the rewrite
+    conn.execute("DELETE FROM events WHERE seq = 7")
+    conn.close()
+    code, out = run_on_vault(path)
+    report = app_verify(path)
+    assert code == 0 and report.ok, (out, report.problems)
+    assert [w.location for w in report.warnings] == ["event 6"]
+    assert "note_added" in report.warnings[0].message
+    warned = [line for line in out.splitlines() if line.startswith("  note     WARNING")]
+    assert len(warned) == 1 and "event seq 6 (note_added)" in warned[0], out
+
+
+def test_replaced_key_with_expected_key_id_is_altered_in_both(vault: tuple[Path, str]) -> None:
+    from app.vault.verify import pin_key
+
+    path, _ = vault
+    with Vault.open(path, TEST_PASSPHRASE, actor=ACTOR) as v:
+        original = v.key_id
+    assert run_on_vault(path, "--expect-key-id", original)[0] == 0
+    conn = _insider(path)
+    _replace_signing_key(conn)
+    conn.execute("UPDATE keys SET key_id = (SELECT key_id FROM keys WHERE name = 'seal') WHERE name = 'signing'")
+    conn.close()
+    code, out = run_on_vault(path, "--expect-key-id", original)
+    with Vault.open(path, TEST_PASSPHRASE, actor=ACTOR) as v:
+        report = pin_key(v.verify(record=False), expected_key_id=original, actual_key_id=v.key_id)
+    assert code == 1 and "not the expected" in out, out
+    assert not report.ok and report.problems[0].kind == "key_replaced"
+    assert f"not the expected key {original}" in report.problems[0].message
 
 
 def test_chain_rebuilt_by_an_insider_is_caught_only_by_the_kept_checkpoint(
