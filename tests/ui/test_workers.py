@@ -35,8 +35,9 @@ def test_result_and_progress_arrive_on_the_ui_thread(qtbot):
 
 def test_vault_errors_pass_through_and_bugs_are_wrapped(qtbot):
     pool = WorkerPool()
-    with qtbot.waitSignal(pool.run(lambda p, c: (_ for _ in ()).throw(WrongPassphrase())).signals.error) as b:
-        pass
+    first = Worker(lambda p, c: (_ for _ in ()).throw(WrongPassphrase()))
+    with qtbot.waitSignal(first.signals.error, timeout=5000) as b:  # connected before the job can finish
+        pool.start(first)
     assert isinstance(b.args[0], WrongPassphrase)
 
     def buggy(progress, cancel):
