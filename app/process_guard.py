@@ -33,8 +33,7 @@ def harden_process() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (ValueError, OSError) as error:  # cannot happen when lowering, but never stop the program
         log.warning("could not disable core files: %r", error)
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+    if _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         log.warning("could not mark the process non-dumpable: errno %d", ctypes.get_errno())
 
 
@@ -42,5 +41,8 @@ def is_dumpable() -> bool:
     """The kernel's dumpable flag of this process (Linux); True elsewhere, where it is not managed."""
     if not sys.platform.startswith("linux"):
         return True
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0
+    return _libc().prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)

@@ -494,11 +494,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with open_vault(args) as vault:
             if checkpoint is not None:
                 _check_checkpoint_origin(vault, checkpoint)
-            report = _run_with_progress("verify", lambda bar: vault.verify(checkpoint=checkpoint, progress=bar))
-            if expected_key_id is not None:
-                from app.vault.verify import pin_key
-
-                report = pin_key(report, expected_key_id=expected_key_id, actual_key_id=vault.key_id)
+            report = _run_with_progress("verify", lambda bar: vault.verify(
+                checkpoint=checkpoint, progress=bar, expect_key_id=expected_key_id))
     except EvidenceVaultError as error:
         if args.json:
             print_json({"ok": False, "could_not_run": True, "error": error.user_message()})

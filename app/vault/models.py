@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.errors import IntegrityError
+
 ITEM_KINDS: frozenset[str] = frozenset({"interview", "photo", "video", "audio", "document", "transcript"})
 PERSON_ROLES: frozenset[str] = frozenset({"survivor", "witness", "interviewer", "perpetrator", "other"})
 CONSENT_SCOPES: frozenset[str] = frozenset({"court", "un", "ngo", "media"})
@@ -142,8 +144,6 @@ class VerifyReport:
     def raise_if_failed(self) -> None:
         """Raise IntegrityError carrying the first problem when the vault is not intact."""
         if self.problems:
-            from app.errors import IntegrityError
-
             more = f" ({len(self.problems) - 1} more problems found.)" if len(self.problems) > 1 else ""
             raise IntegrityError(self.problems[0].message + more,
                                  debug_detail="; ".join(f"{p.kind} at {p.location}" for p in self.problems[:20]))

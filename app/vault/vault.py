@@ -460,13 +460,16 @@ class Vault(RecordsMixin):
 
     # -- verification and passphrase ---------------------------------------------------------
     def verify(self, *, checkpoint: str | None = None, progress: ProgressCallback | None = None,
-               cancel: CancelToken | None = None, record: bool = True) -> VerifyReport:
+               cancel: CancelToken | None = None, record: bool = True,
+               expect_key_id: str | None = None) -> VerifyReport:
         """Re-hash every original and replay the custody log (see app.vault.verify).
+
+        ``expect_key_id``: the signing key id the auditor was given; another key is a problem.
 
         Records a ``verified`` event with the outcome unless ``record`` is False or the vault is open
         read-only, best-effort: a damaged file is not written to, and a failed write never hides the
         report (``report.recorded`` says whether the event was written)."""
-        from app.vault.verify import verify_vault
+        from app.vault.verify import pin_key, verify_vault
 
         with self._lock:
             try:
@@ -477,6 +480,8 @@ class Vault(RecordsMixin):
                     f"damaged ({getattr(exc, 'message', exc)}).")])
             report = verify_vault(self._connection(), public_key, checkpoint=checkpoint, progress=progress,
                                   cancel=cancel)
+            if expect_key_id is not None:  # before the record: the verified event must say what the auditor sees
+                report = pin_key(report, expected_key_id=expect_key_id, actual_key_id=self.key_id)
             damaged = any(p.kind == "vault_file" for p in report.problems)
             if record and not self.read_only and not damaged:
                 try:

@@ -213,3 +213,13 @@ def test_log_json_lets_every_link_be_recomputed_with_hashlib(cli) -> None:
         assert prev == event["chain_hash"]
         leaves.append(hashlib.sha256(b"\x00" + canonical).digest())
     assert root_hash(leaves[:5]) == parse_checkpoint(checkpoint).root
+
+
+def test_a_pinned_key_mismatch_is_recorded_as_a_failed_verification(setup) -> None:
+    path, _, key_id = setup
+    with Vault.open(path, TEST_PASSPHRASE, actor=ACTOR) as vault:
+        assert vault.verify(expect_key_id=key_id).ok
+        report = vault.verify(expect_key_id="0123456789abcdef")
+        assert [p.kind for p in report.problems] == ["key_replaced"]
+        recorded = [e for e in vault.events() if e.action == "verified"]
+    assert [e.details["ok"] for e in recorded[-2:]] == [True, False]
