@@ -16,6 +16,8 @@ SYSTEM_PACKAGES=(
   fonts-noto-core fonts-noto-cjk fonts-khmeros fonts-wqy-microhei fontconfig
   # PDF pages to PNG for looking at dossiers in tests; strace proves in tests that no socket is opened
   poppler-utils strace
+  # headquarters archive (evidence-vault hq, scripts/hq.sh) and its tests
+  postgresql-15
 )
 
 SUDO_CMD=""; [ "$(id -u)" -ne 0 ] && SUDO_CMD="sudo"
