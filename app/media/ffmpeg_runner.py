@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import io
+import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from app.errors import Cancelled, CorruptMedia, MediaError, UnsupportedMedia
 from app.progress import CancelToken
 
 CancelSource = Callable[[], bool] | threading.Event | CancelToken
+FFMPEG = "ffmpeg"
+FFPROBE = "ffprobe"
 STDERR_KEEP = 64 * 1024
 _CHUNK = 1 << 20
 _POLL = 0.05
@@ -73,7 +77,7 @@ def is_cancelled(cancel: CancelSource | None) -> bool:
 class _Tail:
     """Drains a pipe until EOF, keeping only the last ``keep`` bytes."""
 
-    def __init__(self, pipe: BinaryIO, keep: int) -> None:
+    def __init__(self, pipe: IO[bytes], keep: int) -> None:
         self._parts: collections.deque[bytes] = collections.deque()
         self._size = 0
         self._keep = keep
@@ -82,9 +86,10 @@ class _Tail:
         self.thread = threading.Thread(target=self._run, args=(pipe,), name="ffmpeg-stderr", daemon=True)
         self.thread.start()
 
-    def _run(self, pipe: BinaryIO) -> None:
+    def _run(self, pipe: IO[bytes]) -> None:
+        reader = cast(io.BufferedReader, pipe)  # Popen's default buffering: read1 returns what is there
         with contextlib.suppress(OSError, ValueError):
-            for chunk in iter(lambda: pipe.read1(65536), b""):
+            for chunk in iter(lambda: reader.read1(65536), b""):
                 with self._lock:
                     self._parts.append(chunk)
                     self._size += len(chunk)
@@ -172,8 +177,9 @@ class FfmpegProcess:
 
     def _collect(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
+        reader = cast(io.BufferedReader, self._proc.stdout)
         with contextlib.suppress(OSError, ValueError):
-            for chunk in iter(lambda: self._proc.stdout.read1(_CHUNK), b""):  # type: ignore[union-attr]
+            for chunk in iter(lambda: reader.read1(_CHUNK), b""):
                 self._captured.append(chunk)
 
     def _watch(self) -> None:
@@ -219,14 +225,14 @@ class FfmpegProcess:
         return self._proc.pid
 
     @property
-    def stdout(self) -> BinaryIO:
+    def stdout(self) -> io.BufferedReader:
         assert self._proc is not None and self._proc.stdout is not None and not self._capture
-        return self._proc.stdout  # type: ignore[return-value]
+        return cast(io.BufferedReader, self._proc.stdout)
 
     @property
     def stdin(self) -> BinaryIO:
         assert self._proc is not None and self._proc.stdin is not None and self._stdin_pipe
-        return self._proc.stdin  # type: ignore[return-value]
+        return cast(BinaryIO, self._proc.stdin)
 
     @property
     def returncode(self) -> int | None:
@@ -311,3 +317,15 @@ def run(command: Sequence[str], *, feed: BinaryIO | None = None, pass_fds: Seque
                        capture_stdout=True) as process:
         code = process.wait()
         return RunResult(returncode=code, stdout=process.output(), stderr=process.stderr_tail())
+
+
+def ffmpeg_version() -> str:
+    """First line of ``ffmpeg -version`` (recorded with redactions), or '' when unavailable."""
+    exe = shutil.which(FFMPEG)
+    if not exe:
+        return ""
+    try:
+        out = run([exe, "-version"], time_limit=20).stdout
+    except (MediaError, OSError):
+        return ""
+    return out.decode("utf-8", "replace").splitlines()[0] if out else ""

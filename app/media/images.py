@@ -259,8 +259,7 @@ def _dms_to_degrees(value: Any) -> float | None:
         return None
     if not parts or not all(math.isfinite(p) for p in parts):
         return None
-    degrees = sum(p / 60**i for i, p in enumerate(parts[:3]))
-    return degrees
+    return sum(p / 60.0**i for i, p in enumerate(parts[:3]))
 
 
 def _ref(value: Any) -> str:

@@ -1,15 +1,30 @@
-"""Probe an untrusted file at ingest: what it is, what it says about itself, whether it is damaged.
+"""The one place that asks ffprobe what a file is, and the one reading of what it answers.
 
-``probe_file`` NEVER raises for bad media.  Damage, lies in the file name, decompression bombs and
-tools that time out all become plain-language ``warnings``; the storage layer keeps the original
-anyway, because a damaged recording is still evidence.
+Two callers with two contracts:
 
-Audio and video go through ``ffprobe`` (called directly: ffmpeg-python 0.2.0's ``probe()`` has no
-timeout).  ffprobe only reads local files (``-protocol_whitelist file``) with a fixed list of
+* :func:`probe_file` (ingest) NEVER raises for bad media.  Damage, lies in the file name,
+  decompression bombs and tools that time out all become plain-language ``warnings`` in its
+  :class:`MediaInfo`; the storage layer keeps the original anyway, because a damaged recording is
+  still evidence.
+* :func:`probe_video` (redaction, review, export pipelines) describes the picture track the
+  decoder will deliver (:class:`VideoInfo`) and raises :class:`CorruptMedia` or
+  :class:`UnsupportedMedia` when there is none to work on.
+
+Both read a stream's geometry through :func:`display_rotation` and :func:`frame_rate`, so a
+rotated phone video gets the same rotation in the item's metadata and in the redaction record.
+
+**Rotation convention**: degrees *clockwise* the stored frame must be turned to display upright
+(0, 90, 180 or 270).  ffprobe reports the display matrix as ``rotation`` in the opposite sense
+(``av_display_rotation_get``: counter-clockwise), so a phone held upright, whose matrix ffprobe
+shows as ``-90``, is ``90`` here; the legacy ``rotate`` tag already means clockwise.  ffmpeg's
+decoder applies the rotation (autorotate), so decoded frames are upright and ``VideoInfo``'s
+width and height are those of the upright picture.
+
+ffprobe at ingest only reads local files (``-protocol_whitelist file``) with a fixed list of
 demuxers (``-format_whitelist``), so a playlist disguised as a video cannot make it open anything
 else.  Truncation is found three ways, cheapest first (see ``_truncation_warning``):
-1. container structure: an MP4/MOV/HEIC box, a RIFF (WAV/AVI/WebP) chunk or a Matroska segment
-   whose declared size runs past the end of the file;
+1. container structure (:mod:`app.media.containers`): an MP4/MOV/HEIC box, a RIFF (WAV/AVI/WebP)
+   chunk or a Matroska segment whose declared size runs past the end of the file;
 2. for everything with a declared duration: ffprobe reads the packets of the last few seconds
    (a seek, not a full decode) and the data must reach the declared end;
 3. JPEG entropy data: ``ffmpeg`` decodes the image and reports corrupt scan data, which Pillow
@@ -21,17 +36,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import struct
 import subprocess
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from app.errors import UnsupportedMedia
-from app.media.ffmpeg_runner import MediaTimeout
+from app.errors import CorruptMedia, UnsupportedMedia
+from app.media.containers import overrun_warning
+from app.media.ffmpeg_runner import FFPROBE, MediaTimeout
 from app.media.ffmpeg_runner import run as run_tool
 from app.media.images import clean_text, json_safe, probe_photo
+from app.media.media_input import PROTOCOLS, MediaInput, Source, as_input
 from app.media.sniff import SNIFF_BYTES, extension_mismatch, sniff_kind
 
 DAMAGED_RECORDING = "This recording is damaged or in an unknown format; it was stored as received."
@@ -109,7 +126,7 @@ def _dedupe(info: MediaInfo) -> MediaInfo:
 def _structure_checks(
     path: Path, mime: str, size: int, info: MediaInfo, deadline: float, *, decoded_cleanly: bool
 ) -> None:
-    overrun = _container_overrun(path, mime, size)
+    overrun = overrun_warning(path, mime, size)
     if overrun:
         info.warnings.append(overrun)
     if mime != "image/jpeg" or not decoded_cleanly:
@@ -122,85 +139,6 @@ def _structure_checks(
             "The image is damaged: its compressed picture data contains errors, so parts of it "
             "may show as smeared or shifted blocks. It was stored as received."
         )
-
-
-def _container_overrun(path: Path, mime: str, size: int) -> str | None:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(64)
-            if len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
-                short = _isobmff_overrun(fh, size)
-            elif head[:4] == b"RIFF" and len(head) >= 8:
-                declared = struct.unpack("<I", head[4:8])[0]
-                # Streaming writers leave 0 or 0xFFFFFFFF ("unknown"); some omit the final pad byte.
-                short = declared not in (0, 0xFFFFFFFF) and 8 + declared > size + 1
-            elif head[:4] == b"\x1a\x45\xdf\xa3":
-                short = _matroska_overrun(fh, size)
-            else:
-                short = False
-    except (OSError, struct.error):
-        return None
-    if not short:
-        return None
-    what = "image" if mime.startswith("image/") else "recording"
-    return f"The {what} is truncated: the file ends before its data does (an incomplete copy or download)."
-
-
-def _isobmff_overrun(fh: Any, size: int) -> bool:
-    """True when a top-level box claims more bytes than the file has."""
-    offset = 0
-    for _ in range(100_000):
-        if offset >= size:
-            return False
-        fh.seek(offset)
-        header = fh.read(16)
-        if len(header) < 8:
-            return True
-        box_size = struct.unpack(">I", header[:4])[0]
-        if box_size == 1:
-            if len(header) < 16:
-                return True
-            box_size = struct.unpack(">Q", header[8:16])[0]
-        elif box_size == 0:
-            return False  # "to the end of the file"
-        if box_size < 8:
-            return False  # not a box structure we can judge; leave it to the decoders
-        if offset + box_size > size:
-            return True
-        offset += box_size
-    return False
-
-
-def _read_vint(fh: Any, strip_marker: bool) -> int | None:
-    first = fh.read(1)
-    if not first or first[0] == 0:
-        return None
-    length = 9 - first[0].bit_length()
-    rest = fh.read(length - 1)
-    if len(rest) < length - 1:
-        return None
-    value = first[0] & (0xFF >> length) if strip_marker else first[0]
-    for byte in rest:
-        value = (value << 8) | byte
-    if strip_marker and value == (1 << (7 * length)) - 1:
-        return -1  # "unknown size" (live streams)
-    return value
-
-
-def _matroska_overrun(fh: Any, size: int) -> bool:
-    fh.seek(0)
-    if _read_vint(fh, strip_marker=False) != 0x1A45DFA3:
-        return False
-    header_size = _read_vint(fh, strip_marker=True)
-    if header_size is None or header_size < 0:
-        return False
-    fh.seek(header_size, 1)
-    if _read_vint(fh, strip_marker=False) != 0x18538067:  # Segment
-        return False
-    segment_size = _read_vint(fh, strip_marker=True)
-    if segment_size is None or segment_size < 0:
-        return False
-    return fh.tell() + segment_size > size
 
 
 def _run(cmd: list[str], deadline: float) -> subprocess.CompletedProcess[bytes]:
@@ -266,7 +204,7 @@ def _probe_av(path: Path, info: MediaInfo, deadline: float) -> None:
         return
     except (ValueError, OSError):
         info.warnings.append(DAMAGED_RECORDING)
-        overrun = _container_overrun(path, info.mime, info.metadata["size"])
+        overrun = overrun_warning(path, info.mime, info.metadata["size"])
         if overrun:
             info.warnings.append(overrun)
         return
@@ -275,7 +213,7 @@ def _probe_av(path: Path, info: MediaInfo, deadline: float) -> None:
     meta = info.metadata
     meta["container"] = clean_text(str(fmt.get("format_name", "")))
     meta["streams"] = [_stream_summary(s) for s in streams]
-    video = [s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)]
+    video = [s for s in streams if s.get("codec_type") == "video" and not is_cover_art(s)]
     audio = [s for s in streams if s.get("codec_type") == "audio"]
     if not video and not audio:
         info.warnings.append(DAMAGED_RECORDING)
@@ -302,15 +240,53 @@ def _probe_av(path: Path, info: MediaInfo, deadline: float) -> None:
         info.warnings.append("This recording has no length (duration 0); it may be empty or damaged.")
     elif duration is None and not (video and info.metadata["size"] > _COUNT_PACKETS_MAX_BYTES):
         info.warnings.append("The length of this recording could not be determined; it may be damaged.")
-    truncated = _container_overrun(path, info.mime, info.metadata["size"])
+    truncated = overrun_warning(path, info.mime, info.metadata["size"])
     if truncated is None and duration:
         truncated = _tail_check(path, duration, deadline)
     if truncated:
         info.warnings.append(truncated)
 
 
-def _is_cover_art(stream: dict[str, Any]) -> bool:
+# --- reading ffprobe's stream descriptions (both callers) -------------------------------------
+
+def is_cover_art(stream: dict[str, Any]) -> bool:
+    """An album cover or thumbnail stored as a one-picture "video" stream."""
     return bool((stream.get("disposition") or {}).get("attached_pic"))
+
+
+def display_rotation(stream: dict[str, Any]) -> int | None:
+    """Degrees clockwise the stored frame must be turned to display upright; None when unsaid.
+
+    ffprobe 5+ reports the display matrix as side data whose ``rotation`` is counter-clockwise
+    (hence the minus); older files and demuxers carry a ``rotate`` tag that is already clockwise.
+    """
+    for side in stream.get("side_data_list") or []:
+        if isinstance(side, dict) and "rotation" in side:
+            value = _number(side.get("rotation"))
+            if value is not None:
+                return round(-value) % 360
+    value = _number((stream.get("tags") or {}).get("rotate"))
+    return round(value) % 360 if value is not None else None
+
+
+def _fraction(text: Any) -> Fraction | None:
+    if not isinstance(text, str) or not text or text in ("0/0", "0/1"):
+        return None
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value > 0 else None
+
+
+def frame_rate(stream: dict[str, Any], *, at_most: int = 1000) -> Fraction | None:
+    """Frames per second: ``avg_frame_rate`` (honest for variable-rate phone videos), else
+    ``r_frame_rate``; a rate above ``at_most`` is a timebase (90000/1), not a frame rate."""
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        rate = _fraction(stream.get(key))
+        if rate is not None and rate <= at_most:
+            return rate
+    return None
 
 
 def _number(value: Any) -> float | None:
@@ -319,16 +295,6 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if number == number and abs(number) != float("inf") else None
-
-
-def _rate(text: Any) -> float | None:
-    if not isinstance(text, str) or "/" not in text:
-        return None
-    num, den = (_number(part) for part in text.split("/", 1))
-    if not num or not den:
-        return None
-    rate = num / den
-    return round(rate, 3) if 0 < rate <= 1000 else None
 
 
 def _stream_summary(stream: dict[str, Any]) -> dict[str, Any]:
@@ -340,26 +306,16 @@ def _stream_summary(stream: dict[str, Any]) -> dict[str, Any]:
     if out["type"] == "video":
         out["width"] = stream.get("width") if isinstance(stream.get("width"), int) else None
         out["height"] = stream.get("height") if isinstance(stream.get("height"), int) else None
-        out["fps"] = _rate(stream.get("avg_frame_rate")) or _rate(stream.get("r_frame_rate"))
-        out["rotation"] = _rotation(stream)
-        out["cover_art"] = _is_cover_art(stream)
+        fps = frame_rate(stream)
+        out["fps"] = round(float(fps), 3) if fps is not None else None
+        out["rotation"] = display_rotation(stream)
+        out["cover_art"] = is_cover_art(stream)
     elif out["type"] == "audio":
         rate = _number(stream.get("sample_rate"))
         out["sample_rate"] = int(rate) if rate else None
         out["channels"] = stream.get("channels") if isinstance(stream.get("channels"), int) else None
     out["duration"] = _number(stream.get("duration"))
     return out
-
-
-def _rotation(stream: dict[str, Any]) -> int | None:
-    """Display rotation in degrees (ffprobe 5+ puts it in the display matrix side data)."""
-    for side in stream.get("side_data_list") or []:
-        if isinstance(side, dict) and "rotation" in side:
-            value = _number(side.get("rotation"))
-            if value is not None:
-                return round(value) % 360
-    value = _number((stream.get("tags") or {}).get("rotate"))
-    return round(value) % 360 if value is not None else None
 
 
 def _duration(fmt: dict[str, Any], streams: list[dict[str, Any]]) -> float | None:
@@ -381,10 +337,10 @@ def _duration_by_counting(path: Path, stream: str, deadline: float) -> float | N
     packets = _number(streams[0].get("nb_read_packets"))
     if packets == 0:
         return 0.0
-    fps = _rate(streams[0].get("avg_frame_rate")) or _rate(streams[0].get("r_frame_rate"))
-    if not packets or not fps or stream.startswith("a"):
+    fps = frame_rate(streams[0])
+    if not packets or fps is None or stream.startswith("a"):
         return None
-    return round(packets / fps, 3)
+    return round(packets / float(fps), 3)
 
 
 def _tail_check(path: Path, duration: float, deadline: float) -> str | None:
@@ -453,3 +409,80 @@ def _describe_tags(tags: dict[str, Any], meta: dict[str, Any]) -> None:
             if match.group(3):
                 gps["altitude"] = float(match.group(3))
         meta["gps"] = gps
+
+
+# --- the picture track a pipeline will decode -------------------------------------------------
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """The first picture track as the decoder delivers it: upright (rotation already applied)."""
+
+    width: int
+    height: int
+    fps: Fraction
+    frame_count: int  # estimate for progress; the decoder may deliver a few more or fewer
+    duration: float | None
+    rotation: int  # degrees clockwise the stored frame is turned to display upright (0, 90, 180, 270)
+    has_audio: bool
+    audio_channels: int
+    video_codec: str
+    container: str
+
+    @property
+    def fps_float(self) -> float:
+        return float(self.fps)
+
+
+def parse_video_info(data: dict[str, Any]) -> VideoInfo:
+    """:class:`VideoInfo` from ffprobe's ``-show_format -show_streams`` JSON."""
+    streams = [s for s in data.get("streams") or [] if isinstance(s, dict)]
+    videos = [s for s in streams if s.get("codec_type") == "video" and not is_cover_art(s)]
+    if not videos:
+        raise UnsupportedMedia("This file has no video picture track, so there is nothing to redact as video.")
+    video = videos[0]
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise CorruptMedia(debug_detail=f"video stream without size: {video}")
+    rotation = display_rotation(video) or 0
+    if rotation in (90, 270):
+        width, height = height, width
+    # 240 fps at most: a higher "rate" is a timebase, and -r with it would duplicate frames by the million
+    fps = (frame_rate(video, at_most=240) or Fraction(25)).limit_denominator(1001)
+    fmt = data.get("format") or {}
+    duration = _number(video.get("duration"))
+    if duration is None:
+        duration = _number(fmt.get("duration"))
+    frames_text = video.get("nb_frames")
+    if frames_text and str(frames_text).isdigit() and int(frames_text) > 0:
+        frame_count = int(frames_text)
+    elif duration:
+        frame_count = max(1, round(duration * float(fps)))
+    else:
+        frame_count = 0
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    return VideoInfo(
+        width=width, height=height, fps=fps, frame_count=frame_count, duration=duration, rotation=rotation,
+        has_audio=bool(audios), audio_channels=int(audios[0].get("channels") or 2) if audios else 0,
+        video_codec=str(video.get("codec_name") or ""), container=str(fmt.get("format_name") or ""),
+    )
+
+
+def probe_video(source: Source | MediaInput) -> VideoInfo:
+    """Size, frame rate, frame count, rotation and audio of the video a pipeline will decode.
+
+    Raises :class:`CorruptMedia` when ffprobe cannot parse the file, :class:`UnsupportedMedia`
+    when it has no picture track or ffprobe is not installed."""
+    with as_input(source) as media_input:
+        cmd = [FFPROBE, "-v", "error", *PROTOCOLS, "-print_format", "json", "-show_format",
+               "-show_streams", media_input.url()]
+        # killed after 120 s: a probe reads headers only, so longer means a hostile or stuck input
+        result = run_tool(cmd, feed=media_input.feed_stream(), pass_fds=media_input.pass_fds(), time_limit=120)
+        if result.returncode != 0:
+            raise CorruptMedia(debug_detail=result.stderr)
+        try:
+            data = json.loads(result.stdout.decode("utf-8", "replace") or "{}")
+        except json.JSONDecodeError as exc:
+            raise CorruptMedia(debug_detail=result.stderr) from exc
+        if not isinstance(data, dict) or not data.get("streams"):
+            raise CorruptMedia(debug_detail=result.stderr or "no streams")
+        return parse_video_info(data)

@@ -4,10 +4,17 @@ The files are untrusted: size is capped, the encoding must be UTF-8 (with or wit
 and every problem is reported as a sentence naming the line.  Plain text may carry
 timestamps and speakers as ``[00:01:23] Speaker: text`` or ``Speaker: text``; lines without a
 timestamp get the previous segment's time.
+
+WebVTT cue text is decoded as the WebVTT specification says: tags are removed first, then
+character references (``&amp;``, ``&lt;``, ``&nbsp;``, ``&lrm;``, ``&#7877;``, ``&#x65B0;``...)
+are decoded, so "Đặng&nbsp;Thị&nbsp;Xuyến" is stored as the name it shows (with U+00A0, which
+name matching treats as a space).  SRT and plain text have no escaping rules and are stored as
+written; name matching decodes references on its own (app.redact.charrefs).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,8 +111,11 @@ def _parse_cues(text: str, *, vtt: bool) -> list[ParsedSegment]:
         speaker = None
         voice = _VOICE_TAG.search(body)
         if vtt and voice:
-            speaker = voice.group(1).strip()[:MAX_SPEAKER_CHARS]
-        body = _ANY_TAG.sub("", body).strip()
+            speaker = html.unescape(voice.group(1)).strip()[:MAX_SPEAKER_CHARS]
+        body = _ANY_TAG.sub("", body)
+        if vtt:
+            body = html.unescape(body)
+        body = body.strip()
         if speaker is None:
             speaker, body = _split_speaker(body)
         segments.append(ParsedSegment(start, end, speaker, body))

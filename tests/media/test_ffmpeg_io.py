@@ -1,11 +1,13 @@
-"""app.media.ffmpeg_io against the real ffmpeg: probing, decoding from paths and file objects
-(stdin pipe and in-memory file), encoding, clean failure and clean-up."""
+"""The video pipeline against the real ffmpeg: probing, decoding from paths and file objects
+(stdin pipe and in-memory file), the rotation convention checked on decoded pixels, encoding,
+clean failure and clean-up."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import os
+import struct
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -14,7 +16,11 @@ import numpy as np
 import pytest
 
 from app.errors import Cancelled, CorruptMedia, UnsupportedMedia
-from app.media.ffmpeg_io import FrameReader, FrameWriter, MediaInput, probe, read_frames
+from app.media.frame_reader import Frame, FrameReader, read_frames
+from app.media.frame_writer import FrameWriter
+from app.media.media_input import MediaInput
+from app.media.probe import probe_file
+from app.media.probe import probe_video as probe
 from app.progress import CancelToken
 from tests.conftest import shared_data_path
 
@@ -58,16 +64,85 @@ def test_probe_real_video():
     assert info.rotation == 0
 
 
-def test_probe_rotated_video_swaps_size(tmp_path):
-    plain = _make_clip(tmp_path / "plain.mp4", size="160x96")
+def _marked_clip(path: Path) -> Path:
+    """96x48 stored frames, black with a red 16x16 square in the stored top-left corner."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=black:size=96x48:rate=5:duration=1",
+         "-vf", "drawbox=x=0:y=0:w=16:h=16:color=red:t=fill", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+         str(path)],
+        check=True,
+    )
+    return path
+
+
+def _with_display_matrix(plain: Path, out: Path, matrix: tuple[int, ...]) -> Path:
+    """A copy of ``plain`` whose track header carries ``matrix`` (a, b, u, c, d, v, x, y, w)."""
+    data = bytearray(plain.read_bytes())
+    at = data.index(b"tkhd") + 4 + 40  # version-0 tkhd: the matrix follows 40 bytes of fields
+    data[at:at + 36] = struct.pack(">9i", *matrix)
+    out.write_bytes(bytes(data))
+    return out
+
+
+def _red_corner(frame: Frame) -> str:
+    """Which corner of a decoded frame holds the red square."""
+    red = (frame[..., 0] > 150) & (frame[..., 1] < 100) & (frame[..., 2] < 100)
+    ys, xs = np.nonzero(red)
+    assert len(ys) > 100, "the red square was not found in the decoded frame"
+    height, width = red.shape
+    vertical = "top" if ys.mean() < height / 2 else "bottom"
+    horizontal = "left" if xs.mean() < width / 2 else "right"
+    return f"{vertical}-{horizontal}"
+
+
+# (a, b, c, d) of the display matrix -> rotation (degrees clockwise to display upright) and
+# where the stored top-left corner lands once displayed.  (0, 1, -1, 0) is what a phone held
+# upright writes; ffprobe shows it as "rotation": -90.
+ROTATIONS = {
+    (0, 1, -1, 0): (90, "top-right"),
+    (-1, 0, 0, -1): (180, "bottom-right"),
+    (0, -1, 1, 0): (270, "bottom-left"),
+}
+
+
+@pytest.mark.parametrize("abcd", sorted(ROTATIONS))
+def test_rotation_is_clockwise_to_upright_and_frames_come_upright(tmp_path: Path, abcd: tuple[int, ...]) -> None:
+    a, b, c, d = abcd
+    rotation, corner = ROTATIONS[abcd]
+    plain = _marked_clip(tmp_path / "plain.mp4")
+    rotated = _with_display_matrix(plain, tmp_path / "rotated.mp4",
+                                   (a * 65536, b * 65536, 0, c * 65536, d * 65536, 0, 0, 0, 1 << 30))
+    stored = next(iter(read_frames(plain)))
+    assert stored.shape == (48, 96, 3) and _red_corner(stored) == "top-left"
+    info = probe(rotated)
+    assert info.rotation == rotation
+    # ingest metadata and the pipeline share the one convention
+    assert probe_file(rotated).metadata["rotation"] == rotation
+    assert (info.width, info.height) == ((48, 96) if rotation in (90, 270) else (96, 48))
+    frame = next(iter(read_frames(rotated)))
+    assert frame.shape == (info.height, info.width, 3)
+    assert _red_corner(frame) == corner
+    # the decoded picture is the stored one turned `rotation` degrees clockwise (np.rot90 turns
+    # counter-clockwise for positive k)
+    expected = np.rot90(stored, k=-rotation // 90)
+    assert np.abs(frame.astype(int) - expected.astype(int)).mean() < 4
+
+
+def test_rotate_tag_written_by_ffmpeg_follows_the_same_convention(tmp_path: Path) -> None:
+    """ffmpeg's own ``rotate`` metadata (turned into a display matrix by its muxer): whatever angle
+    it records, the frames decode as the stored picture turned that many degrees clockwise."""
+    plain = _marked_clip(tmp_path / "plain.mp4")
     rotated = tmp_path / "rotated.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=90",
                     str(rotated)], check=True)
     info = probe(rotated)
-    assert info.rotation in (90, 270)
-    assert (info.width, info.height) == (96, 160)
+    assert info.rotation in (90, 270)  # ffmpeg versions disagree on the sign of this tag
+    assert (info.width, info.height) == (48, 96)
+    stored = next(iter(read_frames(plain)))
     frame = next(iter(read_frames(rotated)))
-    assert frame.shape == (160, 96, 3)
+    assert frame.shape == (96, 48, 3)
+    assert _red_corner(frame) == {90: "top-right", 270: "bottom-left"}[info.rotation]
+    assert np.abs(frame.astype(int) - np.rot90(stored, k=-info.rotation // 90).astype(int)).mean() < 4
 
 
 def test_file_object_pipe_and_memfd_match_path(tmp_path, monkeypatch):

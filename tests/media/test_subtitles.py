@@ -100,3 +100,32 @@ def test_arbitrary_text_never_crashes(text: str) -> None:
     for prefix in ("", "WEBVTT\n\n", "1\n00:00:01,000 --> 00:00:02,000\n"):
         with contextlib.suppress(InvalidInput):
             parse_transcript_bytes((prefix + text).encode("utf-8", "surrogatepass"))
+
+
+def test_webvtt_character_references_are_decoded_after_tags() -> None:
+    vtt = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Interviewer &amp; Co>Đặng&nbsp;Thị&nbsp;Xuyến said\n\n"
+        "00:00:03.000 --> 00:00:04.000\nNguy&#7877;n &#x65B0;&#X6C11; &lt;b&gt;not a tag&lt;/b&gt; &amp;nbsp;\n\n"
+        "00:00:05.000 --> 00:00:06.000\n&lrm;left&rlm; <i>&gt;</i>\n"
+    )
+    first, second, third = parse_transcript_bytes(vtt.encode())
+    assert first.speaker == "Interviewer & Co"
+    assert first.text == "Đặng\u00a0Thị\u00a0Xuyến said"
+    # Tags are removed before decoding: an escaped "<b>" stays text; decoded once only.
+    assert second.text == "Nguyễn 新民 <b>not a tag</b> &nbsp;"
+    assert third.text == "\u200eleft\u200f >"
+
+
+def test_decoded_webvtt_names_are_redacted() -> None:
+    from app.redact.names import NameRedactor, ProtectedName
+
+    vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nĐặng&nbsp;Thị&nbsp;Xuyến và chị Xuy&#7871;n\n"
+    (segment,) = parse_transcript_bytes(vtt.encode())
+    redactor = NameRedactor([ProtectedName(1, ["Đặng Thị Xuyến"], "Survivor A")])
+    assert redactor.redact(segment.text) == "Survivor A và chị Survivor A"
+
+
+def test_srt_keeps_references_as_written() -> None:
+    srt = "1\n00:00:01,000 --> 00:00:02,000\nAT&amp;T &nbsp;\n"
+    (segment,) = parse_transcript_bytes(srt.encode(), name="x.srt")
+    assert segment.text == "AT&amp;T &nbsp;"
