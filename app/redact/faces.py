@@ -207,7 +207,7 @@ def run_pass(
     return dets
 
 
-def fuse(
+def fuse_clusters(
     dets: np.ndarray,
     pass_ids: np.ndarray,
     *,
@@ -215,17 +215,19 @@ def fuse(
     low_threshold: float,
     min_support: int,
     cluster_iou: float,
-) -> np.ndarray:
-    """Cluster detections from all passes; return (M, 5) union boxes of the clusters that qualify."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster detections from all passes: (M, 5) union boxes of the clusters that qualify, and
+    for each the number of different passes that saw it."""
     keep_mask = dets[:, 4] >= low_threshold
     dets, pass_ids = dets[keep_mask], pass_ids[keep_mask]
     if len(dets) == 0:
-        return np.empty((0, 5), dtype=np.float32)
+        return np.empty((0, 5), dtype=np.float32), np.empty(0, dtype=np.int32)
     x1, y1, x2, y2, scores = dets.T
     areas = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
     order = np.argsort(-scores, kind="stable")
     taken = np.zeros(len(dets), dtype=bool)
     out = []
+    supports = []
     for i in order:
         if taken[i]:
             continue
@@ -241,7 +243,23 @@ def fuse(
             out.append(
                 [x1[members].min(), y1[members].min(), x2[members].max(), y2[members].max(), scores[i]]
             )
-    return np.asarray(out, dtype=np.float32).reshape(-1, 5)
+            supports.append(support)
+    return np.asarray(out, dtype=np.float32).reshape(-1, 5), np.asarray(supports, dtype=np.int32)
+
+
+def fuse(
+    dets: np.ndarray,
+    pass_ids: np.ndarray,
+    *,
+    threshold: float,
+    low_threshold: float,
+    min_support: int,
+    cluster_iou: float,
+) -> np.ndarray:
+    """Cluster detections from all passes; return (M, 5) union boxes of the clusters that qualify."""
+    boxes, _ = fuse_clusters(dets, pass_ids, threshold=threshold, low_threshold=low_threshold,
+                             min_support=min_support, cluster_iou=cluster_iou)
+    return boxes
 
 
 class FaceDetector:

@@ -1,20 +1,29 @@
 """Find and replace the names of protected people in text, in any script.
 
 A name left in a dossier can get someone hurt, so matching errs towards finding too much.  Text
-and names are compared as *skeletons* (see :func:`skeleton`): compatibility-decomposed,
-case-folded, diacritics removed from Latin/Greek/Cyrillic letters ("Nguyễn Văn An" ==
-"NGUYEN VAN AN"), Vietnamese đ -> d, and every space, zero-width character, line break and
-punctuation mark dropped (so "Nguyen  Van\\nAn", "NguyenVan An", "Nguyen\\u200bVan An" and
-"@nguyenvanan" all match).  Each skeleton character remembers where it came from in the
-original text, so matches map back to exact original offsets.
+and names are compared as *skeletons* (see :mod:`app.redact.name_skeleton`): character
+references decoded, compatibility-decomposed, marks of Thai/Lao/Burmese/Khmer clusters in one
+order, case-folded, diacritics removed from Latin/Greek/Cyrillic letters ("Nguyễn Văn An" ==
+"NGUYEN VAN AN"), look-alike letters and Traditional Chinese folded, and every space,
+zero-width character, variation selector, line break and punctuation mark dropped (so
+"Nguyen  Van\\nAn", "NguyenVan An", "Nguyen\\u200bVan An" and "@nguyenvanan" all match).  Each
+skeleton character remembers where it came from in the original text, so matches map back to
+exact original offsets.
 
 Names in scripts written without spaces (Thai, Lao, Khmer, Burmese, Chinese, Japanese) match as
 substrings.  Names in other scripts must start and end at a word boundary in the original text,
 so "An" does not match inside "Anna", but does match "An," "An2" or the "An" in "TranVanAn".
-Overlapping candidates: the longest wins, then the leftmost.
+A Latin-script name of one or two letters ("An", "JK") matches only with the same capitals as
+registered: "an" is an English word.  Overlapping candidates: the longest wins, then the leftmost.
 
-Known limits: Traditional and Simplified Chinese are different characters here (register both
-spellings as aliases); Burmese text in the legacy Zawgyi encoding does not match Unicode names.
+Besides the registered names, forms derived from them are matched (parts of the name, other
+orders, initials: :mod:`app.redact.name_variants`); a registered name always wins over a
+derived form of someone else's.  A derived one-word part in a Latin-type script is matched only
+where it starts with a capital, as names are written: Vietnamese "Anh" or Indonesian "Sari" as a
+name part must not take every "anh" (brother, you) or "sari" (essence) with it.  Lowercase
+occurrences of long parts are reported as near matches instead (:mod:`app.redact.name_warnings`).
+
+Known limit: Burmese text in the legacy Zawgyi encoding does not match Unicode names.
 """
 
 from __future__ import annotations
@@ -24,127 +33,29 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.redact.name_skeleton import (
+    INVISIBLE,
+    TITLES,
+    Analysis,
+    Skeleton,
+    analyse,
+    is_spaceless,
+    skeleton,
+    skeleton_text,
+    strip_title,
+    title_before,
+)
+from app.redact.name_variants import derive, loose_key
+
+__all__ = [
+    "REDACTED", "TITLES", "Mode", "NameForm", "NameMatch", "NameRedactor", "ProtectedName", "Skeleton",
+    "is_spaceless", "loose_key", "redact_filename", "redactor_from_persons", "skeleton", "skeleton_text",
+    "strip_title",
+]
+
 REDACTED = "[REDACTED]"
 Mode = Literal["pseudonym", "redacted"]
-
-# Letters that carry their "diacritic" in the base character and so survive NFKD.
-_FOLD = {"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ħ": "h", "ı": "i", "ŧ": "t", "ƀ": "b", "ɨ": "i",
-         "æ": "ae", "œ": "oe", "ß": "ss", "þ": "th", "ŋ": "n"}
-# Zero-width and invisible characters that may sit inside a name without changing it.
-_INVISIBLE = {"\u00ad", "\u034f", "\u061c", "\u115f", "\u1160", "\u17b4", "\u17b5", "\u180e",
-              "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\u2061", "\u2062",
-              "\u2063", "\u2064", "\ufeff", "\u3164", "\uffa0"}
-
-# Titles that may precede a name; a registered "นายสนธิรัตน์ ..." also matches without "นาย".
-TITLES: tuple[str, ...] = (
-    # Thai (longest first so "นางสาว" wins over "นาง")
-    "พล.อ.อ.", "พล.ร.อ.", "พล.ต.อ.", "พล.ต.ท.", "พล.ต.ต.", "พล.อ.", "พล.ท.", "พล.ต.", "พ.ต.อ.", "พ.ต.ท.",
-    "ร.ต.อ.", "ด.ต.", "ดร.", "ศ.", "รศ.", "ผศ.", "นางสาว", "น.ส.", "นาย", "นาง", "ด.ช.", "ด.ญ.",
-    "ประธานาธิบดี", "นายกรัฐมนตรี", "คุณ",
-    # Khmer
-    "សម្ដេច", "ឯកឧត្តម", "លោកស្រី", "អ្នកនាង", "លោក", "អ្នក", "កញ្ញា",
-    # Burmese
-    "ဦး", "ဒေါ်", "မောင်", "ကို", "ဒေါက်တာ",
-    # Latin-script titles (matched case-insensitively, dot optional)
-    "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "bapak", "pak", "ibu", "bu", "saudara", "sdr",
-    "ông", "bà", "chị", "cô", "chú",
-)
-
-# Scripts that do not separate words with spaces: names in them match as substrings.
-_SPACELESS_RANGES = (
-    (0x0E00, 0x0EFF),   # Thai, Lao
-    (0x1000, 0x109F),   # Myanmar
-    (0x1780, 0x17FF),   # Khmer
-    (0x19E0, 0x19FF),   # Khmer symbols
-    (0xA9E0, 0xA9FF),   # Myanmar extended-B
-    (0xAA60, 0xAA7F),   # Myanmar extended-A
-    (0x2E80, 0x2FDF),   # CJK radicals
-    (0x3040, 0x30FF),   # Hiragana, Katakana
-    (0x3400, 0x4DBF),   # CJK extension A
-    (0x4E00, 0x9FFF),   # CJK unified
-    (0xF900, 0xFAFF),   # CJK compatibility
-    (0x20000, 0x3FFFF),  # CJK extensions B+
-)
-
-
-def is_spaceless(char: str) -> bool:
-    code = ord(char)
-    return any(lo <= code <= hi for lo, hi in _SPACELESS_RANGES)
-
-
-def _strips_marks(base: str) -> bool:
-    """Diacritics are dropped after Latin, Greek and Cyrillic letters only: in Thai, Khmer or
-    Burmese the "marks" are vowels, and dropping them would make unrelated words collide."""
-    code = ord(base)
-    return code < 0x0530 or 0x1E00 <= code <= 0x1FFF or 0x2C60 <= code <= 0x2C7F or 0xA720 <= code <= 0xA7FF
-
-
-def _dropped(char: str) -> bool:
-    """Separators that never matter inside a name: spaces, punctuation, controls, invisibles."""
-    if char in _INVISIBLE:
-        return True
-    category = unicodedata.category(char)
-    return category[0] in "ZP" or category in ("Cc", "Cf")
-
-
-@dataclass(frozen=True)
-class Skeleton:
-    """Matching form of a text: ``chars[i]`` came from ``text[starts[i]:ends[i]]``."""
-
-    chars: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
-
-
-def skeleton(text: str) -> Skeleton:
-    chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    base = ""  # the last letter seen, to decide whether a following mark is a diacritic
-    for index, original in enumerate(text):
-        if _dropped(original):
-            base = ""
-            continue
-        for piece in unicodedata.normalize("NFKD", original):
-            if _dropped(piece):
-                continue
-            if unicodedata.category(piece).startswith("M"):
-                if base and _strips_marks(base):
-                    # The diacritic belongs to the previous letter: so does its span.
-                    ends[-1] = index + 1
-                    continue
-            else:
-                base = piece
-            folded = piece.casefold()
-            folded = "".join(_FOLD.get(c, c) for c in folded)
-            for out in folded:
-                chars.append(out)
-                starts.append(index)
-                ends.append(index + 1)
-    return Skeleton("".join(chars), tuple(starts), tuple(ends))
-
-
-def skeleton_text(text: str) -> str:
-    """Just the matching form: what a checker compares ("Nguyễn Văn An" -> "nguyenvanan")."""
-    return skeleton(text).chars
-
-
-def strip_title(name: str) -> str | None:
-    """``name`` without a leading title (นาย, លោក, ဦး, Mr., Bapak...), or None if it has none."""
-    stripped = unicodedata.normalize("NFC", name).strip()
-    lowered = stripped.lower()  # lower(), not casefold(): keeps the length, so slicing stays aligned
-    for title in TITLES:
-        if not lowered.startswith(title):
-            continue
-        rest = stripped[len(title):]
-        latin_title = title.isascii() or title in ("ông", "bà", "chị", "cô", "chú")
-        # Latin-script titles must be whole words: "Mr Yen", "Mr. Yen", not "Mrinal".
-        if latin_title and not rest.startswith((" ", ".", "\u00a0")):
-            continue
-        rest = rest.lstrip(" .\u00a0\u200b")
-        if rest and len(skeleton_text(rest)) >= 2:
-            return rest
-    return None
+SHORT_NAME_LETTERS = 2
 
 
 @dataclass(frozen=True)
@@ -160,6 +71,18 @@ class NameMatch:
     end: int
     person_id: int
     matched: str
+    derived: bool = False  # found through a derived form (a part, another order), not as registered
+
+
+@dataclass(frozen=True)
+class NameForm:
+    """One form matched for a person (for near-match reports): its skeleton and how many words."""
+
+    person_id: int
+    key: str
+    word_keys: tuple[str, ...]  # the skeleton of each space-separated word
+    spaceless: bool
+    kind: str  # "name", "part", "title_part" or "common_part"
 
 
 @dataclass(frozen=True)
@@ -169,6 +92,11 @@ class _Pattern:
     needs_boundary: bool
     prefix: str = ""  # punctuation the registered name starts with ("@", "#"), taken along if present
     suffix: str = ""
+    capitals: tuple[bool, ...] | None = None  # short Latin names: the capitals must be the same
+    capital_first: bool = False  # a derived one-word part: only where written with a capital
+    needs_title: bool = False
+    words: tuple[int, ...] = ()  # word lengths that must be separate in the text (initials)
+    derived: bool = False
 
 
 def _edge_punctuation(name: str) -> tuple[str, str]:
@@ -176,6 +104,10 @@ def _edge_punctuation(name: str) -> tuple[str, str]:
     head = len(core) - len(core.lstrip("@#'\"‘“([{"))
     tail = len(core) - len(core.rstrip("'\"’”)]}."))
     return core[:head], core[len(core) - tail:] if tail else ""
+
+
+def _is_short_latin(key: str) -> bool:
+    return len(key) <= SHORT_NAME_LETTERS and key.isascii() and key.isalpha()
 
 
 class NameRedactor:
@@ -188,50 +120,109 @@ class NameRedactor:
         self.protected = tuple(protected)
         self._replacement = {p.person_id: p.replacement for p in self.protected}
         patterns: dict[str, _Pattern] = {}
+        forms: dict[tuple[int, str], NameForm] = {}
+
+        def add(text: str, person_id: int, *, kind: str, words: tuple[int, ...] = ()) -> None:
+            analysis = analyse(text)
+            key = analysis.chars
+            if not key:
+                return
+            spaceless = any(is_spaceless(c) for c in key)
+            word_keys = tuple(k for k in (skeleton_text(word) for word in text.split()) if k)
+            forms.setdefault((person_id, key), NameForm(person_id, key, word_keys, spaceless, kind))
+            if key in patterns or kind == "common_part":
+                return  # the first person registered with a name keeps it
+            prefix, suffix = _edge_punctuation(text)
+            capitals = analysis.upper if _is_short_latin(key) else None
+            patterns[key] = _Pattern(key, person_id, not spaceless, prefix, suffix, capitals,
+                                     needs_title=kind == "title_part", words=words, derived=kind != "name",
+                                     capital_first=kind == "part" and not spaceless)
+
         for person in self.protected:
             for name in person.names:
                 for variant in (name, strip_title(name)):
-                    if not variant:
-                        continue
-                    key = skeleton_text(variant)
-                    if not key or key in patterns:
-                        continue  # the first person registered with a name keeps it
-                    needs_boundary = not any(is_spaceless(c) for c in key)
-                    prefix, suffix = _edge_punctuation(variant)
-                    patterns[key] = _Pattern(key, person.person_id, needs_boundary, prefix, suffix)
+                    if variant:
+                        add(variant, person.person_id, kind="name")
+        # Derived forms come after every registered name, and a part two people share is only
+        # reported (see app.redact.name_variants).
+        derived = [(person.person_id, v) for person in self.protected for name in person.names for v in derive(name)]
+        owners: dict[str, set[int]] = {}
+        for person_id, form in derived:
+            if form.kind != "name":
+                owners.setdefault(skeleton_text(form.text), set()).add(person_id)
+        for person_id, form in derived:
+            kind = form.kind
+            if kind != "name" and len(owners[skeleton_text(form.text)]) > 1:
+                kind = "common_part"
+            add(form.text, person_id, kind=kind, words=form.words)
         # Longest first: a full name is preferred over an alias inside it.
         self._patterns = sorted(patterns.values(), key=lambda p: -len(p.key))
+        self._forms = tuple(forms.values())
 
     def replacement_for(self, person_id: int) -> str:
         return REDACTED if self.mode == "redacted" else self._replacement[person_id]
 
-    def find(self, text: str) -> list[NameMatch]:
-        """Every occurrence of a protected name, as non-overlapping spans of the original text."""
+    def name_forms(self) -> tuple[NameForm, ...]:
+        """Every form matched or watched for, per person (registered, derived, common parts)."""
+        return self._forms
+
+    def find(self, text: str, *, analysis: Analysis | None = None) -> list[NameMatch]:
+        """Every occurrence of a protected name, as non-overlapping spans of the original text.
+
+        ``analysis`` (``analyse(text)``) may be passed by a caller that already has it."""
         if not self._patterns or not text:
             return []
-        skel = skeleton(text)
-        candidates: list[tuple[int, int, int, int]] = []  # (-length, start, end, person)
+        if analysis is None:
+            analysis = analyse(text)
+        decoded = analysis.decoded.text
+        candidates: list[tuple[int, int, int, int, bool]] = []  # (-length, start, end, person, derived)
         for pattern in self._patterns:
-            position = skel.chars.find(pattern.key)
+            position = analysis.chars.find(pattern.key)
             while position != -1:
-                last = position + len(pattern.key) - 1
-                start, end = skel.starts[position], skel.ends[last]
-                if pattern.prefix and text[max(0, start - len(pattern.prefix)):start] == pattern.prefix:
-                    start -= len(pattern.prefix)
-                if pattern.suffix and text[end:end + len(pattern.suffix)] == pattern.suffix:
-                    end += len(pattern.suffix)
-                if not pattern.needs_boundary or _at_boundaries(text, start, end):
-                    candidates.append((-(end - start), start, end, pattern.person_id))
-                position = skel.chars.find(pattern.key, position + 1)
+                span = self._accept(pattern, analysis, position)
+                if span is not None:
+                    start, end = span
+                    candidates.append((-(end - start), start, end, pattern.person_id, pattern.derived))
+                position = analysis.chars.find(pattern.key, position + 1)
         candidates.sort()
-        taken = bytearray(len(text))  # 1 where a longer match already claimed the character
+        taken = bytearray(len(decoded))  # 1 where a longer match already claimed the character
         chosen: list[NameMatch] = []
-        for _, start, end, person_id in candidates:
+        starts, ends = analysis.decoded.starts, analysis.decoded.ends
+        for _, start, end, person_id, was_derived in candidates:
             if any(taken[start:end]):
                 continue
             taken[start:end] = b"\x01" * (end - start)
-            chosen.append(NameMatch(start, end, person_id, text[start:end]))
+            original_start, original_end = starts[start], ends[end - 1]
+            chosen.append(NameMatch(original_start, original_end, person_id, text[original_start:original_end],
+                                    was_derived))
         return sorted(chosen, key=lambda m: m.start)
+
+    @staticmethod
+    def _accept(pattern: _Pattern, analysis: Analysis, position: int) -> tuple[int, int] | None:
+        """The span (in decoded text) of the match at skeleton ``position``, if it counts."""
+        last = position + len(pattern.key)
+        text = analysis.decoded.text
+        # Marks may have moved within a cluster: the span covers every character involved.
+        start, end = min(analysis.starts[position:last]), max(analysis.ends[position:last])
+        if pattern.capital_first and not analysis.upper[position]:
+            return None
+        if pattern.capitals is not None and analysis.upper[position:last] != pattern.capitals:
+            return None
+        if pattern.words:
+            cut = position
+            for length in pattern.words[:-1]:
+                cut += length
+                if not analysis.word_break(cut):
+                    return None
+        if pattern.prefix and text[max(0, start - len(pattern.prefix)):start] == pattern.prefix:
+            start -= len(pattern.prefix)
+        if pattern.suffix and text[end:end + len(pattern.suffix)] == pattern.suffix:
+            end += len(pattern.suffix)
+        if pattern.needs_boundary and not _at_boundaries(text, start, end, clitics=pattern.capitals is None):
+            return None
+        if pattern.needs_title and not title_before(text, start):
+            return None
+        return start, end
 
     def redact(self, text: str) -> str:
         """Replace every protected name by its pseudonym (or ``[REDACTED]``)."""
@@ -261,22 +252,23 @@ _CLITICS = frozenset({"nya", "lah", "kah", "pun", "tah", "ku", "mu"})
 def _is_word_char(char: str) -> bool:
     """A neighbour that glues onto a Latin-script name (digits and other scripts do not)."""
     category = unicodedata.category(char)
-    if category[0] not in "LM" or char in _INVISIBLE:
+    if category[0] not in "LM" or char in INVISIBLE:
         return False
     return not is_spaceless(char)
 
 
-def _at_boundaries(text: str, start: int, end: int) -> bool:
+def _at_boundaries(text: str, start: int, end: int, *, clitics: bool = True) -> bool:
     if start > 0:
         before, first = text[start - 1], text[start]
         camel = before.islower() and first.isupper()
         if _is_word_char(before) and not camel:
             return False
     # Indonesian/Malay clitics glue onto names ("Agusnya", "Priyolah"): still the name.
-    for length in (3, 2):
-        if text[end:end + length].casefold() in _CLITICS:
-            end += length
-            break
+    if clitics:
+        for length in (3, 2):
+            if text[end:end + length].casefold() in _CLITICS:
+                end += length
+                break
     if end < len(text):
         after, last = text[end], text[end - 1]
         camel = last.islower() and after.isupper()

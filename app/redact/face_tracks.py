@@ -1,0 +1,274 @@
+"""Shot-bounded face tracks: from detections on some frames to boxes on every frame of a shot.
+
+Fail-secure rule: a face seen in any frame of a shot stays covered in every frame of that shot
+where it could be. The whole shot's detections are known before any frame is drawn (video
+redaction analyses the video first), so tracks are built over the entire shot:
+
+- sightings are linked twice, forward and backward in time (each direction predicts a face's next
+  position from its motion, so a fast face entering from one side is linked from the side where
+  it is largest); the boxes of both sets of tracks are drawn, and where they differ both cover;
+- between two sightings the box is interpolated and widened by the observed motion;
+- before a track's first and after its last sighting the box is *held* up to the shot's first and
+  last frame: carried along its observed motion for ``extrapolate`` frames, then kept there, and
+  grown every unseen frame (the face may have moved or turned where the detector lost it);
+- frames where a face had not been seen for more than ``max_gap`` frames, and frames covered on
+  the evidence of an uncertain detection only, are returned as :class:`ReviewFlag` ranges: covered
+  meanwhile, and shown to the reviewer.
+
+Tracks of uncertain detections only (one weak pass, never confirmed) are held ``weak_hold`` frames
+rather than to the cut: a flicker of texture must not black out a whole shot.
+
+Boxes are ``(x1, y1, x2, y2)`` floats, tight as the detector reports them; padding is the caller's.
+Plain float arithmetic in a fixed order: the same detections always give the same boxes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+FLAG_LOST = "tracking_lost"
+FLAG_UNCERTAIN = "detectors_disagree"
+
+
+@dataclass(frozen=True)
+class TrackSettings:
+    match_iou: float = 0.2  # a sighting continues a track when it overlaps the predicted box this much...
+    match_centre: float = 0.5  # ... or its centre is within this many face sizes of the prediction,
+    max_speed: float = 0.75  # plus this many face sizes per frame since the track was last seen,
+    max_speed_frames: int = 4  # counting at most this many frames
+    link_gap: int = 25  # frames a track may go unseen and still be continued by a new sighting
+    max_gap: int = 12  # unseen for longer than this: the face was lost there (flagged)
+    motion_scale: float = 1.0  # widening per frame = observed corner speed x this
+    extrapolate: int = 12  # frames the observed motion is carried on past a sighting
+    growth: float = 0.02  # per unseen frame a held box grows by this fraction of the face on each side
+    max_growth: float = 1.0  # ... up to this fraction (a held box at most triples its width)
+    weak_hold: int = 12  # frames a track of uncertain sightings only is held
+
+
+@dataclass(frozen=True)
+class ReviewFlag:
+    """Frames ``first_frame``..``last_frame`` (inclusive) a reviewer must look at, and why."""
+
+    first_frame: int
+    last_frame: int
+    reason: str  # FLAG_LOST or FLAG_UNCERTAIN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"first_frame": self.first_frame, "last_frame": self.last_frame, "reason": self.reason}
+
+
+@dataclass
+class Track:
+    frames: list[int] = field(default_factory=list)
+    boxes: list[np.ndarray] = field(default_factory=list)  # (4,) x1 y1 x2 y2
+    scores: list[float] = field(default_factory=list)
+    sure: list[bool] = field(default_factory=list)
+
+    def predict(self, frame: int) -> np.ndarray:
+        if len(self.frames) < 2:
+            return self.boxes[-1]
+        step = self.frames[-1] - self.frames[-2]
+        velocity = (self.boxes[-1] - self.boxes[-2]) / step
+        return np.asarray(self.boxes[-1] + velocity * (frame - self.frames[-1]))
+
+    def sorted(self) -> Track:
+        order = sorted(range(len(self.frames)), key=self.frames.__getitem__)
+        return Track([self.frames[i] for i in order], [self.boxes[i] for i in order],
+                     [self.scores[i] for i in order], [self.sure[i] for i in order])
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between every box of ``a`` (N, 4) and ``b`` (M, 4)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return np.asarray(inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9))
+
+
+def _size(box: np.ndarray) -> float:
+    return float(max(box[2] - box[0], box[3] - box[1], 1.0))
+
+
+def _match_cost(box: np.ndarray, predicted: np.ndarray, iou: float, frames_apart: int,
+                s: TrackSettings) -> float:
+    """How well a sighting continues a track (lower is better; inf: it does not).
+
+    Overlap with the predicted box comes first; without overlap a sighting of similar size whose
+    centre lies near enough still continues the track (small fast faces may not overlap at all):
+    "near" grows with the frames since the track was last seen, up to ``max_speed_frames``.
+    """
+    if iou >= s.match_iou:
+        return 1.0 - iou
+    a, b = _size(box), _size(predicted)
+    if not 0.5 <= a / b <= 2.0:
+        return float("inf")
+    ca, cb = (box[:2] + box[2:]) / 2, (predicted[:2] + predicted[2:]) / 2
+    radius = max(a, b) * (s.match_centre + s.max_speed * min(abs(frames_apart), s.max_speed_frames))
+    distance = float(np.hypot(*(ca - cb)))
+    return 1.0 + distance / radius if distance <= radius else float("inf")
+
+
+def link(frames: Sequence[int], detections: Sequence[np.ndarray], settings: TrackSettings) -> list[Track]:
+    """Link per-frame detections, visited in the order given (forward or backward), into tracks.
+
+    ``detections[i]`` is (N, 6): x1 y1 x2 y2 score sure (1.0 = confirmed, 0.0 = uncertain).
+    Pairs of (sighting, track) are taken best first, each sighting and track at most once.
+    """
+    tracks: list[Track] = []
+    active: list[Track] = []
+    for frame, dets in zip(frames, detections, strict=True):
+        active = [t for t in active if abs(frame - t.frames[-1]) <= settings.link_gap]
+        if len(dets) == 0:
+            continue
+        boxes = dets[:, :4].astype(np.float64)
+        predicted = np.array([t.predict(frame) for t in active]).reshape(-1, 4)
+        ious = iou_matrix(boxes, predicted)
+        pairs = []
+        for i in range(len(boxes)):
+            for j, track in enumerate(active):
+                cost = _match_cost(boxes[i], predicted[j], float(ious[i, j]), frame - track.frames[-1], settings)
+                if cost < float("inf"):
+                    pairs.append((cost, -float(dets[i, 4]), i, j))
+        pairs.sort()
+        assigned: dict[int, Track] = {}
+        used: set[int] = set()
+        for _, _, i, j in pairs:
+            if i not in assigned and j not in used:
+                assigned[i] = active[j]
+                used.add(j)
+        for i in np.argsort(-dets[:, 4], kind="stable"):
+            found = assigned.get(int(i))
+            if found is None:
+                track = Track()
+                tracks.append(track)
+                active.append(track)
+            else:
+                track = found
+            track.frames.append(int(frame))
+            track.boxes.append(boxes[i].copy())
+            track.scores.append(float(dets[i, 4]))
+            track.sure.append(bool(dets[i, 5] >= 0.5))
+    return [t.sorted() for t in tracks]
+
+
+@dataclass
+class ShotBoxes:
+    """What :func:`render_shot` produces for frames ``start``..``end``."""
+
+    start: int
+    end: int
+    boxes: list[list[tuple[np.ndarray, float]]]  # per frame of the shot: (x1 y1 x2 y2, score)
+    lost: np.ndarray  # bool per frame: a face was held unseen for more than max_gap frames
+    uncertain: np.ndarray  # bool per frame: covered on an uncertain detection only
+
+
+def _held(box: np.ndarray, velocity: np.ndarray, d: np.ndarray, s: TrackSettings) -> np.ndarray:
+    """``box`` carried ``d`` frames (array; negative = backwards) along ``velocity``, hull kept, grown."""
+    steps = np.clip(d, -s.extrapolate, s.extrapolate)[:, None]
+    moved = box[None, :] + velocity[None, :] * steps
+    hull = np.concatenate([np.minimum(box[:2], moved[:, :2]), np.maximum(box[2:], moved[:, 2:])], axis=1)
+    size = _size(box)
+    speed = float(np.abs(velocity).max()) * s.motion_scale
+    widen = speed * np.abs(steps) + s.growth * size * np.abs(d)[:, None]
+    widen = np.minimum(widen, s.max_growth * size)
+    return np.asarray(hull + np.array([-1.0, -1.0, 1.0, 1.0]) * widen)
+
+
+def _velocity(track: Track, k: int) -> np.ndarray:
+    """Per-frame corner motion between sightings ``k`` and ``k + 1`` (zero for a single sighting)."""
+    if len(track.frames) < 2:
+        return np.zeros(4)
+    k = max(0, min(k, len(track.frames) - 2))
+    return np.asarray((track.boxes[k + 1] - track.boxes[k]) / (track.frames[k + 1] - track.frames[k]))
+
+
+def _render_track(track: Track, start: int, end: int, s: TrackSettings,
+                  out: ShotBoxes) -> None:
+    frames, boxes = track.frames, track.boxes
+    sure = any(track.sure)
+    score = max(track.scores)
+    n = end - start + 1
+    drawn = np.full((n, 4), np.nan)
+    lost = np.zeros(n, dtype=bool)
+    for k, f in enumerate(frames):
+        drawn[f - start] = boxes[k]
+    for k in range(len(frames) - 1):
+        f, nxt = frames[k], frames[k + 1]
+        if nxt - f < 2:
+            continue
+        g = np.arange(f + 1, nxt)
+        t = ((g - f) / (nxt - f))[:, None]
+        d = np.minimum(g - f, nxt - g)
+        # the fastest corner's speed on every side: motion along x makes y uncertain too
+        speed = np.full(4, np.abs(boxes[k + 1] - boxes[k]).max() / (nxt - f) * s.motion_scale)
+        size = max(_size(boxes[k]), _size(boxes[k + 1]))
+        widen = speed[None, :] * d[:, None]
+        if nxt - f > s.max_gap:  # lost between the sightings: grow like a held box
+            widen = widen + s.growth * size * d[:, None]
+            lost[g - start] = True
+        widen = np.minimum(widen, s.max_growth * size)
+        drawn[g - start] = boxes[k] + (boxes[k + 1] - boxes[k]) * t + np.array([-1.0, -1.0, 1.0, 1.0]) * widen
+    reach_before = frames[0] - start if sure else min(frames[0] - start, s.weak_hold)
+    if reach_before > 0:
+        g = np.arange(frames[0] - reach_before, frames[0])
+        drawn[g - start] = _held(boxes[0], _velocity(track, 0), g - frames[0], s)
+        lost[g - start] = frames[0] - g > s.max_gap
+    reach_after = end - frames[-1] if sure else min(end - frames[-1], s.weak_hold)
+    if reach_after > 0:
+        g = np.arange(frames[-1] + 1, frames[-1] + reach_after + 1)
+        drawn[g - start] = _held(boxes[-1], _velocity(track, len(frames) - 2), g - frames[-1], s)
+        lost[g - start] = g - frames[-1] > s.max_gap
+    for i in np.nonzero(~np.isnan(drawn[:, 0]))[0]:
+        out.boxes[i].append((drawn[i], score))
+    out.lost |= lost
+    if not sure:
+        out.uncertain |= ~np.isnan(drawn[:, 0])
+
+
+def _inside(box: np.ndarray, width: int, height: int) -> bool:
+    return bool(box[2] > 0 and box[3] > 0 and box[0] < width and box[1] < height)
+
+
+def render_shot(
+    start: int,
+    end: int,
+    frames: Sequence[int],
+    detections: Sequence[np.ndarray],
+    width: int,
+    height: int,
+    settings: TrackSettings = TrackSettings(),
+) -> ShotBoxes:
+    """Boxes for every frame ``start``..``end`` of one shot from its detections (frames ascending).
+
+    Tracks are linked forward and backward; both sets are drawn. Boxes wholly outside the frame
+    (a held face that left the picture) are dropped.
+    """
+    n = end - start + 1
+    out = ShotBoxes(start, end, [[] for _ in range(n)], np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))
+    forward = link(frames, detections, settings)
+    backward = link(list(frames)[::-1], list(detections)[::-1], settings)
+    for track in forward + backward:
+        _render_track(track, start, end, settings, out)
+    for i, items in enumerate(out.boxes):
+        out.boxes[i] = [(b, sc) for b, sc in items if _inside(b, width, height)]
+    return out
+
+
+def flag_ranges(mask: np.ndarray, reason: str, offset: int = 0) -> list[ReviewFlag]:
+    """Runs of True in ``mask`` as :class:`ReviewFlag` ranges (frame numbers + ``offset``)."""
+    flags: list[ReviewFlag] = []
+    padded = np.concatenate([[False], mask.astype(bool), [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    for first, after in zip(edges[0::2], edges[1::2], strict=True):
+        flags.append(ReviewFlag(int(first) + offset, int(after) - 1 + offset, reason))
+    return flags

@@ -1,0 +1,224 @@
+"""The first pass of video redaction: scene cuts, face detection, tracks per shot, review flags.
+
+``app.redact.video`` decodes a video once through :class:`Analyser` (only detections and the
+previous frame are kept), then draws the boxes it returns while re-encoding. Settings live in
+:class:`VideoDetectorConfig`; every default is measured by ``benchmarks/faces_video.py``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.redact.centerface import MODEL_NAME, MODEL_SHA256, CenterFaceModel
+from app.redact.face_tracks import (
+    FLAG_LOST,
+    FLAG_UNCERTAIN,
+    ReviewFlag,
+    TrackSettings,
+    flag_ranges,
+    iou_matrix,
+    render_shot,
+)
+from app.redact.faces import Box, fuse, fuse_clusters, run_pass
+from app.redact.scene_cuts import CutSettings, SceneCutDetector
+
+
+@dataclass(frozen=True)
+class VideoDetectorConfig:
+    """Video detection settings; every default is measured by benchmarks/faces_video.py."""
+
+    stride: int = 2  # detect on every n-th frame; tracking fills the frames between
+    detect_size: int = 1280  # longest side (network pixels) of the main pass (the frame's own size up to it)
+    overview_size: int = 640  # a pass on the whole frame shrunk to this: faces filling the picture
+    keyframe_every: int = 8  # every n-th detection frame also runs the enlarged pass
+    keyframe_scale: float = 2.0  # enlargement of that pass (relative to the frame), tiled
+    keyframe_max_side: int = 2560  # cap for the enlarged pass's longest side
+    threshold: float = 0.2  # a detection this sure is kept on its own
+    low_threshold: float = 0.1  # ... this sure when two passes agree
+    sure_threshold: float = 0.5  # kept on one pass below this: uncertain (covered, flagged for review)
+    crowd_threshold: float = 0.05  # ... this sure when near a kept face of similar size (crowds)
+    crowd_radius: float = 5.0  # "near": centres within this many face sizes
+    crowd_face_max: float = 0.08  # crowd faces are at most this fraction of the frame height...
+    crowd_min_faces: int = 3  # ... and there are at least this many sure ones
+    # Tracking inside a shot (app.redact.face_tracks.TrackSettings)
+    match_iou: float = 0.2
+    link_gap: int = 25
+    max_gap: int = 12  # frames unseen before a face counts as lost (flagged)
+    motion_scale: float = 1.0
+    extrapolate: int = 12
+    growth: float = 0.02
+    max_growth: float = 1.0
+    weak_hold: int = 12
+    cut_threshold: float = CutSettings().thumb_threshold
+    cut_hist_threshold: float = CutSettings().hist_threshold
+    # Padding of the tracked face box. Video keeps the generous photo padding of before: no
+    # precision target here, and motion blur smears a face beyond its detected box.
+    pad_side: float = 0.3
+    pad_top: float = 0.45
+    pad_bottom: float = 0.3
+    pad_min_px: int = 4
+    edge_extra: float = 0.3  # extra padding (fraction of the face) along a frame edge the face touches
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def tracking(self) -> TrackSettings:
+        return TrackSettings(match_iou=self.match_iou, link_gap=self.link_gap, max_gap=self.max_gap,
+                             motion_scale=self.motion_scale, extrapolate=self.extrapolate, growth=self.growth,
+                             max_growth=self.max_growth, weak_hold=self.weak_hold)
+
+
+DEFAULT_VIDEO_CONFIG = VideoDetectorConfig()
+
+
+def near_similar(candidates: np.ndarray, kept: np.ndarray, radius: float) -> np.ndarray:
+    """Weak detections whose centre lies within ``radius`` face sizes of a kept face of similar size.
+
+    In a crowd the model scores many real faces low; next to faces it is sure of, at the same
+    scale, a weak detection is far more likely a face than texture.
+    """
+    if len(candidates) == 0 or len(kept) == 0:
+        return candidates[:0]
+    kept_size = np.maximum(kept[:, 2] - kept[:, 0], kept[:, 3] - kept[:, 1])
+    cand_size = np.maximum(candidates[:, 2] - candidates[:, 0], candidates[:, 3] - candidates[:, 1])
+    kept_centre = (kept[:, :2] + kept[:, 2:4]) / 2
+    cand_centre = (candidates[:, :2] + candidates[:, 2:4]) / 2
+    distance = np.hypot(cand_centre[:, None, 0] - kept_centre[None, :, 0],
+                        cand_centre[:, None, 1] - kept_centre[None, :, 1])
+    ratio = cand_size[:, None] / np.maximum(kept_size[None, :], 1e-6)
+    close = distance <= radius * np.maximum(cand_size[:, None], kept_size[None, :])
+    similar = (ratio >= 0.5) & (ratio <= 2.0)
+    return np.asarray(candidates[(close & similar).any(axis=1)])
+
+
+class Analyser:
+    """First pass over a video: scene cuts and detections; then tracks per shot -> boxes per frame.
+
+    Only detections and the previous frame are kept while decoding, so memory does not grow with
+    the length of the video beyond the boxes themselves.
+    """
+
+    def __init__(self, width: int, height: int, config: VideoDetectorConfig, model: CenterFaceModel) -> None:
+        self.width, self.height = width, height
+        self.config = config
+        self.model = model
+        self.cut_detector = SceneCutDetector(CutSettings(config.cut_threshold, config.cut_hist_threshold))
+        self.shot_starts: list[int] = [0]
+        self.det_frames: list[int] = []
+        self.dets: list[np.ndarray] = []  # (N, 6): x1 y1 x2 y2 score sure
+        self._prev: tuple[int, np.ndarray] | None = None
+        self._prev_detected = -1
+        self._detections_since_key = 0
+        self.frame_count = 0
+        self.keyframe_count = 0
+        longest = max(width, height)
+        self._base_scale = min(1.0, config.detect_size / longest)
+        self._key_scale = min(config.keyframe_scale, config.keyframe_max_side / longest)
+        self._overview_scale = min(1.0, config.overview_size / longest)
+
+    def _detect(self, index: int, frame: np.ndarray, *, key: bool) -> None:
+        cfg = self.config
+        passes = [run_pass(self.model, frame, scale=self._base_scale, threshold=cfg.crowd_threshold)]
+        if self._overview_scale < self._base_scale * 0.8:
+            passes.append(run_pass(self.model, frame, scale=self._overview_scale, threshold=cfg.crowd_threshold))
+        if key and self._key_scale > self._base_scale * 1.2:
+            passes.append(run_pass(self.model, frame, scale=self._key_scale, threshold=cfg.crowd_threshold))
+            self.keyframe_count += 1
+        dets = np.concatenate(passes)
+        ids = np.concatenate([np.full(len(p), k, dtype=np.int32) for k, p in enumerate(passes)])
+        # boxes clipped to nothing at the frame edge: clustering cannot measure a zero-area box
+        solid = (dets[:, 2] - dets[:, 0] >= 1) & (dets[:, 3] - dets[:, 1] >= 1)
+        dets, ids = dets[solid], ids[solid]
+        kept, support = fuse_clusters(dets, ids, threshold=cfg.threshold, low_threshold=cfg.low_threshold,
+                                      min_support=2, cluster_iou=0.3)
+        # Sure: two passes agree, or one is confident. Otherwise the passes disagree: cover and flag.
+        sure = ((support >= 2) | (kept[:, 4] >= cfg.sure_threshold)).astype(np.float32)
+        found = [np.concatenate([kept, sure[:, None]], axis=1)]
+        max_face = cfg.crowd_face_max * self.height
+        small = kept[np.maximum(kept[:, 2] - kept[:, 0], kept[:, 3] - kept[:, 1]) <= max_face]
+        if len(small) >= cfg.crowd_min_faces:
+            weak = fuse(dets, ids, threshold=cfg.crowd_threshold, low_threshold=cfg.crowd_threshold,
+                        min_support=len(passes) + 1, cluster_iou=0.3)
+            weak = weak[np.maximum(weak[:, 2] - weak[:, 0], weak[:, 3] - weak[:, 1]) <= max_face]
+            if len(weak):
+                weak = weak[iou_matrix(weak[:, :4], kept[:, :4]).max(axis=1) < 0.3]  # not a kept face again
+            crowd = near_similar(weak, small, cfg.crowd_radius)
+            # a crowd face next to sure ones of its size is confirmed by its neighbours
+            found.append(np.concatenate([crowd, np.ones((len(crowd), 1), dtype=np.float32)], axis=1))
+        self.det_frames.append(index)
+        self.dets.append(np.concatenate(found))
+        self._prev_detected = index
+
+    def push(self, index: int, frame: np.ndarray) -> None:
+        cfg = self.config
+        is_cut = self.cut_detector.push(frame) and index > 0
+        if is_cut:
+            # the last frame of the old shot gets a detection too: its tracks end there
+            if self._prev is not None and self._prev_detected != self._prev[0]:
+                self._detect(self._prev[0], self._prev[1], key=True)
+            self.shot_starts.append(index)
+        if is_cut or index == 0 or index - self._prev_detected >= cfg.stride:
+            key = is_cut or index == 0 or self._detections_since_key + 1 >= cfg.keyframe_every
+            self._detections_since_key = 0 if key else self._detections_since_key + 1
+            self._detect(index, frame, key=key)
+        self._prev = (index, frame)
+        self.frame_count = index + 1
+
+    def finish(self) -> tuple[list[list[Box]], list[ReviewFlag]]:
+        """Boxes for every frame pushed, and the review flags."""
+        if self._prev is not None and self._prev_detected != self._prev[0]:
+            self._detect(self._prev[0], self._prev[1], key=True)  # the last frame is always checked
+        self._prev = None
+        frames: list[list[Box]] = []
+        flags: list[ReviewFlag] = []
+        ends = [*self.shot_starts[1:], self.frame_count]
+        settings = self.config.tracking()
+        for start, after in zip(self.shot_starts, ends, strict=True):
+            if after <= start:
+                continue
+            lo = bisect.bisect_left(self.det_frames, start)
+            hi = bisect.bisect_left(self.det_frames, after)
+            shot = render_shot(start, after - 1, self.det_frames[lo:hi], self.dets[lo:hi],
+                               self.width, self.height, settings)
+            frames += [self._pad(items) for items in shot.boxes]
+            flags += flag_ranges(shot.lost, FLAG_LOST, start) + flag_ranges(shot.uncertain, FLAG_UNCERTAIN, start)
+        flags.sort(key=lambda f: (f.first_frame, f.reason))
+        return frames, flags
+
+    def _pad(self, raw: Iterable[tuple[np.ndarray, float]]) -> list[Box]:
+        cfg = self.config
+        boxes = []
+        for (x1, y1, x2, y2), score in raw:
+            w, h = x2 - x1, y2 - y1
+            side, top, bottom = cfg.pad_side * w, cfg.pad_top * h, cfg.pad_bottom * h
+            # A face cut by the frame edge is only partly seen and the model places its box less
+            # well: pad it more along that edge (measured: faces sliding in at the edge).
+            if x1 - side <= 0 or x2 + side >= self.width:
+                top, bottom = top + cfg.edge_extra * h, bottom + cfg.edge_extra * h
+            if y1 - top <= 0 or y2 + bottom >= self.height:
+                side += cfg.edge_extra * w
+            bx1 = max(0, int(np.floor(x1 - side - cfg.pad_min_px)))
+            by1 = max(0, int(np.floor(y1 - top - cfg.pad_min_px)))
+            bx2 = min(self.width, int(np.ceil(x2 + side + cfg.pad_min_px)))
+            by2 = min(self.height, int(np.ceil(y2 + bottom + cfg.pad_min_px)))
+            if bx2 > bx1 and by2 > by1:
+                boxes.append(Box(bx1, by1, bx2 - bx1, by2 - by1, round(float(score), 4)))
+        return boxes
+
+    def params(self, flags: Sequence[ReviewFlag]) -> dict[str, Any]:
+        return {
+            "model": MODEL_NAME,
+            "model_sha256": MODEL_SHA256,
+            "runtime": "onnxruntime CPUExecutionProvider",
+            "detector": self.config.to_dict(),
+            "detection_frames": len(self.det_frames),
+            "enlarged_pass_frames": self.keyframe_count,
+            "scene_cuts": self.shot_starts[1:],
+            "review_flags": [f.to_dict() for f in flags],
+        }
