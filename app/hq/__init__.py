@@ -1,0 +1,1 @@
+"""Headquarters: the organisation's archive of transferred evidence, on PostgreSQL (tracker #12)."""
