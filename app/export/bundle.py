@@ -308,12 +308,16 @@ def consistency_document(
     })
 
 
+EventView = Callable[[Event], "dict[str, object] | None"]
+
+
 def _prepare_custody(
     events: Sequence[Event], leaf_hashes: Sequence[bytes], checkpoint_text: str, signing_key: Ed25519PrivateKey,
-    earlier_checkpoints: Iterable[str] = (),
+    earlier_checkpoints: Iterable[str] = (), event_view: EventView | None = None,
 ) -> tuple[str, bytes, bytes, bytes]:
     """Check that the events, the log and the checkpoint agree; return (checkpoint, events, proofs,
-    consistency proofs)."""
+    consistency proofs).  ``event_view`` gives the withheld form of an event (see
+    app.export.commitments.public_view) or None to write it whole."""
     text = checkpoint_text.replace("\r\n", "\n").strip() + "\n"
     checkpoint = checkpoints.verify_checkpoint(text, signing_key.public_key())
     if checkpoint.tree_size > len(leaf_hashes):
@@ -351,7 +355,8 @@ def _prepare_custody(
                          root=checkpoint.root)
         proofs.append({"seq": event.seq, "leaf_index": event.seq, "leaf_hash": leaf.hex(),
                        "inclusion_proof": [node.hex() for node in path]})
-        lines.append(event.canonical_bytes() + b"\n")
+        view = event_view(event) if event_view is not None else None
+        lines.append((canonical_json(view) if view is not None else event.canonical_bytes()) + b"\n")
     proof_doc = {
         "format": PROOFS_FORMAT,
         "format_version": FORMAT_VERSION,
@@ -385,6 +390,7 @@ def write_bundle(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     earlier_checkpoints: Sequence[str] = (),
+    event_view: EventView | None = None,
 ) -> BundleResult:
     """Write a sealed bundle at ``out`` (a .zip file when ``as_zip``, otherwise a folder).
 
@@ -393,6 +399,7 @@ def write_bundle(
     match an included ``item_ingested`` event for that item with the same SHA-256.
     ``earlier_checkpoints`` are the checkpoints the vault printed or received (its ``checkpoints``
     table): the bundle carries a consistency proof from each to its own checkpoint.
+    ``event_view`` (redacted exports): the withheld form of an event, or None to write it whole.
 
     Raises InvalidInput (bad arguments, ``out`` exists, checkpoint too old), IntegrityError (log,
     events and checkpoint disagree), DiskFull, Cancelled; in every error case nothing is left behind.
@@ -419,7 +426,7 @@ def write_bundle(
                 "record) must be included in the bundle."
             )
     checkpoint_text, events_bytes, proofs_bytes, consistency_bytes = _prepare_custody(
-        events, leaf_hashes, checkpoint_text, signing_key, earlier_checkpoints
+        events, leaf_hashes, checkpoint_text, signing_key, earlier_checkpoints, event_view
     )
     public = signing_key.public_key()
     created_at = utc_now()

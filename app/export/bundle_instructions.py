@@ -41,6 +41,11 @@ for line, proof in zip(events, proofs["proofs"]):
     event = json.loads(line.decode("utf-8"))
     index = event["seq"]
     leaf = sha(b"\x00" + line)  # RFC 9162 leaf hash of the exact line bytes
+    chain = hashlib.sha256(b"evidence-vault:event-chain:v1\x00" + line).hexdigest()
+    if "withheld" in event:  # redacted bundle: values kept in the vault, shown as commitments
+        if manifest["level"] != "redacted":
+            fail("event %d withholds values in a bundle that is not redacted" % index)
+        leaf, chain = bytes.fromhex(event["withheld"]["leaf_hash"]), event["withheld"]["chain_hash"]
     if proof["leaf_index"] != index or proof["leaf_hash"] != leaf.hex():
         fail("event %d: its proof is for another event" % index)
     fn, sn, r = index, size - 1, leaf  # RFC 9162 section 2.1.3.2
@@ -56,7 +61,6 @@ for line, proof in zip(events, proofs["proofs"]):
         fn, sn = fn >> 1, sn >> 1
     if sn != 0 or r != root:
         fail("event %d: the proof does not lead to the signed checkpoint root" % index)
-    chain = hashlib.sha256(b"evidence-vault:event-chain:v1\x00" + line).hexdigest()
     if index == 0 and event["prev_hash"] != "0" * 64:
         fail("event 0 does not start the chain")
     if previous and previous[0] + 1 == index and event["prev_hash"] != previous[1]:
@@ -184,6 +188,11 @@ documentation (docs/FORMAT.md, section "Bundles") if you prefer an independent c
    SHA-256(0x01 || left || right).  Events that follow each other (seq n and n+1) are also chained:
    event n+1's "prev_hash" is SHA-256("evidence-vault:event-chain:v1" || 0x00 || line of event n),
    again over the line bytes without the newline.
+   In a redacted bundle, an event whose values would undo a redaction (a voice-disguise factor, a
+   noise seed) or link it to the unredacted original (the original's SHA-256) shows those values as
+   keyed commitments ("hmac-sha256:..."), lists them under "withheld" and gives its real leaf and
+   chain hashes there; the proof and the chain are checked with those.  A court holding the vault
+   can recompute each commitment (docs/FORMAT.md, "Withheld values in redacted exports").
    Each exhibit taken from the vault (manifest "item_id" not null) must match an "item_ingested"
    event for that item with the same SHA-256.
 

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.errors import BundleError, EvidenceVaultError, IntegrityError
 from app.export import bundle as layout
+from app.export.commitments import ShownEvent, shown_event
 from app.export.safe_extract import extract_zip
 from app.export.safe_folder import SafeFolderReader
 from app.export.safe_zip import (
@@ -40,7 +41,7 @@ from app.progress import ProgressCallback, no_progress
 from app.vault import keys, merkle
 from app.vault.canonical import parse_canonical
 from app.vault.checkpoint import Checkpoint, verify_checkpoint
-from app.vault.events import GENESIS_PREV_HASH, Event
+from app.vault.events import GENESIS_PREV_HASH
 from app.vault.proofs_file import check_extends, same_checkpoint
 
 __all__ = ["BundleProblem", "BundleReport", "extract_bundle", "verify_bundle"]
@@ -385,41 +386,44 @@ def _check_checkpoint(v: _Verifier, manifest: dict[str, Any], key: Ed25519Public
         return None
 
 
-def _check_events(v: _Verifier, manifest: dict[str, Any], checkpoint: Checkpoint | None) -> list[Event]:
+def _check_events(v: _Verifier, manifest: dict[str, Any], checkpoint: Checkpoint | None) -> list[ShownEvent]:
     data = v.parsed.get(layout.EVENTS)
     if data is None:
         return []
     if data and not data.endswith(b"\n"):
         v.problem(layout.EVENTS, "does not end with a newline (it was truncated)")
     lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
-    events: list[tuple[Event, bytes]] = []
+    events: list[ShownEvent] = []
     for number, line in enumerate(lines, start=1):
         try:
-            events.append((Event.from_canonical(line), line))
+            events.append(shown_event(line))
         except (IntegrityError, RecursionError):
             v.problem(layout.EVENTS, f"line {number} is not a valid canonical custody event")
+            continue
+        if events[-1].withheld and manifest.get("level") != "redacted":
+            v.problem(layout.EVENTS, f"line {number} withholds values, which only a redacted bundle may do")
     if manifest.get("events") != len(lines):
         v.problem(layout.EVENTS, f"holds {len(lines)} events but the manifest says {manifest.get('events')}")
-    seqs = [event.seq for event, _ in events]
+    seqs = [event.seq for event in events]
     if seqs != sorted(set(seqs)):
         v.problem(layout.EVENTS, "events are out of order or repeated")
-    _check_chain(v, [event for event, _ in events])
+    _check_chain(v, events)
     if checkpoint is not None:
         _check_proofs(v, events, checkpoint)
-    return [event for event, _ in events]
+    return events
 
 
-def _check_chain(v: _Verifier, events: list[Event]) -> None:
-    previous: Event | None = None
+def _check_chain(v: _Verifier, events: list[ShownEvent]) -> None:
+    previous: ShownEvent | None = None
     for event in events:
         if event.seq == 0 and event.prev_hash != GENESIS_PREV_HASH:
             v.problem(layout.EVENTS, "event 0 does not start the custody chain")
-        if previous is not None and previous.seq + 1 == event.seq and event.prev_hash != previous.chain_hash():
+        if previous is not None and previous.seq + 1 == event.seq and event.prev_hash != previous.chain:
             v.problem(layout.EVENTS, f"event {event.seq} does not follow from event {previous.seq} (chain broken)")
         previous = event
 
 
-def _check_proofs(v: _Verifier, events: list[tuple[Event, bytes]], checkpoint: Checkpoint) -> None:
+def _check_proofs(v: _Verifier, events: list[ShownEvent], checkpoint: Checkpoint) -> None:
     data = v.parsed.get(layout.PROOFS)
     if data is None:
         return
@@ -436,7 +440,7 @@ def _check_proofs(v: _Verifier, events: list[tuple[Event, bytes]], checkpoint: C
     if doc.get("tree_size") != checkpoint.tree_size or doc.get("root") != checkpoint.root.hex():
         v.problem(layout.PROOFS, "is for a different log size or root than the signed checkpoint")
     by_seq = {p["seq"]: p for p in doc["proofs"] if isinstance(p, dict) and type(p.get("seq")) is int}
-    for event, line in events:
+    for event in events:
         proof = by_seq.get(event.seq)
         path = proof.get("inclusion_proof") if proof else None
         if (
@@ -445,7 +449,7 @@ def _check_proofs(v: _Verifier, events: list[tuple[Event, bytes]], checkpoint: C
         ):
             v.problem(layout.PROOFS, f"has no well-formed inclusion proof for event {event.seq}")
             continue
-        leaf = merkle.leaf_hash(line)
+        leaf = event.leaf
         if proof.get("leaf_hash") != leaf.hex():
             v.problem(layout.PROOFS, f"the leaf hash for event {event.seq} does not match custody/events.jsonl")
             continue
@@ -462,7 +466,8 @@ def _check_proofs(v: _Verifier, events: list[tuple[Event, bytes]], checkpoint: C
 def _check_consistency_file(v: _Verifier, checkpoint: Checkpoint,
                             key: Ed25519PublicKey | None) -> dict[tuple[int, str], list[bytes]]:
     """Check custody/consistency.json; return the proofs that verify, by (earlier size, earlier root hex)."""
-    where, proven = layout.CONSISTENCY, {}
+    where = layout.CONSISTENCY
+    proven: dict[tuple[int, str], list[bytes]] = {}
     data = v.parsed.get(where)  # absent when not listed (bundles from before consistency proofs)
     if data is None or key is None:
         return proven
@@ -530,7 +535,7 @@ def _check_earlier_checkpoint(v: _Verifier, text: str, checkpoint: Checkpoint, k
     return True
 
 
-def _check_items(v: _Verifier, entries: list[dict[str, Any]], events: list[Event]) -> None:
+def _check_items(v: _Verifier, entries: list[dict[str, Any]], events: list[ShownEvent]) -> None:
     ingested = {(e.item_id, e.item_sha256) for e in events if e.action == layout.INGEST_ACTION}
     for entry in entries:
         if entry["item_id"] is not None and (entry["item_id"], entry["sha256"]) not in ingested:

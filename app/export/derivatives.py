@@ -15,6 +15,8 @@ from typing import Any
 from app.errors import EvidenceVaultError
 from app.export.selection import Selection, face_derivative, media_class, voice_derivative
 from app.progress import CancelToken, ProgressCallback
+from app.redact import derive
+from app.redact.photo import propose
 
 _RETRIES = 5  # dense crowds: each pass uncovers a few more faces next to the boxes (3 passes seen)
 
@@ -23,22 +25,14 @@ class NeedsRedaction(EvidenceVaultError):
     """A picture in the export has no redacted copy and none could be made automatically."""
 
 
-def _derive_module() -> Any | None:
-    try:
-        from app.redact import derive
-    except ImportError:
-        return None
-    return derive if hasattr(derive, "redact_item") else None
-
-
 def needing_faces(selection: Selection) -> list[Any]:
     """Originals whose pictures would show faces at the redacted level and have no redacted copy."""
     return [item for item in selection.exhibits
             if media_class(item) in ("photo", "video") and face_derivative(selection, item) is None]
 
 
-def _redact_photo(derive: Any, vault: Any, item: Any, cancel: CancelToken | None) -> int:
-    boxes = None
+def _redact_photo(vault: Any, item: Any, cancel: CancelToken | None) -> int:
+    boxes: list[Any] | None = None
     for attempt in range(_RETRIES + 1):
         try:
             return int(derive.redact_item(vault, item.id, faces=True, names=True, method="fill",
@@ -50,8 +44,6 @@ def _redact_photo(derive: Any, vault: Any, item: Any, cancel: CancelToken | None
                     f"with 'evidence-vault redact {item.id} --faces' and try the export again."
                 ) from residual
             if boxes is None:
-                from app.redact.photo import propose
-
                 with vault.open_original(item.id) as stream:
                     boxes = list(propose(stream).boxes)
             boxes = boxes + list(residual.boxes)
@@ -62,22 +54,11 @@ def ensure_face_derivatives(vault: Any, selection: Selection, *, progress: Progr
                             cancel: CancelToken | None = None) -> list[int]:
     """Create the missing redacted copies; return the new item ids (in the order made).
 
-    Raises NeedsRedaction before making anything when a video lacks one and no redaction helper
-    is installed.
+    Raises NeedsRedaction when faces remain in a photo after the automatic retries.
     """
     missing = needing_faces(selection)
     if not missing:
         return []
-    derive = _derive_module()
-    videos = [item for item in missing if media_class(item) == "video"]
-    if derive is None:
-        if videos:
-            ids = ", ".join(str(i.id) for i in videos)
-            raise NeedsRedaction(
-                f"Video item(s) {ids} have no redacted copy yet. Run 'evidence-vault redact ITEM --faces --yes' "
-                "for each of them first, check the result, then export again. Nothing was written.")
-        raise NeedsRedaction("Photos without a redacted copy cannot be redacted automatically here. Run "
-                             "'evidence-vault redact ITEM --faces --yes' first. Nothing was written.")
     created: list[int] = []
     for done, item in enumerate(missing):
         if cancel is not None:
@@ -85,7 +66,7 @@ def ensure_face_derivatives(vault: Any, selection: Selection, *, progress: Progr
         if progress is not None:
             progress(done, len(missing), f"Redacting faces in item {item.id}")
         if media_class(item) == "photo":
-            new_id = _redact_photo(derive, vault, item, cancel)
+            new_id = _redact_photo(vault, item, cancel)
         else:
             new_id = int(derive.redact_item(vault, item.id, faces=True, names=True, method="fill",
                                             audio="keep", cancel=cancel).item_id)
@@ -100,7 +81,7 @@ def ensure_face_derivatives(vault: Any, selection: Selection, *, progress: Progr
 def derivatives_for(selection: Selection, items: Sequence[Any]) -> dict[int, Any]:
     """original id -> the redacted copy shown and shipped instead of it: the face-redacted copy of a
     photo or video, the voice-disguised (or muted) copy of a recording; only where one exists."""
-    result = {}
+    result: dict[int, Any] = {}
     for item in items:
         if media_class(item) == "audio":
             derivative = voice_derivative(selection, item)

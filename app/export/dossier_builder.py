@@ -12,8 +12,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import Any
 
+from app.export.commitments import is_secret_key, original_commitment
 from app.export.dossier_model import (
     Attachment,
     ContactSheet,
@@ -25,6 +28,7 @@ from app.export.dossier_model import (
     TranscriptContent,
     TranscriptSegment,
 )
+from app.export.legacy_text import strip_escaped
 from app.export.selection import media_class
 from app.progress import CancelToken
 from app.redact.names import NameRedactor, redact_filename
@@ -39,10 +43,16 @@ _BULKY = frozenset({"derivation", "boxes", "public_key_pem", "residual_faces_acc
 
 
 class TextGuard:
-    """Everything printed in a dossier goes through here.  ``redactor`` None = original level."""
+    """Everything printed in a dossier goes through here.  ``redactor`` None = original level.
 
-    def __init__(self, redactor: NameRedactor | None) -> None:
+    At the redacted level escaped or undecodable bytes (a file name from a GBK, Big5 or cp874 device)
+    are removed before the names are replaced: nobody can tell which encoding they were in, so they
+    cannot be pseudonymised.  ``commitment_key`` (redacted level) is the key of the commitments shown
+    instead of the originals' hashes and of parameters that would undo a redaction."""
+
+    def __init__(self, redactor: NameRedactor | None, commitment_key: bytes | None = None) -> None:
         self.redactor = redactor
+        self.commitment_key = commitment_key
 
     @property
     def redacting(self) -> bool:
@@ -50,10 +60,48 @@ class TextGuard:
 
     def __call__(self, text: str | None) -> str:
         text = "" if text is None else str(text)
-        return self.redactor.redact(text) if self.redactor is not None else text
+        return self.redactor.redact(strip_escaped(text)) if self.redactor is not None else text
 
     def filename(self, name: str) -> str:
-        return redact_filename(name, self.redactor) if self.redactor is not None else name
+        return redact_filename(strip_escaped(name), self.redactor) if self.redactor is not None else name
+
+
+def is_name_derived_title(item: Any) -> bool:
+    """True when the item's title is its file name (or the name's stem), as ingest sets it by default."""
+    title = (item.title or "").strip()
+    name = item.original_name or ""
+    return not title or title in (name, PurePosixPath(name).stem)
+
+
+def exhibit_title(plan: ExhibitPlan, guard: TextGuard) -> str:
+    """The exhibit's title.  At the redacted level a title that is only the file name is not used at
+    all (an original file name never leaves the vault): the exhibit is then known by its kind."""
+    item = plan.item
+    if guard.redacting and is_name_derived_title(item):
+        return f"{item.kind.capitalize()} {plan.number}"
+    return guard(item.title) or plan.number
+
+
+def display_time(value: str | None, guard: TextGuard) -> str:
+    """A capture time as recorded, or at the redacted level in UTC (or the date alone when the zone is
+    unknown): a camera's zone offset tells where the picture was taken."""
+    if not value:
+        return "not recorded"
+    if not guard.redacting:
+        return value
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        date = text[:10]
+        try:
+            datetime.strptime(date.replace(":", "-"), "%Y-%m-%d")
+        except ValueError:
+            return "recorded (not shown in redacted exports)"
+        return date.replace(":", "-") + " (date only)"
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d") + " (date only)"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass
@@ -99,9 +147,14 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def details_summary(event: Any, guard: TextGuard) -> str:
+def details_summary(event: Any, guard: TextGuard, hidden_item: int | None = None) -> str:
     details = dict(event.details or {})
     parts: list[str] = []
+    if guard.redacting:
+        # Values that would undo a redaction stay in the vault (the bundle carries their commitments), and
+        # so does the exact size of the unredacted original, which confirms a candidate file.
+        details = {k: v for k, v in details.items() if not is_secret_key(str(k))
+                   and not (k == "size" and hidden_item is not None and event.item_id == hidden_item)}
     derivation = details.get("derivation")
     if isinstance(derivation, dict) and derivation:
         media = derivation.get("media") or derivation.get("kind") or "item"
@@ -127,9 +180,9 @@ def details_summary(event: Any, guard: TextGuard) -> str:
     return guard(text)
 
 
-def custody_rows(events: Sequence[Any], guard: TextGuard) -> list[CustodyRow]:
+def custody_rows(events: Sequence[Any], guard: TextGuard, hidden_item: int | None = None) -> list[CustodyRow]:
     return [CustodyRow(time=e.time, actor=guard(e.actor), action=e.action.replace("_", " "),
-                       details_summary=details_summary(e, guard), event_hash=e.chain_hash())
+                       details_summary=details_summary(e, guard, hidden_item), event_hash=e.chain_hash())
             for e in events]
 
 
@@ -158,7 +211,10 @@ def media_facts(plan: ExhibitPlan, guard: TextGuard, notes: Sequence[Any]) -> di
         facts["Codecs"] = " / ".join(codecs)
     if meta.get("fps"):
         facts["Frame rate"] = f"{meta['fps']} frames/s"
-    facts["File"] = f"{guard.filename(item.original_name)} ({item.mime}, {item.size:,} bytes)"
+    if guard.redacting:
+        facts["File"] = f"the original is held in the vault ({item.mime})"
+    else:
+        facts["File"] = f"{item.original_name} ({item.mime}, {item.size:,} bytes)"
     if item.tags:
         facts["Tags"] = guard(", ".join(item.tags))
     if item.place and not guard.redacting:
@@ -167,7 +223,8 @@ def media_facts(plan: ExhibitPlan, guard: TextGuard, notes: Sequence[Any]) -> di
         d = plan.derivative
         derivation = d.derivation or {}
         if derivation.get("media") == "audio":
-            audio = derivation.get("audio") if isinstance(derivation.get("audio"), dict) else {}
+            audio_value = derivation.get("audio")
+            audio: dict[str, Any] = audio_value if isinstance(audio_value, dict) else {}
             what = "voice disguised" if audio.get("mode") == "disguise" else "sound removed"
         else:
             what = f"faces covered ({derivation.get('method') or 'fill'})"
@@ -221,16 +278,18 @@ def build_exhibit(vault: Any, plan: ExhibitPlan, guard: TextGuard, *, events: Se
                                 open=_opener(vault, item.id))
     return Exhibit(
         number=plan.number,
-        title=guard(item.title) or plan.number,
+        title=exhibit_title(plan, guard),
         kind=item.kind,
         description=guard(item.description) or "(no description)",
-        captured_at=item.captured_at or "not recorded",
+        captured_at=display_time(item.captured_at, guard),
         source=guard(item.source) or "not recorded",
-        sha256_original=item.sha256,
+        sha256_original=None if guard.redacting else item.sha256,
+        original_commitment=original_commitment(guard.commitment_key, item)
+        if guard.redacting and guard.commitment_key is not None else None,
         sha256_derivative=plan.derivative.sha256 if plan.derivative is not None else None,
         media_facts=media_facts(plan, guard, notes),
         persons=[person_label(p, guard) for _, p in sorted(persons.items())],
-        custody=custody_rows(events, guard),
+        custody=custody_rows(events, guard, item.id if guard.redacting else None),
         proofs=proof_rows(events, tree, tree_size),
         content=content,
         attachment=attachment,
@@ -238,8 +297,10 @@ def build_exhibit(vault: Any, plan: ExhibitPlan, guard: TextGuard, *, events: Se
 
 
 def manifest_bytes(*, audience: str, level: str, ern_prefix: str, produced_at: str, checkpoint_text: str,
-                   plans: Sequence[ExhibitPlan]) -> bytes:
-    """The dossier manifest (RFC 8785 JSON): what the dossier is made of; its SHA-256 is on the cover."""
+                   plans: Sequence[ExhibitPlan], commitment_key: bytes | None = None) -> bytes:
+    """The dossier manifest (RFC 8785 JSON): what the dossier is made of; its SHA-256 is on the cover.
+
+    With ``commitment_key`` (redacted level) each original's SHA-256 is replaced by its commitment."""
     return canonical_json({
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_VERSION,
@@ -251,7 +312,8 @@ def manifest_bytes(*, audience: str, level: str, ern_prefix: str, produced_at: s
         "exhibits": [{
             "number": p.number,
             "item_id": p.item.id,
-            "sha256": p.item.sha256,
+            "sha256": p.item.sha256 if commitment_key is None else None,
+            "original_commitment": None if commitment_key is None else original_commitment(commitment_key, p.item),
             "derivative_item_id": p.derivative.id if p.derivative is not None else None,
             "derivative_sha256": p.derivative.sha256 if p.derivative is not None else None,
             "custody_event_seqs": list(p.event_seqs),

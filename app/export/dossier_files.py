@@ -11,12 +11,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from app.errors import IntegrityError
 from app.export.bundle import BundleFile
 from app.export.dossier_builder import ExhibitPlan, TextGuard
 from app.export.dossier_model import Attachment, Dossier
+from app.export.legacy_text import legacy_readings
 from app.export.pdf.pdfa import PdfaMetadata, make_pdfa
 from app.export.pdf.render import RenderResult, render_dossier
 from app.export.pdf.seal import seal_pdf
@@ -30,14 +31,33 @@ MANIFEST_NAME = "dossier-manifest.json"
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 
+class NameLeak(IntegrityError):
+    """A protected name survived redaction.  The exporter adds what, if anything, was kept in the vault."""
+
+    def __init__(self, people: Sequence[int], where: str, kept: str = "") -> None:
+        self.people = list(people)
+        self.where = where
+        super().__init__(
+            f"A protected person's name (person {', '.join(map(str, people))}) was still found in the {where} "
+            f"after redaction. No export file was written.{(' ' + kept) if kept else ''} Report this problem; "
+            "do not share the export.")
+
+
+def protected_people_in(text: str, redactor: NameRedactor) -> set[int]:
+    """The protected people named in ``text``, also where the name hides in escaped or undecodable
+    bytes of a legacy encoding (GBK, Big5, cp874, ...: see app.export.legacy_text).  Matching is the
+    redactor's own (``find``), so its rules for short aliases and scripts apply here too."""
+    people = {m.person_id for m in redactor.find(text)}
+    for reading in legacy_readings(text):
+        people.update(m.person_id for m in redactor.find(reading))
+    return people
+
+
 def check_no_protected_names(text: str, redactor: NameRedactor, where: str) -> None:
     """Last line of defence at the redacted level: refuse to write if a protected name survived."""
-    matches = redactor.find(text)
-    if matches:
-        people = sorted({m.person_id for m in matches})
-        raise IntegrityError(
-            f"A protected person's name (person {', '.join(map(str, people))}) was still found in the {where} "
-            "after redaction. Nothing was written. Report this problem; do not share the export.")
+    people = protected_people_in(text, redactor)
+    if people:
+        raise NameLeak(sorted(people), where)
 
 
 def write_sealed_pdf(dossier: Dossier, dst: Path, temp: Callable[[str], Path], *, vault: Any, guard: TextGuard,
@@ -82,6 +102,28 @@ def safe_member_name(name: str, fallback: str) -> str:
     return cleaned if cleaned and unsafe_name_reason(cleaned) is None else fallback
 
 
+def _original_opener(vault: Any, item_id: int) -> Callable[[], BinaryIO]:
+    return lambda: cast(BinaryIO, vault.open_original(item_id))
+
+
+def _bytes_opener(data: bytes) -> Callable[[], BinaryIO]:
+    return lambda: io.BytesIO(data)
+
+
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
+_MIME_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4", "audio/mp4": ".m4a",
+                  "text/vtt": ".vtt", "application/pdf": ".pdf"}
+
+
+def member_suffix(item: Any) -> str:
+    """The file's extension when it is plain ASCII (a legacy-encoded name may hide bytes in it), or one
+    chosen from its type."""
+    suffix = Path(item.original_name or "").suffix
+    if _SUFFIX.fullmatch(suffix):
+        return suffix.lower()
+    return _MIME_SUFFIXES.get(item.mime or "", ".bin")
+
+
 def _transcript_bytes(vault: Any, item_id: int, guard: TextGuard, number: str) -> bytes:
     lines = [f"Transcript of exhibit {number}", ""]
     for s in vault.transcript(item_id):
@@ -109,15 +151,32 @@ def bundle_inputs(vault: Any, plans: Sequence[ExhibitPlan], guard: TextGuard, *,
             withheld.append((item.id, f"the {what} cannot be redacted automatically, so only its redacted "
                                       "transcript and description are included"))
         if chosen is not None:
-            suffix = Path(chosen.original_name).suffix[:9] or ".bin"
-            name = safe_member_name(f"{plan.number}_{guard.filename(chosen.original_name)}",
-                                    f"{plan.number}{suffix}")
-            files.append(BundleFile(f"exhibits/{name}", open=lambda i=chosen.id: vault.open_original(i),
+            suffix = member_suffix(chosen)
+            if guard.redacting:
+                # An original file name never leaves the vault at the redacted level: ERN and type only.
+                name = f"{plan.number}{suffix}"
+            else:
+                name = safe_member_name(f"{plan.number}_{chosen.original_name}", f"{plan.number}{suffix}")
+            files.append(BundleFile(f"exhibits/{name}", open=_original_opener(vault, chosen.id),
                                     item_id=chosen.id, role="exhibit"))
         if vault.transcript(item.id):
             data = _transcript_bytes(vault, item.id, guard, plan.number)
             if guard.redacting and guard.redactor is not None:
                 check_no_protected_names(data.decode("utf-8"), guard.redactor, f"transcript of {plan.number}")
-            files.append(BundleFile(f"transcripts/{plan.number}.txt", open=lambda d=data: io.BytesIO(d),
+            files.append(BundleFile(f"transcripts/{plan.number}.txt", open=_bytes_opener(data),
                                     role="transcript"))
     return files, withheld
+
+
+def check_bundle_texts(files: Sequence[BundleFile], events: Sequence[Any],
+                       view: Callable[[Any], dict[str, object] | None] | None, redactor: NameRedactor) -> None:
+    """The bundle's last line of defence at the redacted level: its member names (which also fill
+    manifest.json and SHA256SUMS) and its custody events, as written, hold no protected name."""
+    from app.vault.canonical import canonical_json
+
+    check_no_protected_names("\n".join(f.arcname for f in files), redactor, "bundle's file names")
+    lines = []
+    for event in events:
+        shown = view(event) if view is not None else None
+        lines.append((canonical_json(shown) if shown is not None else event.canonical_bytes()).decode("utf-8"))
+    check_no_protected_names("\n".join(lines), redactor, "bundle's custody events")

@@ -101,8 +101,9 @@ class Exhibit:
     description: str
     captured_at: str
     source: str
-    sha256_original: str
+    sha256_original: str | None  # None at the redacted level: original_commitment is shown instead
     sha256_derivative: str | None = None
+    original_commitment: str | None = None  # "hmac-sha256:..." (app.export.commitments)
     media_facts: dict[str, str] = field(default_factory=dict)
     persons: list[str] = field(default_factory=list)
     custody: list[CustodyRow] = field(default_factory=list)

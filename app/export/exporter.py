@@ -31,14 +31,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from app.errors import Cancelled, DiskFull, EvidenceVaultError, IntegrityError, InvalidInput
-from app.export import consent_gate, dossier_builder
+from app.export import consent_gate, dossier_builder, export_steps
 from app.export import selection as selection_mod
+from app.export.commitments import commitment_key
 from app.export.derivatives import derivatives_for, ensure_face_derivatives
 from app.export.dossier_builder import ExhibitPlan, TextGuard
-from app.export.dossier_model import AUDIENCES, LEVELS, Declaration, Dossier
+from app.export.dossier_model import AUDIENCES, LEVELS, Audience, Declaration, Dossier, Level
 from app.progress import CancelToken, ProgressCallback, no_progress
 from app.vault.events import utc_now
 from app.vault.merkle import MerkleTree
@@ -222,6 +223,12 @@ def _case_title(vault: Any, sel: selection_mod.Selection, guard: TextGuard) -> s
     return guard(case.title) or f"Case {case.id}"
 
 
+def _actor_role(vault: Any) -> str:
+    """The role the vault remembers for the person exporting (the GUI's unlock screen, `profile --role`)."""
+    profile = vault.actor_profile() if hasattr(vault, "actor_profile") else None
+    return (profile.role if profile is not None else "") or "Investigator"
+
+
 def _declaration(vault: Any, guard: TextGuard, level: str, audience: str, produced_at: str) -> Declaration:
     statement = (
         "I declare that the exhibits in this dossier are faithful reproductions of items held in the "
@@ -233,7 +240,7 @@ def _declaration(vault: Any, guard: TextGuard, level: str, audience: str, produc
            else "The exhibits are shown as recorded.")
         + f" This dossier was prepared for {consent_gate.AUDIENCE_WORDS[audience]}."
     )
-    return Declaration(investigator_name=guard(vault.actor), investigator_role="Investigator",
+    return Declaration(investigator_name=guard(vault.actor), investigator_role=guard(_actor_role(vault)),
                        place="", date=produced_at[:10], statement=statement)
 
 
@@ -249,6 +256,7 @@ def export(
     ern_prefix: str = "EV",
     override_reason: str | None = None,
     leave_out_without_consent: bool = False,
+    accept_near_matches: str | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> ExportResult:
@@ -258,15 +266,23 @@ def export(
     Consent: exhibits whose linked survivors/witnesses did not consent to ``audience`` stop the
     export with ConsentError before anything is written, unless ``override_reason`` is given
     (court only; recorded in the chain) or ``leave_out_without_consent`` (they are left out and
-    listed in ``ExportResult.excluded``).  Raises InvalidInput, ConsentError, NeedsRedaction,
-    DiskFull, Cancelled, IntegrityError; on any error no output file is left behind.
+    listed in ``ExportResult.excluded``).  At the redacted level text that looks like a protected
+    name but was not redacted stops the export (:class:`app.export.near_matches.NearMatchesFound`)
+    unless ``accept_near_matches`` names the reviewer who cleared them (recorded in the chain).
+    Raises InvalidInput, ConsentError, NeedsRedaction, DiskFull, Cancelled, IntegrityError; on any
+    error no output file is left behind, and the message says which redacted copies made for the
+    export were kept in the vault.
     """
     out = Path(out)
     stages = _Stages(progress or no_progress)
     _check_arguments(audience, level, out, bundle, ern_prefix)
+    if accept_near_matches is not None:
+        accept_near_matches = str(accept_near_matches).strip()
+        if not accept_near_matches:
+            raise InvalidInput("Give the name of the reviewer who cleared the near matches.")
 
     sel = selection_mod.select(vault, case_id=case_id, item_ids=item_ids)
-    extra_links = {i: [d.id for d in ds] for i, ds in sel.derivatives.items()}
+    extra_links: dict[int, Sequence[int]] = {i: [d.id for d in ds] for i, ds in sel.derivatives.items()}
     excluded: list[tuple[int, str]] = []
     if leave_out_without_consent and override_reason is None:
         blocked = consent_gate.find_blocked(vault, sel.exhibits, audience, extra_links)
@@ -285,8 +301,24 @@ def export(
     # Built from every protected person of the vault, not only those linked to the selection:
     # a transcript may name anyone.
     redactor = redactor_from_persons(vault.list_persons())
-    guard = TextGuard(redactor if level == "redacted" else None)
+    key = commitment_key(vault) if level == "redacted" else None
+    guard = TextGuard(redactor if level == "redacted" else None, key)
+    last_item = max((item.id for item in vault.list_items()), default=0)
+    try:
+        return _export(vault, sel, excluded, decision, redactor, guard, audience=audience, level=level, out=out,
+                       bundle=bundle, ern_prefix=ern_prefix, accept_near_matches=accept_near_matches,
+                       stages=stages, cancel=cancel)
+    except EvidenceVaultError as exc:
+        kept = export_steps.kept_copies(vault, sel, last_item) if level == "redacted" else []
+        if kept:
+            export_steps.say_what_was_kept(exc, kept)
+        raise
 
+
+def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, str]], decision: Any,
+            redactor: Any, guard: TextGuard, *, audience: str, level: str, out: Path, bundle: bool,
+            ern_prefix: str, accept_near_matches: str | None, stages: _Stages,
+            cancel: CancelToken | None) -> ExportResult:
     created: list[int] = []
     derivative_of: dict[int, Any] = {}
     if level == "redacted":
@@ -332,7 +364,7 @@ def export(
     produced_at = utc_now()
     manifest = dossier_builder.manifest_bytes(audience=audience, level=level, ern_prefix=ern_prefix,
                                               produced_at=produced_at, checkpoint_text=checkpoint_text,
-                                              plans=plans)
+                                              plans=plans, commitment_key=guard.commitment_key)
     manifest_sha = dossier_builder.sha256_hex(manifest)
 
     from app.export.keyframes import extract_key_frames
@@ -355,12 +387,18 @@ def export(
     organisation = guard(_organisation(vault)) or "(organisation not recorded)"
     dossier = Dossier(
         case_title=_case_title(vault, sel, guard), organisation=organisation, produced_at=produced_at,
-        audience=audience, level=level, ern_prefix=ern_prefix, manifest_sha256=manifest_sha,
+        audience=cast(Audience, audience), level=cast(Level, level), ern_prefix=ern_prefix,
+        manifest_sha256=manifest_sha,
         checkpoint_text=checkpoint_text, merkle_root=checkpoint.root.hex(), tree_size=tree_size,
         declaration=_declaration(vault, guard, level, audience, produced_at), exhibits=exhibits,
         public_key_pem=vault.public_key_pem().decode("ascii"))
+    near: list[Any] = []
+    if guard.redacting:
+        from app.export.near_matches import check_near_matches
 
-    from app.export.dossier_files import bundle_inputs, write_sealed_pdf
+        near = check_near_matches(dossier, redactor, accepted_by=accept_near_matches)
+
+    from app.export.dossier_files import bundle_inputs, check_bundle_texts, write_sealed_pdf
 
     with _temp_files(out.parent, out.name) as temp, _disk_errors(out):
         pdf_temp = temp("sealed")
@@ -378,24 +416,7 @@ def export(
             derivatives_used={p.item.id: p.derivative.id for p in plans if p.derivative is not None},
             derivatives_created=created, ern_first=f"{ern_prefix}-000001",
             ern_last=f"{ern_prefix}-{rendered.pages:06d}")
-        if bundle:
-            from app.export.bundle import write_bundle
-
-            files, withheld = bundle_inputs(vault, plans, guard, level=level, pdf_path=pdf_temp,
-                                            manifest=manifest)
-            bundle_events = sorted({e.seq: e for events in events_by_plan for e in events}.values(),
-                                   key=lambda e: e.seq)
-            written = write_bundle(
-                out=out, as_zip=out.suffix.lower() == ".zip", files=files, events=bundle_events,
-                leaf_hashes=leaves, checkpoint_text=checkpoint_text, signing_key=vault.signing_key,
-                seal_cert_pem=vault.seal_identity.cert_pem, audience=audience, level=level,
-                progress=stages.stage("bundle"), cancel=cancel, earlier_checkpoints=vault.checkpoints())
-            result.bundle_manifest_sha256 = written.manifest_sha256
-            result.withheld_files = withheld
-        else:
-            _publish(pdf_temp, out)
-    try:
-        event = vault.record_event("exported", details={
+        details: dict[str, Any] = {
             "audience": audience,
             "level": level,
             "format": ("bundle-zip" if out.suffix.lower() == ".zip" else "bundle-folder") if bundle else "pdf",
@@ -411,18 +432,55 @@ def export(
             "checkpoint_root": checkpoint.root.hex(),
             "dossier_manifest_sha256": manifest_sha,
             "pdf_sha256": pdf_sha,
-            "bundle_manifest_sha256": result.bundle_manifest_sha256,
-            "withheld_from_bundle": [i for i, _ in result.withheld_files],
+            "bundle_manifest_sha256": None,
+            "withheld_from_bundle": [],
             "exported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        })
+        }
+        if guard.redacting:
+            details["near_matches"] = len(near)
+            details["near_matches_cleared_by"] = redactor.redact(accept_near_matches) \
+                if near and accept_near_matches else None
+        if not bundle:
+            _publish(pdf_temp, out)
+            event = _record_exported(vault, out, details)
+        else:
+            files, withheld = bundle_inputs(vault, plans, guard, level=level, pdf_path=pdf_temp,
+                                            manifest=manifest)
+            result.withheld_files = withheld
+            details["withheld_from_bundle"] = [i for i, _ in withheld]
+            # The bundle's files are known before it is written, so the chain can name each of them
+            # (transcripts have no vault record): the exported event comes first and the bundle's own
+            # checkpoint covers it.
+            details["bundle_files"] = export_steps.file_hashes(files)
+            hidden = {p.item.id for p in plans} if guard.redacting else set()
+            view = export_steps.event_view(guard, hidden)
+            bundle_events = sorted({e.seq: e for events in events_by_plan for e in events}.values(),
+                                   key=lambda e: e.seq)
+            if guard.redacting and guard.redactor is not None:
+                check_bundle_texts(files, bundle_events, view, guard.redactor)
+            event = vault.record_event("exported", details=details)
+            try:
+                bundle_checkpoint = vault.checkpoint()
+                written = export_steps.write_bundle(vault, out, files, [*bundle_events, event], bundle_checkpoint,
+                                        audience=audience, level=level, view=view,
+                                        progress=stages.stage("bundle"), cancel=cancel)
+            except BaseException as exc:
+                export_steps.record_failed(vault, event.seq, exc)
+                raise
+            result.bundle_manifest_sha256 = written.manifest_sha256
+    result.event_seq = event.seq
+    stages.done()
+    return result
+
+
+def _record_exported(vault: Any, out: Path, details: dict[str, Any]) -> Any:
+    try:
+        return vault.record_event("exported", details=details)
     except BaseException:
         # The output exists but the chain does not say so: remove it rather than let an
         # unrecorded copy leave the vault.
         _remove_output(out)
         raise
-    result.event_seq = event.seq
-    stages.done()
-    return result
 
 
 def _remove_output(out: Path) -> None:

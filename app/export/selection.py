@@ -113,7 +113,8 @@ def voice_derivative(selection: Selection, original: Any) -> Any | None:
     candidates = []
     for item in selection.derivatives.get(original.id, []):
         derivation = item.derivation or {}
-        audio = derivation.get("audio") if isinstance(derivation.get("audio"), dict) else {}
+        audio_value = derivation.get("audio")
+        audio: dict[str, Any] = audio_value if isinstance(audio_value, dict) else {}
         if (item.derived_from == original.id and derivation.get("redaction")
                 and derivation.get("media") == "audio" and audio.get("mode") in ("mute", "disguise")
                 and derivation.get("original_sha256", original.sha256) == original.sha256):

@@ -211,7 +211,7 @@ def test_verify_txt_earlier_checkpoint_steps(vault_path: Path, rewritten: bool) 
         assert results[1].stdout.splitlines()[-1].startswith("OK: the bundle's log of")
 
 
-def test_transcript_is_listed_and_tied_to_the_chain_by_the_manifest_hash(vault_path: Path) -> None:
+def test_transcript_is_listed_and_tied_to_the_chain_by_its_own_hash(vault_path: Path) -> None:
     folder = vault_path.parent
     with Vault.open(vault_path, TEST_PASSPHRASE, actor=ACTOR) as v:
         v.set_transcript(2, [dict(start=0.0, end=3.0, speaker="Interviewer", language="km", text="ភាសាខ្មែរ test")])
@@ -223,7 +223,12 @@ def test_transcript_is_listed_and_tied_to_the_chain_by_the_manifest_hash(vault_p
     assert entries[0]["sha256"] == hashlib.sha256((out / entries[0]["path"]).read_bytes()).hexdigest()
     with Vault.open(vault_path, TEST_PASSPHRASE, actor=ACTOR) as v:
         exported = [e for e in v.events() if e.action == "exported"][-1]
-    assert exported.details["bundle_manifest_sha256"] == hashlib.sha256(manifest_bytes).hexdigest()
+    # The exported event precedes the bundle (so the bundle's checkpoint covers it): it names every
+    # file made at export by its SHA-256, and the bundle carries that event as its last.
+    assert exported.details["bundle_manifest_sha256"] is None
+    assert [entries[0]["path"], entries[0]["sha256"]] in exported.details["bundle_files"]
+    last = json.loads((out / layout.EVENTS).read_bytes().splitlines()[-1])
+    assert last["seq"] == exported.seq and last["details"]["bundle_files"] == exported.details["bundle_files"]
 
 
 def test_bundle_without_consistency_file_verifies_but_proves_no_earlier_checkpoint(tmp_path: Path) -> None:

@@ -219,7 +219,8 @@ def test_redacted_dossier_leaks_no_protected_name(redacted: tuple[ExportResult, 
     assert hits == [], hits[:5]
     text = contents.attachments["dossier-text.txt"].decode("utf-8")
     assert "Survivor S-1" in text and "Witness W-2" in text
-    assert "Survivor_S-1_at_harbour" in text  # the file name, pseudonymised
+    assert "Nguyen_Thi_Lan_at_harbour" not in text and "Survivor_S-1_at_harbour" not in text  # no file name
+    assert "Survivor S-1 at the harbour" in text  # a title set by the investigator, pseudonymised
     assert "Interviewer Kim" not in text  # people appear by pseudonym or number only
     assert "afraid of retaliation" not in text
 
@@ -252,9 +253,13 @@ def test_redacted_dossier_carries_erns_hashes_and_a_valid_seal(case: Case, redac
         assert f"NGO-TEST-{number:06d}" in page
         assert f"page {number} of {pages}" in page
     text = contents.attachments["dossier-text.txt"].decode("utf-8")
+    from app.export.commitments import commitment_key, original_commitment
+
+    key = commitment_key(case.vault)
     for item_id in (case.face_photo, case.gps_photo, case.video, case.interview):
         item = case.vault.get_item(item_id)
-        assert item.sha256 in text
+        # Redacted: the original's plain hash would confirm a candidate photo; a keyed commitment does not.
+        assert item.sha256 not in text and original_commitment(key, item) in text
     for original, derivative in result.derivatives_used.items():
         assert case.vault.get_item(derivative).derived_from == original
         assert case.vault.get_item(derivative).sha256 in text
@@ -336,7 +341,15 @@ def test_redacted_zip_bundle_verifies(case: Case) -> None:
         assert "Survivor S-1" in transcript and not any(n in transcript for n in ALL_PROTECTED)
     assert [item for item, _ in result.withheld_files] == [case.interview]
     exported = next(e for e in case.vault.events() if e.seq == result.event_seq)
-    assert exported.details["bundle_manifest_sha256"] == result.bundle_manifest_sha256
+    # The exported event comes before the bundle (its own checkpoint covers it), so it names each file
+    # made at export by hash; the manifest's hash cannot exist yet.
+    assert exported.details["bundle_manifest_sha256"] is None
+    with zipfile.ZipFile(out) as archive:
+        made = {path: sha for path, sha in exported.details["bundle_files"]}
+        assert set(made) == {"dossier.pdf", "dossier-manifest.json", "transcripts/EX-004.txt"}
+        import hashlib
+
+        assert all(hashlib.sha256(archive.read(path)).hexdigest() == sha for path, sha in made.items())
 
 
 def test_folder_bundle_flipped_byte_in_each_kind_of_file_is_caught(case: Case) -> None:
@@ -386,6 +399,24 @@ def test_cancel_during_rendering_leaves_no_file(case: Case) -> None:
     assert not out.exists() and _siblings(case.folder, "cancelled.pdf") == []
 
 
+def test_bundle_cancelled_after_its_export_event_is_marked_not_completed(case: Case) -> None:
+    out = case.folder / "cancelled-bundle"
+    token = CancelToken()
+
+    def progress(done: int, total: int, message: str) -> None:
+        if message.startswith("Adding exhibits/"):
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        export(case.vault, item_ids=[case.gps_photo], audience="court", level="original", out=out, bundle=True,
+               progress=progress, cancel=token)
+    assert not out.exists() and _siblings(case.folder, "cancelled-bundle") == []
+    first, second = [e for e in case.vault.events() if e.action == "exported"][-2:]
+    assert first.details["format"] == "bundle-folder" and first.details["items"] == [case.gps_photo]
+    assert second.details == {"completed": False, "failed_export_event": first.seq, "reason": "cancelled"}
+    assert case.vault.verify(record=False).ok
+
+
 def test_bad_arguments_are_refused_plainly(case: Case) -> None:
     with pytest.raises(InvalidInput, match=r"\.pdf"):
         export(case.vault, item_ids=[case.gps_photo], audience="court", level="original",
@@ -424,6 +455,14 @@ def test_voice_disguised_copy_is_shipped_instead_of_the_recording(case: Case) ->
     assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in shipped] == [case.vault.get_item(disguised).sha256]
     text = extract_everything(out / "dossier.pdf").attachments["dossier-text.txt"].decode("utf-8")
     assert "voice disguised" in text and not any(n in text for n in ALL_PROTECTED)
+    # Whoever knows the disguise factor shifts the voice back: it stays in the vault, the export
+    # carries a keyed commitment instead (in the PDF, not even that).
+    derivation = case.vault.get_item(disguised).derivation
+    factor, chain = derivation["audio"]["pitch_factor"], derivation["audio"]["filter"]
+    events = (out / "custody" / "events.jsonl").read_text("utf-8")
+    assert '"pitch_factor":"hmac-sha256:' in events and '"filter":"hmac-sha256:' in events
+    for secret in (f'"pitch_factor":{factor}', chain, f"pitch factor: {factor}"):
+        assert secret not in events and secret not in text
 
 
 def test_printed_inclusion_proofs_lead_to_the_checkpoint_root(case: Case, redacted) -> None:
@@ -461,16 +500,32 @@ def test_full_disk_while_writing_raises_diskfull_and_leaves_nothing(case: Case, 
     assert not out.exists() and _siblings(case.folder, "full.pdf") == []
 
 
-def test_video_without_redacted_copy_is_refused_when_no_helper_exists(case: Case, monkeypatch) -> None:
+def test_failed_redacted_export_says_which_redacted_copies_were_kept(case: Case, monkeypatch) -> None:
     from app.export import derivatives
 
-    monkeypatch.setattr(derivatives, "_derive_module", lambda: None)
-    vid = case.vault.ingest_file(case.folder / "inputs" / "boat_Somchai_Boonmee.mp4",
-                                 case_id=case.withdrawn_case_id, title="Second copy").item_id
-    out = case.folder / "novideo.pdf"
-    with pytest.raises(derivatives.NeedsRedaction, match="evidence-vault redact ITEM --faces --yes"):
-        export(case.vault, item_ids=[vid], audience="un", level="redacted", out=out)
-    assert not out.exists() and _siblings(case.folder, "novideo.pdf") == []
+    first = case.vault.ingest_file(shared_data_path("faces", "19_Couple_Couple_19_106.jpg"),
+                                   case_id=case.withdrawn_case_id, title="Quay, first copy").item_id
+    second = case.vault.ingest_file(shared_data_path("faces", "13_Interview_Interview_On_Location_13_129.jpg"),
+                                    case_id=case.withdrawn_case_id, title="Quay, second copy").item_id
+    real = derivatives._redact_photo
+
+    def second_fails(vault, item, cancel):
+        if item.id == second:
+            raise derivatives.NeedsRedaction(
+                f"Item {item.id}: faces could still be seen after redacting it automatically. Review it "
+                f"with 'evidence-vault redact {item.id} --faces' and try the export again. Nothing was written.")
+        return real(vault, item, cancel)
+
+    monkeypatch.setattr(derivatives, "_redact_photo", second_fails)
+    out = case.folder / "kept.pdf"
+    with pytest.raises(derivatives.NeedsRedaction) as caught:
+        export(case.vault, item_ids=[first, second], audience="un", level="redacted", out=out)
+    kept = [i.id for i in case.vault.list_items() if i.derived_from == first]
+    assert len(kept) == 1 and not [i for i in case.vault.list_items() if i.derived_from == second]
+    message = caught.value.user_message()
+    assert "Nothing was written" not in message and "No export file was written." in message
+    assert f"(item {kept[0]}) was kept in the vault" in message
+    assert not out.exists() and _siblings(case.folder, "kept.pdf") == []
 
 
 def test_last_line_of_defence_refuses_a_surviving_name() -> None:

@@ -22,8 +22,6 @@ def cli_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, di
     monkeypatch.setattr(keys, "new_seal_identity",
                         lambda common_name, *, organisation="", now=None: _one_seal_identity("Test seal"))
     monkeypatch.setenv("EVIDENCE_VAULT_PASSPHRASE", TEST_PASSPHRASE)
-    if "app.cli.export_cmds" not in cli_main.COMMAND_MODULES:  # until the lead registers the module
-        monkeypatch.setattr(cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, "app.cli.export_cmds"))
     path = tmp_path / "cli.vault"
     with Vault.create(path, TEST_PASSPHRASE, actor="Investigator A") as vault:
         case_id = vault.add_case("Harbour case")
@@ -84,3 +82,22 @@ def test_cli_needs_exactly_one_selection(cli_vault, tmp_path: Path) -> None:
     assert _run(vault, "--items", "1,x", "--audience", "court", "--level", "original",
                 "--out", str(tmp_path / "x.pdf")) == 2
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_cli_near_matches_stop_until_a_reviewer_clears_them(cli_vault, tmp_path: Path, capsys) -> None:
+    vault, ids = cli_vault
+    with Vault.open(vault, TEST_PASSPHRASE, actor="Investigator A") as opened:
+        # A misspelling the redactor does not replace, but the near-match report must show.
+        opened.edit_item(ids["photo"], description="Taken by Somchai Bonmee at dawn.")
+    out = tmp_path / "near.pdf"
+    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "redacted", "--out", str(out))
+    error = capsys.readouterr().err
+    assert code == 2 and not out.exists() and list(tmp_path.glob("*near.pdf*")) == []
+    assert "description of exhibit EX-001" in error and "--accept-near-matches" in error
+    assert "Bonmee" not in error and "Somchai" not in error
+    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "redacted", "--out", str(out),
+                "--accept-near-matches", "Reviewer R")
+    assert code == 0 and out.exists()
+    with Vault.open(vault, TEST_PASSPHRASE, actor="Investigator A", read_only=True) as opened:
+        exported = [e for e in opened.events() if e.action == "exported"][-1]
+    assert exported.details["near_matches"] >= 1 and exported.details["near_matches_cleared_by"] == "Reviewer R"

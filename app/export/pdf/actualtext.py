@@ -156,12 +156,12 @@ def install() -> None:
     """Apply the patches (idempotent; done when :mod:`app.export.pdf.fonts` is imported)."""
     if ttfonts.makeToUnicodeCMap is not _to_unicode_cmap:
         ttfonts.makeToUnicodeCMap = _to_unicode_cmap
-        ttfonts.TTFont.addObjects = _add_objects  # type: ignore[method-assign]
+        ttfonts.TTFont.addObjects = _add_objects
     if ShapedStr.__add__ is not _add:
-        ShapedStr.__add__ = _add  # type: ignore[method-assign]
-        ShapedStr.__radd__ = _radd  # type: ignore[method-assign]
+        ShapedStr.__add__ = _add
+        ShapedStr.__radd__ = _radd
     if textobject.PDFTextObject._formatText is not _format_text:
-        textobject.PDFTextObject._formatText = _format_text  # type: ignore[method-assign]
+        textobject.PDFTextObject._formatText = _format_text
 
 
 __all__ = ["actual_text", "install", "span_operator", "tag_shaped_word"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageOps
 from reportlab.lib.utils import ImageReader
@@ -57,7 +57,7 @@ class DossierCanvas(Canvas):
     """A canvas that holds pages back until save() to stamp "page N of M", ERNs, the page numbers
     of the contents and the outline."""
 
-    def __init__(self, *args, late: LateState, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, late: LateState, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._late = late
         self._held: list[dict] = []

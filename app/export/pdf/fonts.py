@@ -24,6 +24,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -211,14 +212,14 @@ _original_shape = ttfonts.shapeFragWord
 _NO_LATIN_LIGATURES = {"kern": True, "liga": False, "dlig": False}
 
 
-def _features(items, kwargs: dict) -> dict:  # type: ignore[no-untyped-def]
+def _features(items: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     fonts = {f.fontName for f, _ in items if not hasattr(f, "cbDefn")}
     if "features" not in kwargs and fonts and all(n.startswith(BASE_FONT) for n in fonts):
         return {**kwargs, "features": _NO_LATIN_LIGATURES}
     return kwargs
 
 
-def _needs_no_shaping(items) -> bool:  # type: ignore[no-untyped-def]
+def _needs_no_shaping(items: Any) -> bool:
     """Latin text without combining marks draws the same unshaped (bar kerning) — and hashes and
     English are most of a dossier, so skipping HarfBuzz for them halves the layout time."""
     for f, s in items:
@@ -229,7 +230,7 @@ def _needs_no_shaping(items) -> bool:  # type: ignore[no-untyped-def]
     return True
 
 
-def _shape_each_font_separately(w, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _shape_each_font_separately(w: Any, *args: Any, **kwargs: Any) -> Any:
     if not isinstance(w, ttfonts.ShapedFragWord) and _needs_no_shaping(w[1:]):
         return w
     if isinstance(w, ttfonts.ShapedFragWord):

@@ -117,7 +117,7 @@ def _decode_with(cmap: dict[bytes, str], data: bytes) -> str:
     return "".join(out)
 
 
-def _font_maps(resources: pikepdf.Object) -> dict[str, dict[bytes, str]]:
+def _font_maps(resources: pikepdf.Object | None) -> dict[str, dict[bytes, str]]:
     maps: dict[str, dict[bytes, str]] = {}
     fonts = resources.get("/Font") if resources is not None else None
     if fonts is None:
@@ -132,7 +132,10 @@ def _page_text_via_tounicode(page: pikepdf.Page) -> str:
     maps = _font_maps(page.obj.get("/Resources"))
     current: dict[bytes, str] = {}
     parts: list[str] = []
-    for operands, operator in pikepdf.parse_content_stream(page):
+    for instruction in pikepdf.parse_content_stream(page):
+        if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+            continue  # inline images carry no text
+        operands, operator = instruction.operands, instruction.operator
         op = str(operator)
         if op == "Tf" and operands:
             current = maps.get(str(operands[0]), {})
@@ -158,7 +161,7 @@ def _image_info(page_no: int, name: str, obj: pikepdf.Stream) -> ImageInfo:
             filters = list(filt) if isinstance(filt, pikepdf.Array) else [filt]
             raw = (obj.read_raw_bytes() if len(filters) == 1
                    else obj.read_bytes(decode_level=pikepdf.StreamDecodeLevel.generalized))
-            img = Image.open(io.BytesIO(raw))
+            img: Image.Image = Image.open(io.BytesIO(raw))
             img.load()
             info.metadata_segments = [str(k) for k in img.info if k not in ("jfif", "jfif_version", "jfif_unit",
                                                                             "jfif_density", "dpi", "progressive",
@@ -190,7 +193,8 @@ def extract_everything(pdf_path: str | Path) -> PdfContents:
         for number, page in enumerate(pdf.pages, start=1):
             for name, xobj in page.get_images().items():
                 image_pages[xobj.objgen] = number
-                images.append(_image_info(number, str(name), xobj))
+                if isinstance(xobj, pikepdf.Stream):
+                    images.append(_image_info(number, str(name), xobj))
         for obj in pdf.objects:
             if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == pikepdf.Name.Font:
                 desc = obj.get("/FontDescriptor")

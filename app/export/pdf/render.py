@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from reportlab import rl_config
 from reportlab.lib import colors
@@ -184,7 +184,7 @@ def _index(w: _Writer, d: Dossier) -> None:
     w.story.append(Anchor(w.late, "index", "Exhibit index"))
     w.heading("Exhibit index", w.h1)
     widths = [55.0, 175.0, 55.0, 95.0, FRAME_W - 380.0]
-    header = ["Exhibit", "Title", "Kind", "Captured (UTC)", "First page (ERN)"]
+    header = ["Exhibit", "Title", "Kind", "Captured", "First page (ERN)"]
     w.lines.append(" | ".join(header))
     data = [[w.para(h, w.small, width=x - 2 * CELL_PAD, bold=True, record=False)
              for h, x in zip(header, widths, strict=True)]]
@@ -202,8 +202,12 @@ def _exhibit(w: _Writer, d: Dossier, index: int, e: Exhibit) -> None:
     w.story.append(PageBreak())
     w.story.append(Anchor(w.late, _exhibit_key(index), f"{e.number}  {e.title}", exhibit=True))
     w.heading(f"Exhibit {e.number}: {e.title}", w.h1)
-    rows = [("Exhibit number", e.number), ("Kind", e.kind), ("Captured at (UTC)", e.captured_at),
-            ("Source", e.source), ("SHA-256 of the original", e.sha256_original)]
+    rows = [("Exhibit number", e.number), ("Kind", e.kind), ("Captured at", e.captured_at),
+            ("Source", e.source)]
+    if e.sha256_original:
+        rows.append(("SHA-256 of the original", e.sha256_original))
+    if e.original_commitment:
+        rows.append(("Keyed commitment to the original (checkable with the vault)", e.original_commitment))
     if e.sha256_derivative:
         rows.append(("SHA-256 of this redacted version", e.sha256_derivative))
     rows.append(("Description", e.description))
@@ -240,7 +244,7 @@ def _content(w: _Writer, e: Exhibit) -> None:
         w.heading("Key frames", w.h2)
         cols = 3
         cell_w = FRAME_W / cols
-        cells = []
+        cells: list[Any] = []
         for frame, ts in zip(content.frames, content.timestamps, strict=True):
             label = f"at {sections.timestamp(ts)}"
             w.lines.append(f"Key frame {label}")
@@ -293,9 +297,15 @@ def _verification(w: _Writer, d: Dossier) -> None:
         w.add(d.public_key_pem.strip(), w.small)
     w.heading("Exhibit hashes", w.h2)
     widths = [60.0, FRAME_W - 60.0]
-    w.table(["Exhibit", "SHA-256 (original; redacted version below when present)"],
-            [[e.number, e.sha256_original + (f"\n{e.sha256_derivative}" if e.sha256_derivative else "")]
-             for e in d.exhibits], widths)
+    if d.level == "redacted":
+        w.table(["Exhibit", "SHA-256 of the redacted version; keyed commitment to the original below"],
+                [[e.number, "\n".join(v for v in (e.sha256_derivative or "(no redacted file: not included)",
+                                                   e.original_commitment) if v)]
+                 for e in d.exhibits], widths)
+    else:
+        w.table(["Exhibit", "SHA-256 (original; redacted version below when present)"],
+                [[e.number, (e.sha256_original or "") + (f"\n{e.sha256_derivative}" if e.sha256_derivative else "")]
+                 for e in d.exhibits], widths)
 
 
 def render_dossier(dossier: Dossier, out: BinaryIO, *, progress: ProgressCallback | None = None,

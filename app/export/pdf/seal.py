@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -84,7 +84,7 @@ def seal_pdf(src: BinaryIO, dst: BinaryIO, *, key_pem: bytes, cert_pem: bytes, r
                            debug_detail=repr(exc)) from exc
 
 
-def _load_cert(cert_pem: bytes):  # type: ignore[no-untyped-def]
+def _load_cert(cert_pem: bytes) -> Any:
     try:
         return next(iter(load_certs_from_pemder_data(cert_pem)))
     except (ValueError, StopIteration) as exc:

@@ -35,7 +35,9 @@ def cover_note(d: Dossier) -> str:
         "Every page carries an evidence registration number (ERN) and its page number. The full text "
         "of this dossier is attached inside the PDF as dossier-text.txt (UTF-8) so that it can be "
         "searched and checked by machine; the pages and the attachment say the same. "
-        + ("Exhibits are shown redacted; their hashes identify the originals held in the vault."
+        + ("Exhibits are shown redacted and named by exhibit number. Each shows the SHA-256 of its "
+           "redacted version and, instead of the original's hash, a keyed commitment that a court "
+           "holding the vault can check; capture times are in UTC or given as dates only."
            if d.level == "redacted" else "Exhibits are shown as recorded.")
     )
 
