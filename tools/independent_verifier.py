@@ -1569,17 +1569,28 @@ def _bundle_events(data: bytes | None, manifest: Any, raw_pub: bytes | None,
         report.problem(where, "the last line does not end with a newline")
     lines = data.split(b"\n")[:-1] if data else []
     events: list[tuple[bytes, dict[str, Any]]] = []
+    level = manifest.get("level") if isinstance(manifest, dict) else None
+    withheld_lines = 0
     for number, line in enumerate(lines, 1):
         try:
-            events.append((line, parse_event(line)))
+            event = parse_bundle_line(line)
         except ValueError as exc:
             report.problem(where, f"line {number}: {exc}")
+            continue
+        if "withheld" in event:
+            withheld_lines += 1
+            if level != "redacted":
+                report.problem(where, f"line {number}: withholds values in a bundle whose level is {level!r}")
+        events.append((line, event))
+    if withheld_lines:
+        report.note(f"{withheld_lines} events show withheld values as keyed commitments (checked against the "
+                    "leaf and chain hashes they state; only the vault can open the commitments)")
     if isinstance(manifest, dict) and manifest.get("events") != len(lines):
         report.problem(where, f"{len(lines)} lines, the manifest says {manifest.get('events')}")
     for (prev_line, prev), (_, event) in itertools.pairwise(events):
         if event["seq"] <= prev["seq"]:
             report.problem(where, f"seq {event['seq']} does not increase")
-        elif event["seq"] == prev["seq"] + 1 and event["prev_hash"] != chain_hash(prev_line):
+        elif event["seq"] == prev["seq"] + 1 and event["prev_hash"] != line_chain_hash(prev_line, prev):
             report.problem(where, f"seq {event['seq']}: prev_hash is not the chain hash of seq {prev['seq']}")
     for _, event in events:
         if event["seq"] == 0:
@@ -1633,15 +1644,75 @@ def _bundle_proofs(data: bytes | None, events: list[tuple[bytes, dict[str, Any]]
         if not ok_shape or proof["seq"] != seq or proof["leaf_index"] != seq:
             report.problem(where, f"proof for seq {seq} is malformed or out of order")
             continue
-        leaf = leaf_hash(line)
+        leaf = line_leaf_hash(line, event)
         if proof["leaf_hash"] != leaf.hex():
-            report.problem(where, f"seq {seq}: leaf_hash is not SHA-256(0x00 || line)")
+            report.problem(where, f"seq {seq}: leaf_hash is not SHA-256(0x00 || line) (or the stated one)")
         path = [bytes.fromhex(h) for h in proof["inclusion_proof"]]
         if not verify_inclusion(seq, cp.size, leaf, path, cp.root):
             report.problem(where, f"seq {seq}: the event is not in the signed log (inclusion proof fails)")
         else:
             checked += 1
     report.ok(f"{checked} inclusion proofs verified against the checkpoint root")
+    if events and cp is not None:
+        last = events[-1][1]
+        if last["action"] == "exported" and last["seq"] == cp.size - 1:
+            report.ok(f"the last event (seq {last['seq']}) is the export itself, covered by the checkpoint")
+        else:
+            report.note("the bundle's checkpoint does not end with an exported event (a bundle from before "
+                        "exports were covered by their own checkpoint, or one written by another tool)")
+
+
+WITHHELD_MEMBERS = EVENT_MEMBERS | {"withheld"}
+COMMITMENT = re.compile(r"hmac-sha256:[0-9a-f]{64}")
+
+
+def _value_at(obj: Any, path: str) -> Any:
+    """FORMAT.md: a withheld path is dot-separated member names, each optionally followed by [index]."""
+    for part in path.split("."):
+        match = re.fullmatch(r"([^\[\]]+)((?:\[\d+\])*)", part)
+        if match is None or not isinstance(obj, dict) or match.group(1) not in obj:
+            raise ValueError(f"withheld path {path!r} names no member")
+        obj = obj[match.group(1)]
+        for index in re.findall(r"\[(\d+)\]", match.group(2)):
+            if not isinstance(obj, list) or int(index) >= len(obj):
+                raise ValueError(f"withheld path {path!r} names no member")
+            obj = obj[int(index)]
+    return obj
+
+
+def parse_bundle_line(line: bytes) -> dict[str, Any]:
+    """One line of custody/events.jsonl: a whole event, or (redacted bundles) an event with withheld values."""
+    obj = parse_canonical(line)
+    if not isinstance(obj, dict) or "withheld" not in obj:
+        return parse_event(line)
+    if set(obj) != WITHHELD_MEMBERS:
+        raise ValueError("a withheld event must have the nine event members plus 'withheld'")
+    withheld = obj["withheld"]
+    if not isinstance(withheld, dict) or set(withheld) != {"chain_hash", "fields", "leaf_hash"}:
+        raise ValueError("'withheld' must have exactly chain_hash, fields and leaf_hash")
+    if not all(isinstance(withheld[k], str) and HEX64.fullmatch(withheld[k]) for k in ("chain_hash", "leaf_hash")):
+        raise ValueError("withheld chain_hash and leaf_hash must be 64 lowercase hex digits")
+    fields = withheld["fields"]
+    if not isinstance(fields, list) or not fields or len(set(map(str, fields))) != len(fields) \
+            or not all(isinstance(f, str) for f in fields):
+        raise ValueError("withheld fields must be a non-empty list of distinct paths")
+    for path in fields:
+        if not isinstance(_value_at(obj, path), str) or not COMMITMENT.fullmatch(_value_at(obj, path)):
+            raise ValueError(f"withheld field {path} does not hold an hmac-sha256 commitment")
+    # The rest must still be a well-formed event: put plain placeholders where commitments are.
+    probe = json.loads(json.dumps({k: v for k, v in obj.items() if k != "withheld"}))
+    if "item_sha256" in fields:
+        probe["item_sha256"] = "0" * 64
+    parse_event(canonical(probe))
+    return obj
+
+
+def line_leaf_hash(line: bytes, event: dict[str, Any]) -> bytes:
+    return bytes.fromhex(event["withheld"]["leaf_hash"]) if "withheld" in event else leaf_hash(line)
+
+
+def line_chain_hash(line: bytes, event: dict[str, Any]) -> str:
+    return str(event["withheld"]["chain_hash"]) if "withheld" in event else chain_hash(line)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
     evidence-vault --vault V export (--case ID | --items ID,ID...) --audience court|un|ngo|media
                    --level original|redacted --out PATH [--bundle] [--ern-prefix P]
-                   [--override-consent REASON]
+                   [--override-consent REASON] [--accept-near-matches REVIEWER]
 
 Prints what it wrote on standard output; errors (consent refusals included) go to standard error
 as plain sentences with exit status 2.
@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="prefix of the evidence registration number on every page (default EV)")
     parser.add_argument("--override-consent", metavar="REASON", default=None,
                         help="court only: export despite missing consent; the reason is recorded in the chain")
+    parser.add_argument("--accept-near-matches", metavar="REVIEWER", default=None,
+                        help="redacted level: the places that look like a protected name (listed by an "
+                        "earlier attempt) were checked and are harmless; your name is recorded in the chain")
     parser.set_defaults(func=cmd_export)
 
 
@@ -53,7 +56,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             result = export(vault, case_id=args.case_id, item_ids=item_ids, audience=args.audience,
                             level=args.level, out=args.out, bundle=args.bundle, ern_prefix=args.ern_prefix,
-                            override_reason=args.override_consent, progress=bar)
+                            override_reason=args.override_consent,
+                            accept_near_matches=args.accept_near_matches, progress=bar)
         finally:
             bar.finish()
     kind = ("bundle (ZIP)" if args.out.suffix.lower() == ".zip" else "bundle (folder)") if args.bundle \

@@ -50,6 +50,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
 
+    item = add("item", help="change an item's description, or hide a mistaken import").add_subparsers(
+        dest="item_command", metavar="ACTION", required=True)
+    item_edit = item.add_parser("edit", help="change title, description, place, source, capture time, tags or case "
+                                "(each change is a custody event; an empty value clears place, source, time, tags)")
+    item_edit.add_argument("item_id", type=int, metavar="ID")
+    item_edit.add_argument("--title")
+    item_edit.add_argument("--description")
+    item_edit.add_argument("--place")
+    item_edit.add_argument("--source")
+    item_edit.add_argument("--captured", metavar="TIME", help="e.g. 2026-11-20 or 2026-11-20T14:05+07:00")
+    item_edit.add_argument("--tags", help="comma-separated; replaces the item's tags")
+    item_edit.add_argument("--case", dest="case_id", metavar="CASE",
+                           help="the case number, or 'none' to take the item out of its case")
+    item_edit.set_defaults(func=cmd_item_edit)
+    for name, hidden, text in (("hide", True, "hide a mistaken import from lists (nothing is erased)"),
+                               ("unhide", False, "show a hidden item in lists again")):
+        hide = item.add_parser(name, help=text)
+        hide.add_argument("item_id", type=int, metavar="ID")
+        hide.set_defaults(func=cmd_item_hide, hidden=hidden)
+
     search = add("search", help="full-text search in any script")
     search.add_argument("text")
     search.add_argument("--json", action="store_true")
@@ -108,6 +128,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the key id you were given for this vault (16 hex digits); another key is altered")
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=cmd_verify)
+
+    profile = add("profile", help="show or set your role and organisation, remembered inside the vault for "
+                  "your --actor name (printed on the certification of the dossiers you export)")
+    profile.add_argument("--role", help='e.g. "Lawyer"')
+    profile.add_argument("--organisation")
+    profile.set_defaults(func=cmd_profile)
 
     add("checkpoint", help="print a signed checkpoint of the custody log").set_defaults(func=cmd_checkpoint)
     add("export-key", help="print the vault's public signing key (PEM)").set_defaults(func=cmd_export_key)
@@ -251,6 +277,8 @@ def _item_row(item: Any) -> dict[str, Any]:
         "captured_at": item.captured_at,
         "created_at": item.created_at,
         "derived_from": item.derived_from,
+        "hidden": bool(item.metadata.get("hidden")),
+        "warnings": len(item.ingest_warnings),
     }
 
 
@@ -263,7 +291,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             print_json([_item_row(item) for item in items])
         else:
             for item in items:
-                print(f"{item.id}\t{item.kind}\t{item.sha256[:12]}\t{clean_text(item.title or '')}")
+                marks = "".join((" (damaged: see show)" if item.ingest_warnings else "",
+                                 " (hidden)" if item.metadata.get("hidden") else ""))
+                print(f"{item.id}\t{item.kind}\t{item.sha256[:12]}\t{clean_text(item.title or '')}{marks}")
     return 0
 
 
@@ -311,6 +341,52 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("  Custody:")
         for event in events:
             print(f"    #{event.seq}\t{event.time}\t{clean_text(event.actor)}\t{event.action}")
+    return 0
+
+
+def cmd_item_edit(args: argparse.Namespace) -> int:
+    fields: dict[str, Any] = {key: getattr(args, name) for key, name in (
+        ("title", "title"), ("description", "description"), ("place", "place"), ("source", "source"),
+        ("captured_at", "captured"), ("tags", "tags")) if getattr(args, name) is not None}
+    if args.case_id is not None:
+        if args.case_id.strip().lower() in ("none", ""):
+            fields["case_id"] = None
+        elif args.case_id.strip().isdigit():
+            fields["case_id"] = int(args.case_id)
+        else:
+            raise InvalidInput("Give the case as its number (see `case list`), or 'none'.")
+    if not fields:
+        raise InvalidInput("Say what to change, e.g. --title \"Checkpoint photo\" or --place \"Mae Sot\".")
+    with open_vault(args) as vault:
+        if fields.get("case_id") is not None:
+            vault.get_case(fields["case_id"])
+        changed = vault.edit_item(args.item_id, **fields)
+    if changed:
+        print(f"Item {args.item_id}: changed {', '.join(changed)} (recorded in the custody log).", file=sys.stderr)
+    else:
+        print(f"Item {args.item_id}: nothing changed (the values were already so).", file=sys.stderr)
+    return 0
+
+
+def cmd_item_hide(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        changed = vault.set_item_hidden(args.item_id, args.hidden)
+    state = "hidden" if args.hidden else "shown"
+    print(f"Item {args.item_id} {'is now' if changed else 'was already'} {state}. Its original and custody "
+          "are kept.", file=sys.stderr)
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        if args.role is not None or args.organisation is not None:
+            current = vault.actor_profile()
+            vault.set_actor_profile(role=current.role if args.role is None else args.role,
+                                    organisation=current.organisation if args.organisation is None
+                                    else args.organisation)
+        profile = vault.actor_profile()
+    print(f"{clean_text(profile.name)}\t{clean_text(profile.role) or '(no role)'}\t"
+          f"{clean_text(profile.organisation) or '(no organisation)'}")
     return 0
 
 

@@ -14,14 +14,17 @@ import hashlib
 import io
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import sqlcipher3
 
 from app.errors import IntegrityError, InvalidInput
 from app.progress import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer  # exists for type checkers only
 
 CHUNK_SIZE = 1 << 20
 _QUEUE_DEPTH = 8
@@ -136,7 +139,7 @@ def find_blob(conn: sqlcipher3.Connection, sha256: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def iter_chunks(conn: sqlcipher3.Connection, blob_id: int):  # -> Iterator[tuple[int, bytes]]
+def iter_chunks(conn: sqlcipher3.Connection, blob_id: int) -> Iterator[tuple[int, bytes]]:
     """(seq, data) in order, one chunk in memory at a time."""
     cursor = conn.execute("SELECT seq, data FROM chunks WHERE blob_id = ? ORDER BY seq", (blob_id,))
     while True:
@@ -212,7 +215,7 @@ class BlobReader(io.RawIOBase):
             self._cached_seq, self._cached = seq, row[0]
         return self._cached
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         self._check_open()
         view = memoryview(buffer).cast("B")
         written = 0
@@ -226,7 +229,7 @@ class BlobReader(io.RawIOBase):
         return written
 
     def readall(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             data = self.read(self._chunk_size)
             if not data:

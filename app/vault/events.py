@@ -53,6 +53,8 @@ ACTIONS: frozenset[str] = frozenset(
         "consent_override",
         "locked",
         "recovery_configured",
+        "transferred",
+        "receipt_imported",
     }
 )
 

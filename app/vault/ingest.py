@@ -5,6 +5,11 @@ Everything an item consists of (its chunks, its blob row, its item row, its sear
 is either complete or absent.  Identical bytes are stored once: a second item with the same SHA-256
 shares the first one's blob, and ``IngestResult.duplicate_of`` / the event's ``duplicate_of`` name the
 first item.
+
+Importing a file that is already an item -- the same bytes, file name, kind and case, as an original
+-- adds nothing at all (no item, no chunks, no event): an import interrupted and started again over
+the same folder must not leave a second row per file.  ``IngestResult.already_stored`` says so and
+``item_id`` is the existing item.
 """
 
 from __future__ import annotations
@@ -12,13 +17,13 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import sqlcipher3
 
 from app.errors import InvalidInput, NotFound
+from app.media.probe import MediaInfo, probe_file
 from app.progress import CancelToken, ProgressCallback
 from app.vault import blobs, record_digest, search
 from app.vault.custody import append_event
@@ -52,7 +57,7 @@ def safe_name(raw: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> tuple
 
 
 def guess_type(name: str) -> tuple[str, str]:
-    """(kind, mime) from the file name alone: the fallback when media probing is not available."""
+    """(kind, mime) from the file name alone, for bytes made in memory (no file to probe)."""
     suffix = Path(name).suffix.lower()
     mime = _EXTRA_TYPES.get(suffix) or _MIME_TYPES.guess_type(name, strict=False)[0] or "application/octet-stream"
     if suffix in _TRANSCRIPT_EXTENSIONS:
@@ -62,24 +67,15 @@ def guess_type(name: str) -> tuple[str, str]:
     return kind, mime
 
 
-@dataclass
-class Probed:
-    kind: str
-    mime: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-
-def probe(path: Path, name: str) -> Probed:
-    """What the file is, via app.media.probe when it is installed; else from the name."""
-    try:
-        from app.media.probe import probe_file
-    except ImportError:
-        kind, mime = guess_type(name)
-        return Probed(kind, mime)
+def probe(path: Path, name: str) -> MediaInfo:
+    """What the file is (app.media.probe reads its content), with the item kind the vault stores."""
     info = probe_file(path)
-    kind = info.kind if info.kind in ITEM_KINDS else guess_type(name)[0]
-    return Probed(kind, info.mime or guess_type(name)[1], dict(info.metadata or {}), list(info.warnings or []))
+    named_kind, named_mime = guess_type(name)
+    kind = info.kind if info.kind in ITEM_KINDS else named_kind
+    # subtitle files are text to the content sniffer; their name says they are a transcript
+    if kind == "document" and named_kind == "transcript" and info.mime.startswith("text/"):
+        kind = "transcript"
+    return MediaInfo(kind, info.mime or named_mime, dict(info.metadata), list(info.warnings))
 
 
 def _json(value: Any) -> str:
@@ -129,6 +125,10 @@ def store_item(
         blobs.seal_blob(conn, stored)
         blob_id = stored.blob_id
     conn.execute("RELEASE blob_write")
+    if existing_blob is not None and derived_from is None and derivation is None:
+        already = _already_stored(conn, sha256=stored.sha256, name=name, kind=kind, case_id=case_id)
+        if already is not None:
+            return already
     row = conn.execute("SELECT min(id) FROM items WHERE sha256 = ?", (stored.sha256,)).fetchone()
     duplicate_of = int(row[0]) if row and row[0] is not None else None
     all_warnings = [str(w) for w in warnings or []]
@@ -162,6 +162,27 @@ def store_item(
                  details=details, time=now)
     return IngestResult(item_id=item_id, sha256=stored.sha256, size=stored.size, duplicate_of=duplicate_of,
                         warnings=tuple(all_warnings))
+
+
+def _already_stored(conn: sqlcipher3.Connection, *, sha256: str, name: str, kind: str,
+                    case_id: int | None) -> IngestResult | None:
+    """The item this file already is (an original with the same bytes, name, kind and case), if any.
+
+    A hidden item does not count: importing a file again after hiding a mistaken import is a new
+    decision, recorded as a new item."""
+    rows = conn.execute(
+        "SELECT id, size, metadata FROM items WHERE sha256 = ? AND original_name = ? AND kind = ? "
+        "AND case_id IS ? AND derived_from IS NULL ORDER BY id",
+        (sha256, name, kind, case_id),
+    ).fetchall()
+    for item_id, size, metadata_json in rows:
+        metadata = json.loads(metadata_json or "{}")
+        if metadata.get("hidden"):
+            continue
+        warnings = tuple(str(w) for w in metadata.get("ingest_warnings") or ())
+        return IngestResult(item_id=int(item_id), sha256=sha256, size=int(size), duplicate_of=int(item_id),
+                            warnings=warnings, already_stored=True)
+    return None
 
 
 def _captured_at(metadata: dict[str, Any] | None) -> str | None:

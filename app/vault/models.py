@@ -92,13 +92,17 @@ class Segment:
 @dataclass(frozen=True)
 class IngestResult:
     """``duplicate_of`` is set when identical bytes were already in the vault: the bytes are stored once
-    and shared, ``item_id`` is the new item and ``duplicate_of`` the first item with those bytes."""
+    and shared, ``item_id`` is the new item and ``duplicate_of`` the first item with those bytes.
+
+    ``already_stored``: the file was already an item (same bytes, name, kind and case) and nothing
+    was added; ``item_id`` and ``duplicate_of`` are that item, ``warnings`` the ones kept with it."""
 
     item_id: int
     sha256: str
     size: int
     duplicate_of: int | None = None
     warnings: tuple[str, ...] = ()
+    already_stored: bool = False
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,10 @@ EDITABLE_ITEM_FIELDS = frozenset(
     {"case_id", "kind", "title", "description", "captured_at", "place", "source", "tags", "metadata"}
 )
 EDITABLE_PERSON_FIELDS = frozenset({"name", "aliases", "pseudonym", "role", "protected"})
+# What an investigator edits in the GUI / `item edit` (kind and metadata stay for the tools).
+DESCRIPTIVE_ITEM_FIELDS = ("title", "description", "place", "source", "captured_at", "tags", "case_id")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CAPTURE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?)?")
 
 
 def _json_list(text: str) -> tuple[Any, ...]:
@@ -90,6 +93,44 @@ def _date_text(value: str | None) -> str:
                 raise InvalidInput(f"{value!r} is not a real date.") from exc
         return value
     raise InvalidInput(f"{value!r} is not a date like 2026-11-20.")
+
+
+def capture_time(value: str | None) -> str | None:
+    """A capture time typed by a person, in the form ingest stores EXIF times: ``2026-11-20``,
+    ``2026-11-20T14:05:00`` (camera local time, no zone known) or with ``Z`` / ``+07:00``.
+    None or blank clears it."""
+    if value is None or not value.strip():
+        return None
+    match = _CAPTURE.fullmatch(value.strip())
+    if match is None:
+        raise InvalidInput(f"{value.strip()!r} is not a capture time. Write it like 2026-11-20 or "
+                           "2026-11-20 14:05, optionally with the time zone (+07:00 or Z).")
+    day, hour, minute, second, zone = match.groups()
+    try:
+        _date.fromisoformat(day)
+        if hour is not None and (int(hour) > 23 or int(minute) > 59 or int(second or 0) > 59):
+            raise ValueError("time")
+    except ValueError as exc:
+        raise InvalidInput(f"{value.strip()!r} is not a real date and time.") from exc
+    if hour is None:
+        return day
+    text = f"{day}T{hour}:{minute}:{second or '00'}"
+    if zone in ("Z", "UTC"):
+        return text + "Z"
+    if zone:
+        digits = zone.replace(":", "")
+        if int(digits[1:3]) > 14 or int(digits[3:]) > 59:
+            raise InvalidInput(f"{zone!r} is not a time zone offset (write it like +07:00).")
+        return f"{text}{digits[:3]}:{digits[3:]}"
+    return text
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text.")
+    return value.strip() or None
 
 
 def _scopes(scopes: Iterable[str] | str) -> list[str]:
@@ -324,6 +365,7 @@ class RecordsMixin:
         return [item_from_row(r) for r in rows]
 
     def update_item(self, item_id: int, **fields: Any) -> None:
+        hidden = fields.pop("_hidden", None)  # set_item_hidden: the new state, safe to record in clear
         unknown = set(fields) - EDITABLE_ITEM_FIELDS
         if unknown:
             raise InvalidInput(f"These item fields cannot be changed: {', '.join(sorted(unknown))}.")
@@ -358,8 +400,60 @@ class RecordsMixin:
                 details["case_id"] = values["case_id"]
             if "kind" in values:
                 details["kind"] = values["kind"]
+            if hidden is not None:
+                details["hidden"] = hidden
             details["record_digest"] = self._digest(conn, "item", item.id)
             self._event(conn, "item_changed", item_id=item.id, details=details)
+
+    def edit_item(self, item_id: int, **fields: Any) -> list[str]:
+        """Change what an investigator describes about an item (DESCRIPTIVE_ITEM_FIELDS); returns the
+        names of the fields that really changed.  One ``item_changed`` event covers them: it names the
+        fields and carries the keyed digest of the new record, never the text (see update_item).
+        ``place``, ``source``, ``captured_at`` given as None or blank are cleared; ``tags`` is a list or
+        comma-separated text; ``case_id`` None takes the item out of its case."""
+        unknown = set(fields) - set(DESCRIPTIVE_ITEM_FIELDS)
+        if unknown:
+            raise InvalidInput(f"These item fields cannot be edited: {', '.join(sorted(unknown))}. "
+                               f"Editable: {', '.join(DESCRIPTIVE_ITEM_FIELDS)}.")
+        item = self.get_item(item_id)
+        wanted: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key == "title":
+                wanted[key] = _text(value, "An item title")
+            elif key == "description":
+                wanted[key] = _optional_text(value, "A description") or ""
+            elif key in ("place", "source"):
+                wanted[key] = _optional_text(value, f"The {key}")
+            elif key == "captured_at":
+                if value is not None and not isinstance(value, str):
+                    raise InvalidInput("The capture time must be text like 2026-11-20 14:05.")
+                wanted[key] = capture_time(value)
+            elif key == "tags":
+                wanted[key] = tuple(dict.fromkeys(_strings(value.split(",") if isinstance(value, str) else value,
+                                                           "Tags")))
+            elif key == "case_id":
+                if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                    raise InvalidInput("The case must be given by its number.")
+                wanted[key] = value
+        changed = {key: value for key, value in wanted.items() if getattr(item, key) != value}
+        if changed:
+            self.update_item(item_id, **changed)
+        return sorted(changed)
+
+    def set_item_hidden(self, item_id: int, hidden: bool = True) -> bool:
+        """Hide (or show again) a mistaken import in the lists.  Nothing is erased: the original, its
+        hash and its custody stay; the change is an ``item_changed`` event naming ``metadata`` with
+        ``hidden`` in clear.  Returns False when the item already was in that state."""
+        item = self.get_item(item_id)
+        if bool(item.metadata.get("hidden")) == bool(hidden):
+            return False
+        metadata = dict(item.metadata)
+        if hidden:
+            metadata["hidden"] = True
+        else:
+            metadata.pop("hidden", None)
+        self.update_item(item_id, metadata=metadata, _hidden=bool(hidden))
+        return True
 
     # -- links -------------------------------------------------------------------------------
     def link(self, item_id: int, person_id: int) -> None:
@@ -435,7 +529,9 @@ class RecordsMixin:
 
 def _segment_rows(segments: Iterable[Any], language: str | None) -> Iterator[tuple[Any, ...]]:
     for index, segment in enumerate(segments):
-        get = segment.get if isinstance(segment, dict) else lambda k, d=None, s=segment: getattr(s, k, d)
+        def get(key: str, default: Any = None, segment: Any = segment) -> Any:
+            return segment.get(key, default) if isinstance(segment, dict) else getattr(segment, key, default)
+
         try:
             start, end = float(get("start")), float(get("end"))
         except (TypeError, ValueError) as exc:

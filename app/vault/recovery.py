@@ -297,7 +297,7 @@ def key_from_shares(lines: list[str]) -> bytes:
         raise RecoveryFailed(debug_detail=str(exc)) from exc
     if len(key) != keyslot.KEY_BYTES:
         raise RecoveryFailed("These shares do not hold an Evidence Vault key.")
-    return key
+    return bytes(key)
 
 
 def recover(path: str | os.PathLike[str], share_lines: list[str], new_passphrase: str, *, actor: str) -> str:

@@ -84,7 +84,8 @@ class _State:
                     withdrawn_at=None, record_item_id=e.item_id)
 
     def _on_consent_withdrawn(self, e: Event, d: dict[str, Any], seq: int) -> None:
-        digests = d.get("record_digests") if isinstance(d.get("record_digests"), dict) else {}
+        given = d.get("record_digests")
+        digests: dict[str, Any] = given if isinstance(given, dict) else {}
         for consent_id in d.get("consent_ids") or []:
             consent_id = _int(consent_id)
             if consent_id is None:

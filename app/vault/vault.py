@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import json
 import os
 import secrets
 import stat
@@ -17,7 +18,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import sqlcipher3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -55,6 +56,15 @@ class ReadOnlyVault(EvidenceVaultError):
                        "read-only (on a writable drive) to make changes.")
 
 
+@dataclasses.dataclass(frozen=True)
+class ActorProfile:
+    """Who acts: the name given at unlock, and the role/organisation the vault remembers for it."""
+
+    name: str
+    role: str = ""
+    organisation: str = ""
+
+
 def _temp_sibling(path: Path, purpose: str) -> Path:
     return path.with_name(f".{path.name}.{purpose}-{secrets.token_hex(6)}")
 
@@ -85,7 +95,7 @@ class Vault(RecordsMixin):
         self._file_lock = lock
         self._lock = threading.RLock()
         self._leaves = custody.LeafCache()
-        self._open_readers: weakref.WeakSet[io.BufferedReader] = weakref.WeakSet()
+        self._open_readers: weakref.WeakSet[BinaryIO] = weakref.WeakSet()
         self._signing_key: Ed25519PrivateKey | None = None
         self._seal: keys.SealIdentity | None = None
         self._raw_key: bytes | None = None  # recovery enabled: the vault's raw key K (app.vault.recovery)
@@ -365,9 +375,9 @@ class Vault(RecordsMixin):
             if row is None:
                 raise NotFound(f"There is no item number {item_id} in this vault.")
             raw = blobs.BlobReader(self._connection, int(row[0]), self._lock)
-            stream = io.BufferedReader(raw, buffer_size=64 * 1024)
+            stream = cast(BinaryIO, io.BufferedReader(raw, buffer_size=64 * 1024))
             self._open_readers.add(stream)
-        return stream  # type: ignore[return-value]
+        return stream
 
     # -- search ------------------------------------------------------------------------------
     def search(self, text: str) -> list[SearchHit]:
@@ -411,7 +421,7 @@ class Vault(RecordsMixin):
             ).fetchone()
         if row is None:
             raise NotAVault(f"The vault's {name} key is missing; the vault is damaged.")
-        return row
+        return tuple(row)
 
     @property
     def signing_key(self) -> Ed25519PrivateKey:
@@ -457,6 +467,33 @@ class Vault(RecordsMixin):
     def checkpoints(self) -> list[str]:
         with self._read() as conn:
             return [r[0] for r in conn.execute("SELECT text FROM checkpoints ORDER BY id")]
+
+    # -- who acts ------------------------------------------------------------------------------
+    def _profiles(self, conn: sqlcipher3.Connection) -> dict[str, dict[str, str]]:
+        row = conn.execute("SELECT value FROM settings WHERE key = 'actor_profiles'").fetchone()
+        try:
+            loaded = json.loads(row[0]) if row else {}
+        except ValueError:
+            loaded = {}
+        return loaded if isinstance(loaded, dict) else {}
+
+    def actor_profile(self) -> ActorProfile:
+        """The role and organisation this vault remembers for the current actor (empty when none).
+
+        Kept inside the encrypted vault, never in a settings file: who works on which case is itself
+        sensitive."""
+        with self._read() as conn:
+            entry = self._profiles(conn).get(self.actor) or {}
+        return ActorProfile(self.actor, str(entry.get("role") or ""), str(entry.get("organisation") or ""))
+
+    def set_actor_profile(self, *, role: str, organisation: str) -> None:
+        """Remember the current actor's role (e.g. "Lawyer") and organisation for later sessions."""
+        role, organisation = str(role).strip()[:200], str(organisation).strip()[:200]
+        with self._tx() as conn:
+            profiles = self._profiles(conn)
+            profiles[self.actor] = {"role": role, "organisation": organisation}
+            conn.execute("INSERT INTO settings(key, value) VALUES ('actor_profiles', ?) ON CONFLICT(key) "
+                         "DO UPDATE SET value = excluded.value", (json.dumps(profiles, ensure_ascii=False),))
 
     # -- verification and passphrase ---------------------------------------------------------
     def verify(self, *, checkpoint: str | None = None, progress: ProgressCallback | None = None,

@@ -45,7 +45,7 @@ MAX_PROBLEMS = 1000
 _LOG_PROBLEMS = ("event_", "checkpoint_", "key_replaced", "vault_file")
 
 
-class _Problems(list):
+class _Problems(list[Problem]):
     def add(self, kind: str, location: str, message: str) -> None:
         if len(self) < MAX_PROBLEMS:
             self.append(Problem(kind, location, message))
@@ -161,7 +161,8 @@ def _check_checkpoint_events(rows: list[tuple[Any, ...]], events: list[Event], t
                          f"Stored checkpoint {number} ({size} events, made {created_at}) has no checkpoint_made "
                          "event in the custody log: it was added or edited outside the application.")
         made.pop((size, created_at), None)
-    for (size, time), event in sorted((kv for kv in made.items() if kv[1] is not None), key=lambda kv: kv[1].seq):
+    deleted = [(key, event) for key, event in made.items() if event is not None]
+    for (size, time), event in sorted(deleted, key=lambda kv: kv[1].seq):
         problems.add("checkpoint_deleted", f"event {event.seq}",
                      f"The checkpoint recorded by event {event.seq} ({size} events, made {time}) is no longer "
                      "stored in the vault: it was deleted.")

@@ -556,8 +556,6 @@ def exported_bundle(pristine: tuple[Path, str], tmp_path: Path, monkeypatch: pyt
         case_id = vault.add_case("Port case")
         vault.ingest_stream(io.BytesIO(png.getvalue()), name="photo.png", kind="photo", case_id=case_id)
     monkeypatch.setenv("EVIDENCE_VAULT_PASSPHRASE", TEST_PASSPHRASE)
-    if "app.cli.export_cmds" not in cli_main.COMMAND_MODULES:  # until the lead registers the module
-        monkeypatch.setattr(cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, "app.cli.export_cmds"))
     out = tmp_path / "bundle.zip"
     code = cli_main.main(["--vault", str(path), "--actor", ACTOR, "export", "--case", str(case_id),
                           "--audience", "court", "--level", "original", "--out", str(out), "--bundle"])
@@ -572,6 +570,12 @@ def test_exported_bundle_zip_and_folder(exported_bundle: tuple[Path, str], tmp_p
     code, out = run_tool("--bundle", bundle, "--expect-key-id", key_id, passphrase=None)
     assert code == 0 and verify_bundle(bundle).ok, out
     assert "inclusion proofs verified" in out and "(the expected key)" in out
+    # The bundle's checkpoint covers the export itself: its exported event is the last one included.
+    assert "is the export itself, covered by the checkpoint" in out
+    with zipfile.ZipFile(bundle) as archive:
+        last = json.loads(archive.read("custody/events.jsonl").splitlines()[-1])
+        size = int(archive.read("custody/checkpoint.txt").decode().split("\n")[1])
+    assert last["action"] == "exported" and last["seq"] == size - 1
     assert run_tool("--bundle", bundle, "--expect-key-id", "0123456789abcdef", passphrase=None)[0] == 1
 
     folder = tmp_path / "unpacked"

@@ -395,16 +395,6 @@ def test_closed_vault_refuses_work(tmp_path: Path) -> None:
         reader.read()
 
 
-def test_works_without_the_media_prober(vault: Vault, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "app.media.probe", None)  # import now raises ImportError
-    photo = vault.get_item(vault.ingest_file(_file(tmp_path / "scene.JPG", b"\xff\xd8\xff not a real jpeg")).item_id)
-    assert (photo.kind, photo.mime, photo.metadata) == ("photo", "image/jpeg", {})
-    subtitle = vault.get_item(vault.ingest_file(_file(tmp_path / "talk.vtt", b"WEBVTT\n")).item_id)
-    assert subtitle.kind == "transcript"
-    other = vault.get_item(vault.ingest_file(_file(tmp_path / "notes.qqq", b"?")).item_id)
-    assert (other.kind, other.mime) == ("document", "application/octet-stream")
-
-
 def test_derivative_streamed_from_an_original_of_the_same_vault(vault: Vault, tmp_path: Path) -> None:
     data = os.urandom(2 * blobs.CHUNK_SIZE + 77)
     original = vault.ingest_file(_file(tmp_path / "v.bin", data)).item_id

@@ -13,15 +13,21 @@ from tests.conftest import PROJECT_ROOT, TEST_PASSPHRASE
 SIZE_MIB = 384
 
 _CHILD = """
-import hashlib, os, resource, sys
+import hashlib, os, sys
 from app.vault import db
 db._unsafe_kdf_iter_for_tests = 2000
 from app.vault.vault import Vault
 vault_path, source = sys.argv[1:3]
+def peak_kib():
+    # VmHWM belongs to this process's own memory map; ru_maxrss would carry pytest's peak across exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
 with open(source, "wb") as handle:
     for _ in range(int(sys.argv[4])):
         handle.write(os.urandom(1 << 20))
-baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+baseline = peak_kib()
 with Vault.create(vault_path, sys.argv[3], actor="tester") as v:
     result = v.ingest_file(source)
     digest = hashlib.sha256()
@@ -30,7 +36,7 @@ with Vault.create(vault_path, sys.argv[3], actor="tester") as v:
             digest.update(block)
     assert digest.hexdigest() == result.sha256
     assert v.verify(record=False).ok
-print(baseline, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(baseline, peak_kib())
 """
 
 
