@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
-Runs under Xvfb (re-executes itself through ``xvfb-run`` when there is no DISPLAY).  Everything
+Runs under Xvfb at 1366×768, a common laptop screen (re-executes itself through ``xvfb-run`` when
+there is no DISPLAY); every window is shown at a size that fits it.  Everything
 shown is generated here: synthetic images (no photos of real people), a test-pattern video, demo
 names.  The demo vault lives in a temporary directory that is deleted at the end.
 """
@@ -28,7 +29,7 @@ def _reexec_under_xvfb() -> None:
     if xvfb is None:
         sys.exit("xvfb-run is not installed (apt-get install xvfb xauth)")
     env = dict(os.environ, EV_SCREENSHOTS_CHILD="1")
-    result = subprocess.run([xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, *sys.argv], env=env)
+    result = subprocess.run([xvfb, "-a", "-s", "-screen 0 1366x768x24", sys.executable, *sys.argv], env=env)
     sys.exit(result.returncode)
 
 
@@ -124,9 +125,17 @@ def main() -> int:
                         "-shortest", str(video)], check=True)
         statement = media / "statement.txt"
         statement.write_text("Demo statement.\n", encoding="utf-8")
-        ids = [vault.ingest_file(f, case_id=case).item_id for f in [*files, video, statement]]
-        vault.update_item(ids[0], title="Harbour where the boat docked", tags=["location", "ท่าเรือ"])
-        vault.update_item(ids[4], title="Interview with Survivor 7", tags=["interview", "证词"])
+        damaged = media / "pier-night.jpg"  # a copy cut short, as from an interrupted phone transfer
+        damaged.write_bytes(files[2].read_bytes()[:9000])
+        ids = [vault.ingest_file(f, case_id=case).item_id for f in [*files, video, statement, damaged]]
+        vault.edit_item(ids[0], title="Harbour where the boat docked", tags=["location", "ท่าเรือ"],
+                        description="The survivor says the boat docked here every Friday night.",
+                        place="Fishing port, Samut Sakhon", source="Photographed by the investigator",
+                        captured_at="2026-03-14 18:40 +07:00")
+        vault.edit_item(ids[4], title="Interview with Survivor 7", tags=["interview", "证词"],
+                        source="Recorded in the shelter", place="Mae Sot")
+        vault.edit_item(ids[5], title="Written statement (demo)")
+        vault.set_item_hidden(ids[1])  # imported by mistake: hidden, its custody kept
         survivor = vault.add_person(name="Demo Person One", aliases=["D1"], pseudonym="Survivor 7",
                                     role="survivor", protected=True)
         witness = vault.add_person(name="Demo Witness", role="witness")
@@ -168,9 +177,9 @@ def main() -> int:
         start.try_unlock()
         wait_for(lambda: ui.main_window is not None)
         window = ui.main_window
-        window.resize(1400, 820)
+        window.resize(1340, 700)
         window.cases_view.setCurrentIndex(window.cases_model.index(window.cases_model.row_of(case)))
-        wait_for(lambda: sum(window.items_model.has_thumbnail(i) for i in window.items_model.item_ids()) >= 4)
+        wait_for(lambda: sum(window.items_model.has_thumbnail(i) for i in window.items_model.item_ids()) >= 3)
         window.select_item(ids[0])
         shot(window, "04-main-window")
         window.search_edit.setText("ท่าเรือ")
@@ -207,6 +216,43 @@ def main() -> int:
         recording = ui.open_recording()
         shot(recording, "12-record-no-device")
         recording.close()
+
+        window.select_item(ids[0])
+        editor = window.edit_current()
+        shot(editor, "15-edit-item-details")
+        editor.reject()
+        window.select_item(ids[6])
+        shot(window, "16-damaged-file-marked")
+        window.show_hidden_action.setChecked(True)
+        window.select_item(ids[1])
+        shot(window, "17-hidden-item-shown")
+        window.show_hidden_action.setChecked(False)
+        redaction = ui.open_redaction(vault_item(ui, ids[0]))
+        wait_for(lambda: redaction.proposal is not None and redaction.photo is not None, 60000)
+        redaction.resize(1340, 700)
+        shot(redaction, "18-redaction-review-1366x768")
+        redaction.close()
+        wizard = ui.open_export()
+        shot(wizard, "19-export-wizard")
+        wizard.close()
+        checkpoint = ui.open_checkpoint()
+        shot(checkpoint, "20-checkpoint")
+        checkpoint.close()
+        key = ui.open_public_key()
+        shot(key, "21-public-key")
+        key.close()
+        profile = ui.open_profile()
+        profile.role_combo.setCurrentText("Lawyer")
+        profile.org_edit.setText("Demo NGO")
+        shot(profile, "22-who-is-working")
+        profile.save()
+        passphrase = ui.open_change_passphrase()
+        passphrase.new_edit.setText("tiger river")
+        shot(passphrase, "23-change-passphrase")
+        passphrase.reject()
+        guide = ui.open_guide()
+        shot(guide, "24-user-guide")
+        guide.close()
 
         qapp.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
         window.select_item(ids[0])

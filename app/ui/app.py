@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QWidget
 
 from app.errors import EvidenceVaultError
 from app.ui.autolock import IdleWatcher
+from app.ui.guide import UserGuideWindow
 from app.ui.image_viewer import ImageViewer
 from app.ui.imaging import IMAGE_KINDS
 from app.ui.main_window import MainWindow
@@ -27,6 +28,7 @@ from app.ui.persons import PersonsDialog
 from app.ui.privacy import UiSettings
 from app.ui.recording import RecordingDialog
 from app.ui.start import Backoff, CreateVault, OpenVault, StartWindow, default_create, default_open
+from app.ui.vault_dialogs import ChangePassphraseDialog, ProfileDialog, checkpoint_dialog, public_key_dialog
 from app.ui.vault_gate import GatedVault
 from app.ui.verify import CustodyLogWindow, VerifyDialog
 from app.ui.workers import WorkerPool
@@ -49,8 +51,7 @@ class EvidenceVaultApp(QObject):
         super().__init__()
         self.qapp = qapp
         self.settings = settings
-        # One worker thread: every job reads or writes the vault's single SQLite connection, and two
-        # threads reading it at once deadlocked intermittently (reported to the lead).
+        # One worker thread: every job uses the vault's single SQLite connection, so jobs run one after another.
         self.pool = WorkerPool(self, max_threads=1)
         self.vault: Any = None  # the real vault: only this class closes it
         self.gate: GatedVault | None = None  # what windows get (see vault_gate)
@@ -82,12 +83,34 @@ class EvidenceVaultApp(QObject):
         window.settings_requested.connect(self.edit_auto_lock)
         window.redact_requested.connect(self.open_redaction)
         window.export_requested.connect(self.open_export)
+        window.passphrase_requested.connect(self.open_change_passphrase)
+        window.checkpoint_requested.connect(self.open_checkpoint)
+        window.export_key_requested.connect(self.open_public_key)
+        window.profile_requested.connect(self.open_profile)
+        window.guide_requested.connect(self.open_guide)
         window.destroyed.connect(lambda *_: None)
         self.main_window = window
+        self.start_window.remember_vault(str(vault.path))
+        self._settle_profile(vault)
         window.show()
         self.start_window.hide()
         self.idle.start()
         self.unlocked.emit()
+
+    def _settle_profile(self, vault: Any) -> None:
+        """Role and organisation typed at unlock are remembered in the vault; left blank, the vault's
+        remembered ones are shown and kept on the lock screen."""
+        role, organisation = self.start_window.typed_profile()
+        try:
+            stored = vault.actor_profile()
+            if (role or organisation) and (role, organisation) != (stored.role, stored.organisation) \
+                    and not vault.read_only:
+                vault.set_actor_profile(role=role or stored.role, organisation=organisation or stored.organisation)
+                stored = vault.actor_profile()
+        except EvidenceVaultError as error:
+            log.debug("could not settle the actor profile: %r", error)
+            return
+        self.start_window.show_profile(stored.name, stored.role, stored.organisation)
 
     # -- content windows -------------------------------------------------------------------------
     def _track(self, widget: QWidget) -> QWidget:
@@ -178,6 +201,38 @@ class EvidenceVaultApp(QObject):
         self._track(wizard).show()
         return wizard
 
+    def _dialog(self, make: Any) -> QWidget | None:
+        if self.vault is None:
+            return None
+        try:
+            dialog: QWidget = make()
+        except EvidenceVaultError as error:
+            self._error(error)
+            return None
+        self._track(dialog).show()
+        return dialog
+
+    def open_change_passphrase(self) -> QWidget | None:
+        return self._dialog(lambda: ChangePassphraseDialog(self.gate, self.pool, self.main_window))
+
+    def open_checkpoint(self) -> QWidget | None:
+        return self._dialog(lambda: checkpoint_dialog(self.gate, self.main_window))
+
+    def open_public_key(self) -> QWidget | None:
+        return self._dialog(lambda: public_key_dialog(self.gate, self.main_window))
+
+    def open_profile(self) -> QWidget | None:
+        def make() -> QWidget:
+            dialog = ProfileDialog(self.gate, self.main_window)
+            dialog.saved.connect(lambda p: self.start_window.show_profile(p.name, p.role, p.organisation))
+            return dialog
+
+        return self._dialog(make)
+
+    def open_guide(self) -> QWidget | None:
+        # Not evidence, but tracked anyway so a lock leaves nothing open but the unlock screen.
+        return self._dialog(lambda: UserGuideWindow())
+
     def edit_auto_lock(self) -> None:
         minutes, ok = QInputDialog.getInt(self.main_window, self.tr("Auto-lock"),
                                           self.tr("Lock the vault after this many minutes without input:"),
@@ -250,6 +305,7 @@ class EvidenceVaultApp(QObject):
 
         path = self.vault.path
         self.lock("panic")
+        self.start_window.forget_identity()
         try:
             result = recovery.panic(path)
         except EvidenceVaultError as error:

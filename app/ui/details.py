@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from app.errors import EvidenceVaultError
 from app.ui.icons import icon
-from app.ui.models import EventsTableModel, person_label
-from app.ui.safe_text import human_size, ltr, plain, short_time
+from app.ui.models import EventsTableModel, damaged_text, item_damaged, item_hidden, person_label
+from app.ui.safe_text import capture_time_text, human_size, ltr, plain, short_time
 
 
 def _value_label() -> QLabel:
@@ -42,10 +42,11 @@ class DetailsPanel(QWidget):
 
     error = Signal(object)
     open_requested = Signal(int)
+    edit_requested = Signal(int)
     changed = Signal()
 
-    FIELDS = ("title", "kind", "case", "captured", "place", "source", "original", "size", "mime",
-              "sha256", "derived", "ingested")
+    FIELDS = ("title", "description", "kind", "case", "captured", "place", "source", "tags", "original", "size",
+              "mime", "sha256", "derived", "ingested")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,10 +66,23 @@ class DetailsPanel(QWidget):
         outer = QVBoxLayout(page)
         self.open_button = QPushButton(icon("fa5s.eye"), self.tr("&Open"))
         self.open_button.clicked.connect(lambda: self.item and self.open_requested.emit(self.item.id))
-        outer.addWidget(self.open_button)
+        self.edit_button = QPushButton(icon("fa5s.edit"), self.tr("&Edit details…"))
+        self.edit_button.setToolTip(self.tr("Change title, description, place, source, time, tags or case (F2)"))
+        self.edit_button.clicked.connect(self._edit_clicked)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.edit_button)
+        outer.addLayout(buttons)
+        # Damaged or hidden: said first, in words, so nobody exhibits a truncated file unawares.
+        self.status_label = _value_label()
+        self.status_label.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.status_label.setVisible(False)
+        outer.addWidget(self.status_label)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         labels = {
-            "title": self.tr("Title"), "kind": self.tr("Kind"), "case": self.tr("Case"),
+            "title": self.tr("Title"), "description": self.tr("Description"), "tags": self.tr("Tags"),
+            "kind": self.tr("Kind"), "case": self.tr("Case"),
             "captured": self.tr("Captured"), "place": self.tr("Place"), "source": self.tr("Source"),
             "original": self.tr("Original name"), "size": self.tr("Size"), "mime": self.tr("Type"),
             "sha256": self.tr("SHA-256"), "derived": self.tr("Derived from"), "ingested": self.tr("Stored"),
@@ -132,6 +146,10 @@ class DetailsPanel(QWidget):
         layout.addWidget(self.events_view)
         return page
 
+    def _edit_clicked(self) -> None:
+        if self.item is not None:
+            self.edit_requested.emit(self.item.id)
+
     # -- content -------------------------------------------------------------------------------
     def set_vault(self, vault: Any) -> None:
         self.vault = vault
@@ -140,8 +158,16 @@ class DetailsPanel(QWidget):
     def show_item(self, item: Any, case_title: str | None) -> None:
         self.item = item
         enabled = item is not None
-        for widget in (self.open_button, self.link_button, self.add_note_button, self.note_edit):
+        for widget in (self.open_button, self.edit_button, self.link_button, self.add_note_button, self.note_edit):
             widget.setEnabled(enabled)
+        status = []
+        if item is not None and item_damaged(item):
+            status.append(damaged_text(item))
+        if item is not None and item_hidden(item):
+            status.append(self.tr("Hidden from the list (View ▸ Show hidden items). Its original and custody "
+                                  "are kept."))
+        self.status_label.setText("\n".join(status))
+        self.status_label.setVisible(bool(status))
         if item is None:
             for label in self.values.values():
                 label.clear()
@@ -152,11 +178,14 @@ class DetailsPanel(QWidget):
             return
         v = self.values
         v["title"].setText(plain(item.title, max_length=300))
+        v["description"].setText(plain(item.description, max_length=3000, keep_newlines=True)
+                                 or self.tr("(no description — use Edit details to add one)"))
+        v["tags"].setText(", ".join(plain(tag, max_length=60) for tag in (item.tags or ())))
         v["kind"].setText(item.kind)
         v["case"].setText(plain(case_title or "", max_length=200))
-        v["captured"].setText(ltr(short_time(item.captured_at)))
+        v["captured"].setText(ltr(capture_time_text(item.captured_at)))
         v["place"].setText(plain(item.place, max_length=200))
-        v["source"].setText(plain(item.source, max_length=200))
+        v["source"].setText(plain(item.source, max_length=200) or self.tr("not recorded"))
         v["original"].setText(plain(item.original_name, max_length=300))
         v["size"].setText(ltr(f"{human_size(item.size)} ({item.size:,} bytes)"))
         v["mime"].setText(plain(item.mime, max_length=100))

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import EvidenceVaultError
+from app.export.near_matches import NearMatchesFound
 from app.progress import CancelToken, ProgressCallback
 from app.ui.icons import icon
 from app.ui.safe_text import plain
@@ -252,9 +254,21 @@ class ProgressPage(QWizardPage):
         self.retry_button = QPushButton(icon("fa5s.redo"), self.tr("Try again"))
         self.retry_button.clicked.connect(self.start)
         self.retry_button.setVisible(False)
+        # A redacted export stops on near matches of protected names until a reviewer clears them.
+        self.clearance: str | None = None
+        self.reviewer = QLineEdit()
+        self.reviewer.setPlaceholderText(self.tr("Your name, as the reviewer who checked every place"))
+        self.reviewer.textChanged.connect(self._reviewer_changed)
+        self.clear_button = QPushButton(icon("fa5s.user-check"), self.tr("I checked every place: export"))
+        self.clear_button.clicked.connect(self.clear_and_retry)
+        self.clear_button.setEnabled(False)
+        for widget in (self.reviewer, self.clear_button):
+            widget.setVisible(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.reviewer, 1)
+        buttons.addWidget(self.clear_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.progress)
@@ -279,7 +293,8 @@ class ProgressPage(QWizardPage):
         kwargs = dict(case_id=w.case_choice, item_ids=w.item_choice, audience=w.audience, level=w.level,
                       out=w.output_path, bundle=w.bundle, ern_prefix=w.ern_prefix,
                       override_reason=consent.override_reason,
-                      leave_out_without_consent=consent.leave_out_blocked)
+                      leave_out_without_consent=consent.leave_out_blocked,
+                      accept_near_matches=self.clearance)
         vault = w.vault
         self.result, self.error = None, None
         self.progress.setValue(0)
@@ -287,6 +302,8 @@ class ProgressPage(QWizardPage):
         self.message.setStyleSheet("")
         self.cancel_button.setEnabled(True)
         self.retry_button.setVisible(False)
+        for widget in (self.reviewer, self.clear_button):
+            widget.setVisible(False)
         if hasattr(vault, "begin"):
             self._token = vault.begin(self.tr("exporting"))
         self.worker = w.pool.run(lambda progress, cancel: export(vault, progress=progress, cancel=cancel, **kwargs),
@@ -315,7 +332,20 @@ class ProgressPage(QWizardPage):
         self.error = error
         self.message.setStyleSheet("color: #b71c1c;")
         self.message.setText(error.user_message())
+        if isinstance(error, NearMatchesFound):
+            for widget in (self.reviewer, self.clear_button):
+                widget.setVisible(True)
         self._wizard.exportFailed.emit(error)
+
+    def _reviewer_changed(self, text: str) -> None:
+        self.clear_button.setEnabled(bool(text.strip()))
+
+    def clear_and_retry(self) -> None:
+        """Export again with the reviewer's clearance (recorded in the `exported` event)."""
+        name = self.reviewer.text().strip()
+        if name:
+            self.clearance = name
+            self.start()
 
     def _cancelled(self) -> None:
         self.message.setText(self.tr("The export was cancelled. Nothing was written."))

@@ -88,7 +88,8 @@ def import_job(vault: Any, paths: Iterable[str | os.PathLike[str]], *, case_id: 
                     summary.duplicates.append(result.item_id)
                 else:
                     summary.stored.append(result.item_id)
-                summary.warnings.extend(result.warnings)
+                # The vault names no file (names may identify people); the investigator chose these files.
+                summary.warnings.extend(f"{file.name}: {warning}" for warning in result.warnings)
             done_before += size
         progress(total, total, "")
         return summary

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
-    QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -34,37 +33,24 @@ from app.ui.details import DetailsPanel
 from app.ui.icons import icon
 from app.ui.imaging import IMAGE_KINDS, ThumbnailLoader
 from app.ui.importer import ImportSummary, import_job
-from app.ui.models import OBJECT_ROLE, SORT_ROLE, CasesModel, ItemRow, ItemsTableModel, person_label
+from app.ui.item_actions import ItemActions, ItemFilter
+from app.ui.item_editor import ItemEditDialog
+from app.ui.models import (
+    OBJECT_ROLE,
+    CasesModel,
+    ItemRow,
+    ItemsTableModel,
+    item_hidden,
+    person_label,
+)
+from app.ui.safe_text import plain
 from app.ui.vault_gate import VaultBusy
 from app.ui.workers import Worker, WorkerPool
 
 ITEM_KINDS = ("interview", "photo", "video", "audio", "document", "transcript")
 
 
-class ItemFilter(QSortFilterProxyModel):
-    """Kind filter plus an optional set of item ids (the search hits)."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.kind: str | None = None
-        self.ids: set[int] | None = None
-        self.setSortRole(SORT_ROLE)
-
-    def set_criteria(self, *, kind: str | None, ids: set[int] | None) -> None:
-        self.kind = kind
-        self.ids = ids
-        self.invalidate()
-
-    def filterAcceptsRow(self, row: int, parent: Any) -> bool:
-        item = self.sourceModel().index(row, 0, parent).data(OBJECT_ROLE)
-        if item is None:
-            return False
-        if self.kind and item.kind != self.kind:
-            return False
-        return self.ids is None or item.id in self.ids
-
-
-class MainWindow(QMainWindow):
+class MainWindow(ItemActions):
     lock_requested = Signal()
     panic_requested = Signal()
     open_item_requested = Signal(object)  # Item
@@ -75,12 +61,19 @@ class MainWindow(QMainWindow):
     settings_requested = Signal()
     redact_requested = Signal(object)  # Item
     export_requested = Signal()
+    passphrase_requested = Signal()
+    checkpoint_requested = Signal()
+    export_key_requested = Signal()
+    profile_requested = Signal()
+    guide_requested = Signal()
 
     def __init__(self, vault: Any, pool: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
         self.pool = pool
         self.import_worker: Worker | None = None
+        self.case_prompt: QInputDialog | None = None  # asks for the case of an import from "All items"
+        self.edit_dialog: ItemEditDialog | None = None
         self._import_message = ""
         self.last_import: ImportSummary | None = None
         self._thumb_worker: Worker | None = None
@@ -114,6 +107,8 @@ class MainWindow(QMainWindow):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.items_view.selectionModel().currentRowChanged.connect(lambda *_: self._item_selected())
         self.items_view.doubleClicked.connect(lambda *_: self.open_current())
+        self.items_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.items_view.customContextMenuRequested.connect(self._item_menu)
         # Enter opens the selected item (double-click does too); Tab moves between the panes.
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.items_view, activated=self.open_current,
                   context=Qt.ShortcutContext.WidgetShortcut)
@@ -135,6 +130,7 @@ class MainWindow(QMainWindow):
         self.details.set_vault(vault)
         self.details.error.connect(self.show_error)
         self.details.open_requested.connect(lambda _id: self.open_current())
+        self.details.edit_requested.connect(lambda _id: self.edit_current())
         self.details.changed.connect(self.refresh_items)
 
         middle = QWidget()
@@ -157,13 +153,15 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(new_case)
 
         splitter = QSplitter()
+        splitter.setChildrenCollapsible(False)
+        left.setMinimumWidth(120)
         splitter.addWidget(left)
         splitter.addWidget(middle)
         splitter.addWidget(self.details)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 4)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([200, 720, 420])
+        splitter.setSizes([180, 680, 420])
         self.setCentralWidget(splitter)
 
         self.progress_bar = QProgressBar()
@@ -179,7 +177,7 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailLoader(self, size=ItemsTableModel.THUMB_SIZE)
         self.thumbnails.ready.connect(self.items_model.set_thumbnail)
         self._build_menus()
-        self.resize(1200, 720)
+        self.resize(1200, 700)
         self.refresh_cases()
 
     # -- menus -----------------------------------------------------------------------------------
@@ -209,7 +207,11 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, self.tr("Add &note"), self._focus_note, "Ctrl+Shift+N", "fa5s.sticky-note")
         self._action(edit_menu, self.tr("&Link person to item…"), self.details.link_person, "Ctrl+Shift+P",
                      "fa5s.user-plus")
+        self.edit_item_action = self._action(edit_menu, self.tr("&Edit item details…"), self.edit_current, "F2",
+                                             "fa5s.edit")
         self._action(edit_menu, self.tr("&Redact item…"), self._redact_current, "Ctrl+Shift+R", "fa5s.user-secret")
+        self.hide_action = self._action(edit_menu, self.tr("&Hide mistaken import / show again"),
+                                        self.toggle_hidden_current, "Ctrl+Shift+H", "fa5s.eye-slash")
         self._action(edit_menu, self.tr("&Find"), self._focus_search, QKeySequence.StandardKey.Find, "fa5s.search")
 
         view_menu = bar.addMenu(self.tr("&View"))
@@ -217,12 +219,24 @@ class MainWindow(QMainWindow):
         self._action(view_menu, self.tr("&Custody log"), self.custody_log_requested.emit, "Ctrl+Shift+L",
                      "fa5s.list")
         self._action(view_menu, self.tr("&Refresh"), self.refresh_all, QKeySequence.StandardKey.Refresh, "fa5s.sync")
+        self.show_hidden_action = QAction(self.tr("Show &hidden items"), self)
+        self.show_hidden_action.setCheckable(True)
+        self.show_hidden_action.toggled.connect(self.set_show_hidden)
+        view_menu.addAction(self.show_hidden_action)
 
         vault_menu = bar.addMenu(self.tr("&Vault"))
         self._action(vault_menu, self.tr("&People and consent…"), self.persons_requested.emit, "Ctrl+P",
                      "fa5s.users")
         self._action(vault_menu, self.tr("&Verify integrity…"), self.verify_requested.emit, "Ctrl+Shift+V",
                      "fa5s.check-double")
+        self._action(vault_menu, self.tr("&Checkpoint (proof of the log today)…"), self.checkpoint_requested.emit,
+                     None, "fa5s.stamp")
+        self._action(vault_menu, self.tr("Export public &key…"), self.export_key_requested.emit, None, "fa5s.key")
+        vault_menu.addSeparator()
+        self._action(vault_menu, self.tr("&Who is working (name, role, organisation)…"),
+                     self.profile_requested.emit, None, "fa5s.id-badge")
+        self._action(vault_menu, self.tr("Change pass&phrase…"), self.passphrase_requested.emit, None,
+                     "fa5s.user-lock")
         self._action(vault_menu, self.tr("&Auto-lock settings…"), self.settings_requested.emit, None,
                      "fa5s.clock")
         vault_menu.addSeparator()
@@ -235,6 +249,8 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
 
         help_menu = bar.addMenu(self.tr("&Help"))
+        self._action(help_menu, self.tr("&User guide"), self.guide_requested.emit,
+                     QKeySequence.StandardKey.HelpContents, "fa5s.book")
         self._action(help_menu, self.tr("&About Evidence Vault"), self.about, None, "fa5s.info-circle")
 
     def _redact_current(self) -> None:
@@ -289,7 +305,9 @@ class MainWindow(QMainWindow):
         self._apply_filter()
         if selected is not None:
             self.select_item(selected.id)
-        self.statusBar().showMessage(self.tr("%n item(s)", "", len(items)))
+        hidden = sum(1 for item in items if item_hidden(item))
+        self.statusBar().showMessage(self.tr("%n item(s)", "", len(items)) + (
+            self.tr(", %n hidden", "", hidden) if hidden and not self.items_proxy.show_hidden else ""))
         self._load_thumbnails([i.id for i in items if i.kind in IMAGE_KINDS
                                and not self.items_model.has_thumbnail(i.id)])
 
@@ -347,17 +365,18 @@ class MainWindow(QMainWindow):
         if item is not None:
             self.open_item_requested.emit(item)
 
-    def new_case(self) -> None:
+    def new_case(self) -> int | None:
         title, ok = QInputDialog.getText(self, self.tr("New case"), self.tr("Case title:"))
         if not ok or not title.strip():
-            return
+            return None
         try:
-            case_id = self.vault.add_case(title.strip())
+            case_id: int = self.vault.add_case(title.strip())
         except EvidenceVaultError as error:
             self.show_error(error)
-            return
+            return None
         self.refresh_cases()
         self.cases_view.setCurrentIndex(self.cases_model.index(self.cases_model.row_of(case_id)))
+        return case_id
 
     # -- import ----------------------------------------------------------------------------------
     def import_files(self) -> None:
@@ -370,16 +389,20 @@ class MainWindow(QMainWindow):
         if path:
             self.import_paths([path])
 
-    def import_paths(self, paths: list[str]) -> Worker | None:
+    def import_paths(self, paths: list[str], case_id: int | None = None) -> Worker | None:
         if self.import_worker is not None:
             self.show_error(EvidenceVaultError(self.tr("An import is already running. Wait for it to finish.")))
+            return None
+        if case_id is None:
+            case_id = self.current_case_id()
+        if case_id is None:  # "All items" selected: evidence without a case gets lost in exports
+            self._ask_case(paths)
             return None
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.statusBar().showMessage(self.tr("Importing…"))
-        case_id = self.current_case_id()
         token = self.vault.begin(self.tr("importing")) if hasattr(self.vault, "begin") else None
         self.import_worker = self.pool.run(
             import_job(self.vault, paths, case_id=case_id),
@@ -412,9 +435,11 @@ class MainWindow(QMainWindow):
             parts.insert(0, self.tr("Import cancelled."))
         self._import_message = " ".join(parts)
         if summary.failed or summary.warnings:
-            lines = [f"{name}: {message}" for name, message in summary.failed[:20]] + summary.warnings[:20]
+            lines = [plain(line, max_length=600) for line in
+                     [f"{name}: {message}" for name, message in summary.failed[:20]] + summary.warnings[:20]]
             box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Import"), " ".join(parts), parent=self)
             box.setDetailedText("\n".join(lines))
+            self.import_box = box
             box.open()
 
     def _import_finished(self, token: int | None) -> None:

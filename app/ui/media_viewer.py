@@ -72,10 +72,24 @@ class MediaViewer(QWidget):
         self.player.positionChanged.connect(self._position_changed)
         self.player.durationChanged.connect(lambda d: self.slider.setRange(0, d))
         self.player.playbackStateChanged.connect(self._state_changed)
+        self.mute_button = QToolButton()
+        self.mute_button.setCheckable(True)
+        self.mute_button.setIcon(icon("fa5s.volume-up"))
+        self.mute_button.setToolTip(self.tr("Mute"))
+        self.mute_button.toggled.connect(self.set_muted)
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setAccessibleName(self.tr("Volume"))
+        self.volume.setToolTip(self.tr("Volume"))
+        self.volume.setRange(0, 100)
+        self.volume.setFixedWidth(90)
+        self.volume.valueChanged.connect(lambda value: self.audio.setVolume(value / 100))
+        self.volume.setValue(round(self.audio.volume() * 100))
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.time_label)
+        controls.addWidget(self.mute_button)
+        controls.addWidget(self.volume)
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         player_box = QWidget()
@@ -125,11 +139,16 @@ class MediaViewer(QWidget):
         QShortcut(QKeySequence("Ctrl+E"), self, activated=self.end_at_current_time)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self, activated=self.save)
         QShortcut(QKeySequence("Ctrl+Space"), self, activated=self.toggle)
-        self.resize(1100, 600)
+        self.resize(1100, 620)
         self._load_transcript()
         self.player.setSourceDevice(self.device, QUrl(f"vault:item-{item.id}"))
 
     # -- playback --------------------------------------------------------------------------------
+    def set_muted(self, muted: bool) -> None:
+        self.audio.setMuted(muted)
+        self.mute_button.setIcon(icon("fa5s.volume-mute" if muted else "fa5s.volume-up"))
+        self.mute_button.setToolTip(self.tr("Unmute") if muted else self.tr("Mute"))
+
     def toggle(self) -> None:
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
             self.player.pause()

@@ -20,14 +20,42 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
 
 from app.ui.icons import kind_icon
-from app.ui.safe_text import human_size, ltr, parse_timestamp, plain, short_time, timestamp
+from app.ui.safe_text import (
+    capture_time_text,
+    human_size,
+    ltr,
+    parse_timestamp,
+    plain,
+    short_time,
+    timestamp,
+)
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 OBJECT_ROLE = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
+
+
+DAMAGED_MARK = "⚠ "
+
+
+def item_hidden(item: Any) -> bool:
+    return bool((getattr(item, "metadata", None) or {}).get("hidden"))
+
+
+def item_damaged(item: Any) -> bool:
+    """Stored with a warning at import (truncated, unreadable, misnamed…)."""
+    return bool(getattr(item, "ingest_warnings", ()))
+
+
+def damaged_text(item: Any) -> str:
+    """The item's import warnings in plain words, each naming the file it concerns."""
+    name = plain(getattr(item, "original_name", "") or f"#{item.id}", max_length=120)
+    lines = [QCoreApplication.translate("ItemsTableModel", "%1 was stored with a warning:").replace("%1", name)]
+    lines += [f"• {plain(str(warning), max_length=400)}" for warning in getattr(item, "ingest_warnings", ())]
+    return "\n".join(lines)
 
 
 def person_label(person: Any) -> str:
@@ -155,11 +183,19 @@ class ItemsTableModel(_HeadedTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             date = getattr(item, "captured_at", None) or getattr(item, "created_at", "")
             if column == self.COL_TITLE:
-                return plain(item.title or item.original_name or f"#{item.id}", max_length=200)
+                title = plain(item.title or item.original_name or f"#{item.id}", max_length=200)
+                if role == SORT_ROLE:
+                    return title
+                return "".join((DAMAGED_MARK if item_damaged(item) else "", title,
+                                QCoreApplication.translate("ItemsTableModel", " (hidden)") if item_hidden(item)
+                                else ""))
             if column == self.COL_KIND:
                 return item.kind
             if column == self.COL_DATE:
-                return (date or "") if role == SORT_ROLE else ltr(short_time(date))
+                if role == SORT_ROLE:
+                    return date or ""
+                captured = getattr(item, "captured_at", None)
+                return ltr(capture_time_text(captured, compact=True) if captured else short_time(date))
             if column == self.COL_PEOPLE:
                 return ", ".join(entry.people)
             if column == self.COL_TAGS:
@@ -170,7 +206,12 @@ class ItemsTableModel(_HeadedTableModel):
             thumb = self._thumbs.get(item.id)
             return thumb if thumb is not None else kind_icon(item.kind)
         if role == Qt.ItemDataRole.ToolTipRole and column == self.COL_TITLE:
-            return plain(item.original_name, max_length=300)
+            tip = plain(item.original_name, max_length=300)
+            if item_damaged(item):
+                tip += "\n" + damaged_text(item)
+            return tip
+        if role == Qt.ItemDataRole.ForegroundRole and (item_damaged(item) or item_hidden(item)):
+            return QBrush(QColor("#b00020" if item_damaged(item) else "#808080"))
         if role == Qt.ItemDataRole.TextAlignmentRole and column == self.COL_SIZE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -234,7 +234,7 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.residual_panel)
         layout.addLayout(bottom)
-        self.resize(1180, 760)
+        self.resize(1180, 700)  # fits a 1366×768 laptop screen with the title bar and panel
         self._update_buttons()
 
     def _tool(self, icon_name: str, text: str, slot: Any, shortcut: Any = None) -> QAction:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QVBoxLayout,
@@ -85,6 +86,34 @@ class FrameBoxes:
         return sum(1 for boxes in self.final() if boxes)
 
 
+class _StripLabel(QLabel):
+    """The thumbnail strip, scaled to the width it is given: a wide strip must not make the
+    window wider than a laptop screen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._strip: QPixmap | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setFixedHeight(56)
+
+    def set_strip(self, strip: QPixmap) -> None:
+        self._strip = strip
+        self._scale()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._scale()
+
+    def _scale(self) -> None:
+        if self._strip is None or self._strip.isNull():
+            return
+        width = max(1, min(self.width(), self._strip.width()))
+        self.setPixmap(self._strip.scaled(width, min(self.height(), self._strip.height()),
+                                          Qt.AspectRatioMode.KeepAspectRatio,
+                                          Qt.TransformationMode.SmoothTransformation))
+
+
 class VideoTimeline(QWidget):
     """Thumbnail strip + slider to scrub, and the controls for a box over a range of frames."""
 
@@ -95,15 +124,14 @@ class VideoTimeline(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.fps = 25.0
-        self.strip = QLabel()
-        self.strip.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.strip.setMinimumHeight(56)
+        self.strip = _StripLabel()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.setAccessibleName(self.tr("Video position (frame)"))
         self.slider.valueChanged.connect(self._moved)
         self.position = QLabel()
-        self.position.setMinimumWidth(190)
+        self.position.setMinimumWidth(150)
+        self.position.setWordWrap(True)
         previous = QPushButton(icon("fa5s.step-backward"), "")
         previous.setToolTip(self.tr("Previous frame (,)"))
         previous.setShortcut(",")
@@ -140,15 +168,16 @@ class VideoTimeline(QWidget):
 
         group = QGroupBox(self.tr("Box over a time range"))
         grid = QGridLayout(group)
+        # Two short rows rather than one long one: the window must fit a 1366-pixel-wide screen.
         grid.addWidget(QLabel(self.tr("Start frame")), 0, 0)
         grid.addWidget(self.range_start, 0, 1)
         grid.addWidget(self.from_here, 0, 2)
-        grid.addWidget(QLabel(self.tr("End frame")), 0, 3)
-        grid.addWidget(self.range_end, 0, 4)
-        grid.addWidget(self.to_here, 0, 5)
-        grid.addWidget(self.add_range_button, 0, 6)
-        grid.addWidget(self.ranges, 1, 0, 1, 6)
-        grid.addWidget(self.remove_range_button, 1, 6, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(QLabel(self.tr("End frame")), 1, 0)
+        grid.addWidget(self.range_end, 1, 1)
+        grid.addWidget(self.to_here, 1, 2)
+        grid.addWidget(self.add_range_button, 0, 3, 2, 1)
+        grid.addWidget(self.ranges, 2, 0, 1, 3)
+        grid.addWidget(self.remove_range_button, 2, 3, Qt.AlignmentFlag.AlignTop)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -164,7 +193,7 @@ class VideoTimeline(QWidget):
             widget.setRange(0, last)
         self.range_end.setValue(min(last, round(self.fps * 2)))
         if strip is not None:
-            self.strip.setPixmap(strip)
+            self.strip.set_strip(strip)
         self.setEnabled(frame_count > 0)
         self._moved(self.slider.value())
 

@@ -58,6 +58,27 @@ def short_time(rfc3339: str | None) -> str:
     return text
 
 
+def capture_time_text(value: str | None, *, compact: bool = False) -> str:
+    """A capture time as recorded (EXIF or typed): its own zone, or said to be the camera's local time.
+
+    '2026-03-14T18:40:00+07:00' -> '2026-03-14 18:40 (UTC+07:00)'; '…Z' -> '… UTC';
+    '2026-03-14T18:40:00' -> '2026-03-14 18:40 (camera local time)'; a date stays a date.
+    ``compact`` (list columns): '… +07:00', '… local'."""
+    if not value:
+        return ""
+    text = plain(value, max_length=40)
+    day, sep, rest = text.partition("T")
+    if not sep:
+        return text
+    clock = rest[:5]
+    zone = rest[8:].lstrip("0123456789.") if len(rest) > 8 else ""
+    if zone in ("Z", "+00:00") or text.endswith("Z"):
+        return f"{day} {clock} UTC"
+    if zone.startswith(("+", "-")):
+        return f"{day} {clock} {zone}" if compact else f"{day} {clock} (UTC{zone})"
+    return f"{day} {clock} local" if compact else f"{day} {clock} (camera local time)"
+
+
 def timestamp(seconds: float) -> str:
     """Seconds -> 'h:mm:ss.s' or 'mm:ss.s' for transcripts."""
     seconds = max(0.0, float(seconds))

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.errors import EvidenceVaultError, InvalidInput, WrongPassphrase
 from app.ui.icons import icon
 from app.ui.strength import StrengthMeter
+from app.ui.vault_dialogs import ROLES
 from app.ui.workers import WorkerPool
 
 OpenVault = Callable[[str, str, str], Any]  # (path, passphrase, actor) -> Vault
@@ -137,6 +139,18 @@ class StartWindow(QWidget):
         form.addRow(self.tr("&Vault:"), _path_row(self.open_path, browse))
         self.open_actor = QLineEdit(login_name())
         form.addRow(self.tr("Your &name (for the custody log):"), self.open_actor)
+        # Role and organisation are remembered inside the vault (never in a settings file); typed here
+        # they replace what the vault remembers for this name, left empty they are filled from it.
+        self.open_role = QComboBox()
+        self.open_role.setEditable(True)
+        self.open_role.addItems(["", *ROLES])
+        role_edit = self.open_role.lineEdit()
+        if role_edit is not None:  # always, for an editable combo box
+            role_edit.setPlaceholderText(self.tr("as remembered in the vault"))
+        form.addRow(self.tr("Your r&ole:"), self.open_role)
+        self.open_org = QLineEdit()
+        self.open_org.setPlaceholderText(self.tr("as remembered in the vault"))
+        form.addRow(self.tr("Your or&ganisation:"), self.open_org)
         self.open_passphrase = QLineEdit()
         self.open_passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.open_passphrase.returnPressed.connect(self.try_unlock)
@@ -185,6 +199,27 @@ class StartWindow(QWidget):
         self.backoff.reset()
         self.open_passphrase.clear()
         self.unlocked.emit(vault)
+
+    def typed_profile(self) -> tuple[str, str]:
+        """(role, organisation) as typed on the unlock tab; empty strings when left blank."""
+        return self.open_role.currentText().strip(), self.open_org.text().strip()
+
+    def show_profile(self, name: str, role: str, organisation: str) -> None:
+        """Keep who works on the unlock tab for the next unlock (memory only, until the app exits)."""
+        self.open_actor.setText(name)
+        self.open_role.setCurrentText(role)
+        self.open_org.setText(organisation)
+
+    def remember_vault(self, path: str) -> None:
+        self.open_path.setText(path)
+
+    def forget_identity(self) -> None:
+        """Panic: a neutral screen that names neither the vault nor the person."""
+        self.reset_for_lock()
+        for edit in (self.open_path, self.open_actor, self.open_org, self.create_path, self.create_actor,
+                     self.create_org):
+            edit.clear()
+        self.open_role.setCurrentText("")
 
     def _unlock_failed(self, error: EvidenceVaultError) -> None:
         self._show_open_error(error)
@@ -286,6 +321,10 @@ class StartWindow(QWidget):
     def _created(self, vault: Any) -> None:
         self.create_passphrase.clear()
         self.create_repeat.clear()
+        # After a lock the unlock tab is shown: it must already name the vault just created.
+        self.open_path.setText(self.create_path.text().strip())
+        self.open_actor.setText(self.create_actor.text().strip())
+        self.open_org.setText(self.create_org.text().strip())
         self.unlocked.emit(vault)
 
     # -- common -------------------------------------------------------------------------------

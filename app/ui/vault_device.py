@@ -4,9 +4,9 @@ QMediaPlayer.setSourceDevice and QImageReader read evidence through it, so no de
 lands in a file.  The FFmpeg media backend reads from its own demuxer thread: all access to the
 underlying Python stream is serialised by a lock, and the device is only ever read, never written.
 
-All devices share one lock: every vault stream reads through the vault's single SQLite connection,
-and two threads reading it at once (a thumbnail worker and the image viewer's worker) deadlocked in
-the tests.  The vault's BlobReader does not take the vault's own lock (reported to the lead).
+All devices share one lock.  The vault's BlobReader takes the vault's own lock for every chunk it
+reads (app/vault/blobs.py), so SQLite is never entered by two threads at once; this lock keeps each
+device's seek and read together.
 """
 
 from __future__ import annotations

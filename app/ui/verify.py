@@ -27,16 +27,33 @@ from app.ui.safe_text import human_size, plain
 from app.ui.workers import Worker, WorkerPool
 
 
+def describe_warnings(report: Any) -> list[str]:
+    """Doubts that are not alterations (e.g. a clock set back), each naming its event, in plain words."""
+    warnings = list(getattr(report, "warnings", None) or [])
+    if not warnings:
+        return []
+    lines = ["", f"{len(warnings)} warning(s) — these do not mean anything was altered, but look at the "
+             "entries named: an event time earlier than the one before usually means the laptop's clock was "
+             "wrong or was set back; it can also mean someone backdated an entry."]
+    for warning in warnings[:50]:
+        lines.append(f"• {plain(warning.location, max_length=80)}: {plain(warning.message, max_length=400)}")
+    if len(warnings) > 50:
+        lines.append(f"… and {len(warnings) - 50} more.")
+    return lines
+
+
 def describe_report(report: Any) -> tuple[bool, str]:
     """Plain words for a VerifyReport."""
     checked = (f"Checked {report.items_checked} item(s) ({human_size(report.bytes_hashed)} re-hashed) "
                f"and {report.events_checked} custody event(s).")
     if report.ok:
-        return True, "Everything checks out: no file and no custody record was changed. " + checked
+        text = "Everything checks out: no file and no custody record was changed. " + checked
+        return True, "\n".join([text, *describe_warnings(report)])
     lines = [f"The vault FAILED its integrity check: {len(report.problems)} problem(s) found. "
              "Do not modify the vault; contact your security lead.", checked, ""]
     for problem in report.problems[:50]:
         lines.append(f"• {plain(problem.location, max_length=80)}: {plain(problem.message, max_length=400)}")
+    lines += describe_warnings(report)
     return False, "\n".join(lines)
 
 
@@ -108,8 +125,11 @@ class VerifyDialog(QDialog):
         self.report = report
         ok, text = describe_report(report)
         self.progress.setValue(1000)
-        self.verdict.setText(self.tr("Intact") if ok else self.tr("ALTERED OR DAMAGED"))
-        self.verdict.setStyleSheet("font-size: 13pt; font-weight: bold; color: %s;" % ("#1b7f3b" if ok else "#b00020"))
+        warned = ok and bool(getattr(report, "warnings", None))
+        self.verdict.setText(self.tr("Intact, with warnings") if warned else
+                             self.tr("Intact") if ok else self.tr("ALTERED OR DAMAGED"))
+        colour = "#c77c00" if warned else ("#1b7f3b" if ok else "#b00020")
+        self.verdict.setStyleSheet(f"font-size: 13pt; font-weight: bold; color: {colour};")
         self.result.setPlainText(text)
         self.finished_with.emit(ok)
 

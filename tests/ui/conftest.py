@@ -60,16 +60,42 @@ def ui(qapp: QApplication, tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
+def ui_factory(qapp: QApplication, tmp_path: Path) -> Iterator[Any]:
+    """Further launches of the application in the same test (same settings file as ``ui``)."""
+    from app.ui.app import EvidenceVaultApp
+    from app.ui.start import Backoff
+
+    made: list[Any] = []
+
+    def launch() -> Any:
+        app = EvidenceVaultApp(qapp, settings=UiSettings(tmp_path / "ui.ini"), backoff=Backoff(base_seconds=0.4))
+        app.show()
+        made.append(app)
+        return app
+
+    yield launch
+    for app in made:
+        app.shutdown()
+        app.start_window.close()
+        app.start_window.deleteLater()
+        qapp.removeEventFilter(app.idle)
+
+
+@pytest.fixture
 def unlocked(ui: Any, vault_path: Path, passphrase: str, qtbot: Any) -> Any:
-    """An app with a fresh vault created and open (vault created directly, unlocked through the UI)."""
+    """An app with a fresh vault created and open (vault created directly, unlocked through the UI),
+    with one case selected: importing into "All items" asks for the case first (test_item_editing)."""
     from app.vault.vault import Vault
 
-    Vault.create(vault_path, passphrase, actor=ACTOR).close()
+    with Vault.create(vault_path, passphrase, actor=ACTOR) as created:
+        created.add_case("Case A")
     start = ui.start_window
     start.open_path.setText(str(vault_path))
     start.open_passphrase.setText(passphrase)
     with qtbot.waitSignal(ui.unlocked, timeout=10_000):
         start.unlock_button.click()
+    window = ui.main_window
+    window.cases_view.setCurrentIndex(window.cases_model.index(1))
     return ui
 
 

@@ -207,3 +207,29 @@ def test_cancel_writes_nothing(case, qtbot) -> None:
         wizard.progress_page.retry_button.click()
     assert (out / "cancelled.pdf").is_file()
     assert pool.shutdown(30_000)
+
+
+def test_near_matches_stop_a_redacted_export_until_a_reviewer_clears_them(case, qtbot) -> None:
+    vault, case_id, (_court_only, _withdrawn, free), out = case
+    vault.edit_item(free, description="Hùngg was on the dock that night")  # one letter off a protected name
+    wizard, _opened = _wizard(vault, qtbot, case_id=case_id)
+    target = out / "ngo.pdf"
+    _to_consent_page(wizard, qtbot, audience="ngo", level="redacted", out=target)
+    wizard.consent_page.leave_out.setChecked(True)
+    with qtbot.waitSignal(wizard.exportFailed, timeout=WAIT):
+        wizard.next()
+    page = wizard.progress_page
+    qtbot.waitUntil(lambda: not page.running, timeout=WAIT)
+    assert "look like the name of a protected person" in page.message.text() or \
+        "looks like the name of a protected person" in page.message.text()
+    assert "Hùngg" not in page.message.text()  # the found text never appears, only where it is
+    assert not target.exists()
+    assert page.reviewer.isVisibleTo(wizard) and not page.clear_button.isEnabled()
+    page.reviewer.setText("Reviewer Dara")
+    assert page.clear_button.isEnabled()
+    with qtbot.waitSignal(wizard.exportFinished, timeout=WAIT) as finished:
+        page.clear_button.click()
+    assert finished.args[0].exhibits == [free] and target.is_file()
+    exported = [e for e in vault.events() if e.action == "exported"][-1]
+    assert exported.details["near_matches"] >= 1
+    assert exported.details["near_matches_cleared_by"] == "Reviewer Dara"

@@ -57,4 +57,4 @@ def test_command_line_is_told_the_vault_is_in_use_while_the_gui_has_it(unlocked,
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "already open" in result.stderr, result.stderr
     assert vault_path.read_bytes() == before
-    assert unlocked.vault is not None and unlocked.vault.list_cases() == []
+    assert unlocked.vault is not None and [c.title for c in unlocked.vault.list_cases()] == ["Case A"]

@@ -92,8 +92,8 @@ def test_custody_log_is_browsable_and_filterable(unlocked, tmp_path, qtbot):
     total = window.model.rowCount()
     assert total == len(vault.events()) >= 3
     window.filter_edit.setText("case_added")
-    assert window.proxy.rowCount() == 1
+    assert window.proxy.rowCount() == 2  # "Case A" of the fixture and "Case one"
     assert window.proxy.index(0, EventsTableModel.COL_ACTION).data() == "case_added"
-    assert window.count.text() == f"1 of {total} event(s)"
+    assert window.count.text() == f"2 of {total} event(s)"
     window.filter_edit.setText("")
     assert window.proxy.rowCount() == total

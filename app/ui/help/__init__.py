@@ -1,0 +1,1 @@
+"""Help texts shipped with the application (read with importlib.resources)."""
