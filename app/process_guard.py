@@ -41,7 +41,7 @@ def is_dumpable() -> bool:
     """The kernel's dumpable flag of this process (Linux); True elsewhere, where it is not managed."""
     if not sys.platform.startswith("linux"):
         return True
-    return _libc().prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0
+    return bool(_libc().prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 
 
 def _libc() -> ctypes.CDLL:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,18 +32,18 @@ def _generated_image() -> bytes:
 
 
 def _generated_video() -> bytes:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise RuntimeError("ffmpeg was not found; install it (scripts/setup.sh does) and run the self-test again.")
+    from app.media.ffmpeg_runner import FFMPEG, run
+
     command = [
-        ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=2",
+        FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=2",
         "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
         "-movflags", "frag_keyframe+empty_moov", "-f", "mp4", "pipe:1",
     ]
-    result = subprocess.run(command, capture_output=True, timeout=120, check=False)
+    # the runner raises UnsupportedMedia (install ffmpeg) when it is missing, MediaTimeout when stuck
+    result = run(command, time_limit=120)
     if result.returncode != 0 or not result.stdout:
-        raise RuntimeError("ffmpeg could not generate the test video: " + result.stderr.decode(errors="replace")[-300:])
+        raise RuntimeError("ffmpeg could not generate the test video: " + result.stderr[-300:])
     return result.stdout
 
 

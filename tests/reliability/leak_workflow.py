@@ -7,6 +7,7 @@ create -> person/consent -> ingest (photo, text document) -> transcript -> view 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from tests.vault.vaultkit import FAST_KDF_ITER
 MARKER = "PLAINTEXT-MARKER-7f3a9c"
 PROTECTED = "Nguyễn Thị Hoa"
 PASSPHRASE = "correct horse battery staple orbit"
+# The protected name as a Vietnamese Windows machine writes it in a file name (cp1258, tones as combining
+# marks): the vault stores it as \xNN escapes, which must not reach a redacted export either.
+LEGACY_NAME = "Nguyê\u0303n Thi\u0323 Hoa".encode("cp1258") + b" statement.txt"
 
 
 def main(workdir: Path, photo: Path) -> None:
@@ -33,6 +37,8 @@ def main(workdir: Path, photo: Path) -> None:
     document = workdir / "input" / "statement.txt"
     photo_id = vault.ingest_file(photo, case_id=case).item_id
     doc_id = vault.ingest_file(document, case_id=case).item_id
+    legacy_id = vault.ingest_file(os.path.join(os.fsencode(workdir / "input"), LEGACY_NAME), case_id=case).item_id
+    vault.link(legacy_id, person)
     vault.link(photo_id, person)
     vault.link(doc_id, person)
     vault.add_note(doc_id, f"{PROTECTED} said {MARKER}")

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, shared_data_path
 from tests.reliability.figures import record
-from tests.reliability.leak_workflow import MARKER, PROTECTED
+from tests.reliability.leak_workflow import LEGACY_NAME, MARKER, PROTECTED
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 BLOCK = 2048  # every 4 KiB run of the original contains a whole 2 KiB-aligned block of it
@@ -31,6 +31,10 @@ def _needles() -> list[tuple[str, bytes]]:
     for text in texts:
         for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
             found.append((f"{text!r} in {encoding}", text.encode(encoding)))
+    legacy = LEGACY_NAME[:LEGACY_NAME.index(b" statement")]
+    # "Hoa" alone is an alias and gets replaced; the escaped family and middle name are what would stay.
+    escaped = "".join(chr(b) if b < 0x80 else f"\\x{b:02x}" for b in legacy[:legacy.index(b" Hoa")])
+    found += [("the name in cp1258 bytes", legacy), ("the name as stored escapes", escaped.encode("ascii"))]
     return found
 
 
@@ -52,6 +56,8 @@ def test_full_workflow_leaves_no_plaintext_outside(tmp_path: Path) -> None:
     photo = shared_data_path("faces", "13_Interview_Interview_On_Location_13_187.jpg")
     document = work / "input" / "statement.txt"
     document.write_text((f"Statement of {PROTECTED}. {MARKER}\n" * 200), encoding="utf-8")
+    with open(os.path.join(os.fsencode(work / "input"), LEGACY_NAME), "wb") as legacy:
+        legacy.write(b"A statement kept under a legacy-encoded file name.\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
     env.update(HOME=str(work / "home"), TMPDIR=str(work / "tmp"), TMP=str(work / "tmp"), TEMP=str(work / "tmp"))
     result = subprocess.run([sys.executable, "-m", "tests.reliability.leak_workflow", str(work), str(photo)],
@@ -102,6 +108,7 @@ def _redacted_export_hits(work: Path) -> list[str]:
     from app.export.pdf.inspect import extract_everything, find_strings
 
     names = [PROTECTED, unicodedata.normalize("NFD", PROTECTED)]
+    legacy = [(what, needle) for what, needle in _needles() if what.startswith("the name")]
     hits = [f"dossier.pdf: {h.where}" for h in find_strings(extract_everything(work / "export" / "dossier.pdf"),
                                                              names)]
     for path in (work / "export" / "bundle").rglob("*"):
@@ -111,4 +118,7 @@ def _redacted_export_hits(work: Path) -> list[str]:
                 hits += [f"{path.name}: {h.where}" for h in find_strings(extract_everything(path), names)]
             hits += [f"{path.relative_to(work)}: {n!r} {enc}" for n in names for enc in ("utf-8", "utf-16-le")
                      if n.encode(enc) in data]
+            hits += [f"{path.relative_to(work)}: {what}" for what, needle in legacy if needle in data]
+    pdf_text = extract_everything(work / "export" / "dossier.pdf").attachments["dossier-text.txt"]
+    hits += [f"dossier-text.txt: {what}" for what, needle in legacy if needle in pdf_text]
     return hits
