@@ -316,7 +316,8 @@ def main() -> None:
                 row["deface"] = {**{k: base[k] for k in ("coverage", "exposed24", "exposed48", "masked")},
                                  "fps": annotations["n_frames"] / base_s}
             rows.append(row)
-            print(json.dumps({k: v for k, v in row.items() if k != "exposed_frames"}), flush=True)
+            print(json.dumps({k: v for k, v in row.items() if k != "exposed_frames"},
+                             default=lambda o: o.item() if hasattr(o, "item") else str(o)), flush=True)
             if ours["exposed_frames"]:
                 print(f"  exposed frames: {ours['exposed_frames']}")
     print()

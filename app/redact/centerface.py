@@ -27,7 +27,7 @@ import threading
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -135,7 +135,7 @@ class CenterFaceModel:
     def sha256(self) -> str:
         return MODEL_SHA256
 
-    def _get_session(self):  # -> onnxruntime.InferenceSession
+    def _get_session(self) -> Any:  # onnxruntime.InferenceSession (onnxruntime ships no types)
         with self._lock:
             if self._session is None:
                 # Newer onnxruntime builds carry telemetry; the app never opens a network connection, so

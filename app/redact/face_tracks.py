@@ -11,6 +11,9 @@ redaction analyses the video first), so tracks are built over the entire shot:
 - before a track's first and after its last sighting the box is *held* up to the shot's first and
   last frame: carried along its observed motion for ``extrapolate`` frames, then kept there, and
   grown every unseen frame (the face may have moved or turned where the detector lost it);
+- a confirmed face seen moving faster than the tracker can follow (``fast_speed``), or found on
+  too few of the shot's detection frames (``min_hit_rate``: blur or turning keeps losing it), is
+  covered by the whole frame wherever it goes unseen for more than ``fast_gap`` frames (flagged);
 - frames where a face had not been seen for more than ``max_gap`` frames, and frames covered on
   the evidence of an uncertain detection only, are returned as :class:`ReviewFlag` ranges: covered
   meanwhile, and shown to the reviewer.
@@ -24,6 +27,7 @@ Plain float arithmetic in a fixed order: the same detections always give the sam
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +51,14 @@ class TrackSettings:
     growth: float = 0.02  # per unseen frame a held box grows by this fraction of the face on each side
     max_growth: float = 1.0  # ... up to this fraction (a held box at most triples its width)
     weak_hold: int = 12  # frames a track of uncertain sightings only is held
+    # A confirmed face that moved faster than this many face sizes per frame between two sightings
+    # cannot be followed through misses (it may turn back or leave between detections): wherever it
+    # goes unseen for more than ``fast_gap`` frames, the whole frame is covered and flagged.
+    fast_speed: float = 0.6
+    fast_gap: int = 4
+    # Likewise a confirmed face found on fewer than this fraction of the shot's detection frames: the
+    # detector keeps losing it (motion blur, turning), so where it is unseen it may be anywhere.
+    min_hit_rate: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -192,8 +204,29 @@ def _velocity(track: Track, k: int) -> np.ndarray:
     return np.asarray((track.boxes[k + 1] - track.boxes[k]) / (track.frames[k + 1] - track.frames[k]))
 
 
+def _fast(track: Track, s: TrackSettings) -> bool:
+    """Did this face move faster than the tracker can follow between two of its sightings?"""
+    for k in range(len(track.frames) - 1):
+        a, b = track.boxes[k], track.boxes[k + 1]
+        step = float(np.hypot(*((b[:2] + b[2:]) / 2 - (a[:2] + a[2:]) / 2)))
+        if step / (track.frames[k + 1] - track.frames[k]) > s.fast_speed * max(_size(a), _size(b)):
+            return True
+    return False
+
+
+def _cover_fast_gaps(track: Track, start: int, end: int, frame_box: np.ndarray, s: TrackSettings,
+                     drawn: np.ndarray, lost: np.ndarray) -> None:
+    """Whole-frame boxes wherever a fast face went unseen for more than ``fast_gap`` frames."""
+    seen = [start - 1, *track.frames, end + 1]  # the shot's edges count as sightings
+    for f, nxt in itertools.pairwise(seen):
+        if nxt - f > s.fast_gap:
+            g = np.arange(max(f + 1, start), min(nxt, end + 1))
+            drawn[g - start] = frame_box
+            lost[g - start] = True
+
+
 def _render_track(track: Track, start: int, end: int, s: TrackSettings,
-                  out: ShotBoxes) -> None:
+                  out: ShotBoxes, frame_box: np.ndarray | None = None, detection_frames: int = 0) -> None:
     frames, boxes = track.frames, track.boxes
     sure = any(track.sure)
     score = max(track.scores)
@@ -228,6 +261,10 @@ def _render_track(track: Track, start: int, end: int, s: TrackSettings,
         g = np.arange(frames[-1] + 1, frames[-1] + reach_after + 1)
         drawn[g - start] = _held(boxes[-1], _velocity(track, len(frames) - 2), g - frames[-1], s)
         lost[g - start] = g - frames[-1] > s.max_gap
+    # (two confirmed sightings at least: one sure flicker of texture must not black out a shot)
+    elusive = sum(track.sure) >= 2 and len(frames) < s.min_hit_rate * detection_frames
+    if sure and frame_box is not None and (elusive or _fast(track, s)):
+        _cover_fast_gaps(track, start, end, frame_box, s, drawn, lost)
     for i in np.nonzero(~np.isnan(drawn[:, 0]))[0]:
         out.boxes[i].append((drawn[i], score))
     out.lost |= lost
@@ -257,8 +294,9 @@ def render_shot(
     out = ShotBoxes(start, end, [[] for _ in range(n)], np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))
     forward = link(frames, detections, settings)
     backward = link(list(frames)[::-1], list(detections)[::-1], settings)
+    frame_box = np.array([0.0, 0.0, float(width), float(height)])
     for track in forward + backward:
-        _render_track(track, start, end, settings, out)
+        _render_track(track, start, end, settings, out, frame_box, len(frames))
     for i, items in enumerate(out.boxes):
         out.boxes[i] = [(b, sc) for b, sc in items if _inside(b, width, height)]
     return out

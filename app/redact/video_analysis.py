@@ -55,6 +55,9 @@ class VideoDetectorConfig:
     growth: float = 0.02
     max_growth: float = 1.0
     weak_hold: int = 12
+    fast_speed: float = 0.6  # face sizes per frame: faster faces get the whole frame where unseen
+    fast_gap: int = 4
+    min_hit_rate: float = 0.25  # ... as do faces found on fewer of a shot's detection frames than this
     cut_threshold: float = CutSettings().thumb_threshold
     cut_hist_threshold: float = CutSettings().hist_threshold
     # Padding of the tracked face box. Video keeps the generous photo padding of before: no
@@ -71,7 +74,8 @@ class VideoDetectorConfig:
     def tracking(self) -> TrackSettings:
         return TrackSettings(match_iou=self.match_iou, link_gap=self.link_gap, max_gap=self.max_gap,
                              motion_scale=self.motion_scale, extrapolate=self.extrapolate, growth=self.growth,
-                             max_growth=self.max_growth, weak_hold=self.weak_hold)
+                             max_growth=self.max_growth, weak_hold=self.weak_hold, fast_speed=self.fast_speed,
+                             fast_gap=self.fast_gap, min_hit_rate=self.min_hit_rate)
 
 
 DEFAULT_VIDEO_CONFIG = VideoDetectorConfig()

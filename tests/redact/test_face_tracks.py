@@ -127,3 +127,35 @@ def test_scene_cuts_found_between_different_pictures_not_in_a_pan() -> None:
         if detector.push(np.ascontiguousarray(picture[100:820, x:x + 1280])):
             cuts.append(index)
     assert cuts == [20]
+
+
+def test_a_face_too_fast_to_follow_is_covered_by_the_whole_frame_where_unseen() -> None:
+    # A 60 px face swinging across the frame at 50 px/frame (0.8 face sizes), seen on frames 10-14
+    # only: it may be anywhere before and after, so the whole frame is covered there and flagged.
+    frames = list(range(10, 16, 2))
+    dets = [_det(200 + 50 * (f - 10), 300, 60) for f in frames]
+    shot = render_shot(0, 39, frames, dets, W, H)
+    whole = (0, 0, W, H)
+    assert all(_covers(shot.boxes[g], whole) for g in [*range(0, 10), *range(15, 40)])
+    assert shot.lost[:10].all() and shot.lost[15:].all()
+    assert not any(_covers(shot.boxes[g], whole) for g in range(10, 15))  # seen or interpolated: its own box
+
+
+def test_a_slow_face_is_not_given_the_whole_frame() -> None:
+    frames = list(range(10, 16, 2))
+    shot = render_shot(0, 39, frames, [_det(200 + 5 * (f - 10), 300, 60) for f in frames], W, H)
+    assert not any(_covers(shot.boxes[g], (0, 0, W, H)) for g in range(40))
+
+
+def test_a_face_the_detector_keeps_losing_is_covered_by_the_whole_frame_where_unseen() -> None:
+    # Detections every 2nd frame of a 40-frame shot; a blurred face is found on 2 of 20 (at a slow
+    # turning point of a fast path): elsewhere it may be anywhere, so the whole frame is covered.
+    frames = list(range(0, 40, 2))
+    dets = [_det(100, 100, 60) if f in (20, 22) else np.empty((0, 6)) for f in frames]
+    shot = render_shot(0, 39, frames, dets, W, H)
+    whole = (0, 0, W, H)
+    assert all(_covers(shot.boxes[g], whole) for g in [*range(0, 20), *range(23, 40)])
+    assert not any(_covers(shot.boxes[g], whole) for g in (20, 21, 22))
+    # the same face found on most detection frames is held as usual, not by the whole frame
+    steady = render_shot(0, 39, frames, [_det(100, 100, 60) if f >= 10 else np.empty((0, 6)) for f in frames], W, H)
+    assert not any(_covers(steady.boxes[g], whole) for g in range(40))

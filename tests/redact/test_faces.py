@@ -165,3 +165,56 @@ def test_fuse_keeps_a_zero_area_detection_instead_of_crashing() -> None:
     dets = np.array([[10, 10, 10, 40, 0.9], [50, 50, 80, 90, 0.8]], dtype=np.float32)  # first: clipped to 0 px wide
     fused = fuse(dets, np.array([0, 0]), threshold=0.5, low_threshold=0.2, min_support=2, cluster_iou=0.3)
     assert len(fused) == 2
+
+
+def _cluster_fixture() -> tuple[np.ndarray, np.ndarray]:
+    """One face seen by all 4 passes (scores 0.3 each) and a texture one pass scores 0.35."""
+    face = [[100, 100, 140, 150, 0.3], [102, 98, 142, 152, 0.3], [98, 101, 139, 149, 0.3], [101, 100, 141, 150, 0.3]]
+    texture = [[300, 300, 312, 314, 0.35]]
+    return np.array(face + texture, dtype=np.float32), np.array([0, 1, 2, 3, 0])
+
+
+def test_mean_score_rule_drops_a_one_pass_texture_but_keeps_a_face_every_pass_sees() -> None:
+    from app.redact.faces import fuse
+
+    dets, ids = _cluster_fixture()
+    loose = fuse(dets, ids, threshold=0.2, low_threshold=0.1, min_support=3, cluster_iou=0.2)
+    assert len(loose) == 2
+    strict = fuse(dets, ids, threshold=0.2, low_threshold=0.1, min_support=3, cluster_iou=0.2,
+                  min_mean_score=0.15, n_passes=4)
+    assert len(strict) == 1 and strict[0][0] < 110  # the face (mean 0.3); the texture's mean is 0.0875
+    # a sure one-pass detection, or one at least mean_rule_below_px tall, is kept without agreement
+    sure = fuse(dets, ids, threshold=0.2, low_threshold=0.1, min_support=3, cluster_iou=0.2,
+                min_mean_score=0.15, n_passes=4, sure_threshold=0.3)
+    assert len(sure) == 2
+    tall_only = fuse(dets, ids, threshold=0.2, low_threshold=0.1, min_support=3, cluster_iou=0.2,
+                     min_mean_score=0.15, n_passes=4, mean_rule_below_px=10)
+    assert len(tall_only) == 2
+
+
+def test_merge_mean_stays_inside_the_union() -> None:
+    from app.redact.faces import fuse
+
+    dets, ids = _cluster_fixture()
+    union = fuse(dets, ids, threshold=0.2, low_threshold=0.1, min_support=3, cluster_iou=0.2)[0]
+    mean = fuse(dets, ids, threshold=0.2, low_threshold=0.1, min_support=3, cluster_iou=0.2, merge="mean")[0]
+    assert union[0] <= mean[0] and union[1] <= mean[1] and mean[2] <= union[2] and mean[3] <= union[3]
+    with pytest.raises(ValueError):
+        fuse(dets, ids, threshold=0.2, low_threshold=0.1, min_support=3, cluster_iou=0.2, merge="median")
+
+
+def test_boxes_from_raw_is_what_detect_returns(detector: FaceDetector) -> None:
+    """The benchmark scores settings through boxes_from_raw; it must be the detector's own path."""
+    from app.redact.faces import boxes_from_raw
+
+    rgb = load_oriented_rgb(shared_data_path("faces", "19_Couple_Couple_19_743.jpg"))
+    dets, ids = detector.raw_detections(rgb)
+    assert boxes_from_raw(dets, ids, rgb.shape[1], rgb.shape[0], detector.config) == detector.detect(rgb)
+
+
+def test_default_padding_covers_a_detected_face_with_a_margin(detector: FaceDetector) -> None:
+    from app.redact.faces import pad_boxes
+
+    (box,) = pad_boxes(np.array([[100, 100, 140, 150, 0.9]], dtype=np.float32), 1000, 1000, detector.config)
+    assert box.x < 100 and box.y < 100 and box.x2 > 140 and box.y2 > 150
+    assert box.y < 100 - (box.y2 - 150) + 1  # more room above (forehead, hair) than below the chin

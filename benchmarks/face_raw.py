@@ -1,0 +1,109 @@
+"""Raw CenterFace detections per photo and per pass, so detector settings can be cross-validated.
+
+Fusion, thresholds and padding (``app.redact.faces.boxes_from_raw``) are cheap; the network passes
+are not. This module runs every candidate pass once per photo at a low score threshold, keeps the
+detections and the time each pass took, and rebuilds what :class:`FaceDetector` would output for
+any :class:`DetectorConfig` whose passes are among the candidates -- by calling the same function
+the detector calls, so the benchmark scores the shipped code path, not a copy of it.
+
+Filtering cached detections by a higher score afterwards is exact: the model's NMS is greedy by
+score, so whether a box above a threshold survives depends only on boxes above that threshold.
+
+The cache holds box coordinates and seconds only (no image content); it lives in a temporary
+folder by default.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.redact.centerface import CenterFaceModel
+from app.redact.faces import Box, DetectorConfig, Pass, boxes_from_raw, overview_runs, run_pass
+from app.redact.photo import load_oriented_rgb
+
+RAW_THRESHOLD = 0.05  # lowest score any candidate setting may use
+OVERVIEW = "overview"
+
+
+def pass_key(p: Pass) -> str:
+    return f"s{p.scale:g}{'f' if p.flip else ''}r{p.rotate}"
+
+
+@dataclass
+class RawPhoto:
+    width: int
+    height: int
+    dets: dict[str, np.ndarray]  # pass key -> (N, 5)
+    seconds: dict[str, float]
+
+
+def collect(
+    paths: list[Path],
+    passes: list[Pass],
+    *,
+    overview_size: int,
+    tile_size: int = 1536,
+    tile_overlap: int = 256,
+    cache: Path | None = None,
+) -> dict[str, RawPhoto]:
+    """Run each pass (and the whole-photo overview) on each photo; reuse ``cache`` entries."""
+    stored: dict[str, Any] = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+    model = CenterFaceModel.shared()
+    warmed = False
+    out: dict[str, RawPhoto] = {}
+    for path in paths:
+        entry = stored.setdefault(path.name, {"passes": {}})
+        wanted = [p for p in passes if pass_key(p) not in entry["passes"]]
+        need_overview = overview_size and OVERVIEW not in entry["passes"]
+        if wanted or need_overview:
+            rgb = load_oriented_rgb(path)
+            entry["width"], entry["height"] = rgb.shape[1], rgb.shape[0]
+            if not warmed:
+                model.run(rgb, input_size=(640, 640), threshold=0.5)
+                warmed = True
+            for p in wanted:
+                start = time.perf_counter()
+                dets = run_pass(model, rgb, scale=p.scale, flip=p.flip, rotate=p.rotate, threshold=RAW_THRESHOLD,
+                                tile_size=tile_size, tile_overlap=tile_overlap)
+                entry["passes"][pass_key(p)] = {"dets": dets.round(2).tolist(),
+                                                "seconds": time.perf_counter() - start}
+            if need_overview:
+                start = time.perf_counter()
+                dets = model.run(rgb, input_size=(overview_size, overview_size), threshold=RAW_THRESHOLD)
+                entry["passes"][OVERVIEW] = {"dets": dets.round(2).tolist(), "seconds": time.perf_counter() - start}
+            if cache is not None:
+                cache.write_text(json.dumps(stored))
+        out[path.name] = RawPhoto(
+            entry["width"], entry["height"],
+            {k: np.asarray(v["dets"], dtype=np.float32).reshape(-1, 5) for k, v in entry["passes"].items()},
+            {k: float(v["seconds"]) for k, v in entry["passes"].items()},
+        )
+    return out
+
+
+def replay(raw: RawPhoto, config: DetectorConfig) -> tuple[list[Box], float]:
+    """The boxes ``FaceDetector(config).detect`` outputs for this photo, and the passes' time."""
+    found: list[np.ndarray] = []
+    ids: list[np.ndarray] = []
+    seconds = 0.0
+    for pass_id, p in enumerate(config.passes):
+        dets = raw.dets[pass_key(p)]
+        seconds += raw.seconds[pass_key(p)]
+        dets = dets[dets[:, 4] >= config.low_threshold]
+        found.append(dets)
+        ids.append(np.full(len(dets), pass_id, dtype=np.int32))
+    if overview_runs(config, raw.width, raw.height):
+        dets = raw.dets[OVERVIEW]
+        seconds += raw.seconds[OVERVIEW]
+        dets = dets[dets[:, 4] >= config.low_threshold]
+        found.append(dets)
+        ids.append(np.full(len(dets), len(config.passes), dtype=np.int32))
+    dets_all = np.concatenate(found) if found else np.empty((0, 5), dtype=np.float32)
+    ids_all = np.concatenate(ids) if ids else np.empty(0, dtype=np.int32)
+    return boxes_from_raw(dets_all, ids_all, raw.width, raw.height, config), seconds
