@@ -1,19 +1,23 @@
-"""How many written variants of a protected name are redacted, flagged or missed (issue #14).
+"""The name-variant matrix (issues #10 and #14): variant class x script -> caught / flagged / leaked.
 
-The 52-variant matrix: real names from ../shared/data/text/names_multilingual.jsonl (Indonesian,
-English, Chinese, Thai, Khmer, Burmese), each written as people write them (given or family name
-alone, title + given name, other order, middle name dropped or initialled, look-alike letters,
-character references, invisible characters, marks in another order, Traditional vs Simplified,
-misspellings), placed back into its real sentence.  A variant is
+Names and variants: benchmarks/name_variant_cases.py (a tuned half: the names the rules were developed
+on; a held-out half: names nobody looked at while writing them).  Each variant is written into a real
+sentence (../shared/data/text/names_multilingual.jsonl, or a sentence of our own for Vietnamese and
+Indonesian), with the title people write before it where the class has one, and the person is
+registered as a protected person (name, plus the transliteration as an alias for that class).  A
+variant is
 
-- caught: the redactor's matches cover all of it (the title excepted);
-- partial: part of it is redacted, the rest is not reported;
-- flagged: not (fully) redacted, but reported by app.redact.name_warnings for review;
-- missed: neither.
+- caught: the redactor's matches cover every letter of it (the title excepted);
+- flagged: not fully redacted, but app.redact.name_warnings reports it for the reviewer, who must
+  clear it before a redacted export completes;
+- leaked: neither (partly redacted counts as leaked: the rest of the name is in the export).
 
-Baseline in the same run: ``--baseline OLD_NAMES_PY`` loads another names.py (for instance the
-previous release's, ``git show HEAD~1:app/redact/names.py > /tmp/old_names.py``) and prints its
-column next to the current one (it has no near-match report, so it flags nothing).
+A name split across two transcript segments is two texts, redacted as the export redacts transcript
+segments (NameRedactor.redact_segments: consecutive segments read as one text).
+
+Baseline in the same run: ``--baseline OLD_NAMES_PY`` loads another names.py (for instance the release
+before issue #14: ``git show 84fe419:app/redact/names.py > /tmp/old_names.py``, which imports nothing
+newer) and prints its totals next to the current ones (it has no near-match report: it flags nothing).
 Run: .venv/bin/python benchmarks/name_variants.py [--baseline /tmp/old_names.py] [--rows]
 """
 
@@ -24,73 +28,19 @@ import importlib.util
 import json
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from app.redact import names as current
 from app.redact.name_warnings import find_near_matches
+from benchmarks.name_variant_cases import NAMES, Case, Name, cases
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "names_multilingual.jsonl"
-
-_MYAT = "\u1019\u103c\u1010\u103a\u1021\u102d\u1014\u1039\u1012\u103c\u1031\u101e\u102d\u1019\u103a\u1037"
-
-# (record id, registered name, style, written variant, title written before it or "")
-MATRIX: list[tuple[str, str, str, str, str]] = [
-    ("id-091", "Aziz Syamsuddin", "given name alone", "Aziz", ""),
-    ("id-091", "Aziz Syamsuddin", "family name alone", "Syamsuddin", ""),
-    ("id-091", "Aziz Syamsuddin", "title + given name", "Aziz", "Bapak "),
-    ("id-091", "Aziz Syamsuddin", "other order", "Syamsuddin Aziz", ""),
-    ("id-091", "Aziz Syamsuddin", "look-alike letters (Cyrillic а)", "\u0410ziz Sy\u0430msuddin", ""),
-    ("id-091", "Aziz Syamsuddin", "misspelt (one letter)", "Aziz Syamsudin", ""),
-    ("id-091", "Aziz Syamsuddin", "older spelling (sj for sy)", "Aziz Sjamsuddin", ""),
-    ("id-091", "Aziz Syamsuddin", "character reference", "Aziz&nbsp;Syamsuddin", ""),
-    ("id-091", "Aziz Syamsuddin", "variation selector + zero width", "Az\ufe0fiz\u200bSyamsuddin", ""),
-    ("id-091", "Benny K Harman", "middle initial dropped", "Benny Harman", ""),
-    ("id-091", "Benny K Harman", "initial with a dot", "Benny K. Harman", ""),
-    ("id-091", "Benny K Harman", "family name first", "Harman, Benny K", ""),
-    ("id-091", "Benny K Harman", "given name alone", "Benny", ""),
-    ("id-091", "Benny K Harman", "numeric references", "Benny&#32;K&#x20;H&#97;rman", ""),
-    ("id-091", "Junimart Girsang", "family name alone", "Girsang", ""),
-    ("id-091", "Junimart Girsang", "doubled letter", "Junimart Girssang", ""),
-    ("id-091", "Junimart Girsang", "title + family name", "Girsang", "Pak "),
-    ("en-139", "Sakakibara", "misspelt (transposed)", "Sakakiabra", ""),
-    ("en-139", "Sakakibara", "doubled letter", "Sakakibarra", ""),
-    ("en-139", "Sakakibara", "look-alike letters (Greek ο, Cyrillic а)", "S\u0430k\u0430kib\u0430ra", ""),
-    ("en-139", "Sakakibara", "diacritics added", "Sakakibára", ""),
-    ("en-139", "Sakakibara", "title + name", "Sakakibara", "Mr. "),
-    ("en-119", "Harry Potter", "given name alone", "Harry", ""),
-    ("en-119", "Harry Potter", "Western order reversed", "Potter Harry", ""),
-    ("en-119", "Harry Potter", "look-alike letters (Cyrillic о)", "Harry P\u043etter", ""),
-    ("en-119", "Harry Potter", "written in capitals, no space", "HARRYPOTTER", ""),
-    ("zh-079", "林志穎", "Simplified for Traditional", "林志颖", ""),
-    ("zh-079", "林志穎", "given name alone", "志穎", ""),
-    ("zh-079", "林志穎", "variation selector", "林\ufe00志穎", ""),
-    ("zh-079", "林志穎", "numeric reference", "&#26519;志穎", ""),
-    ("zh-086", "赵新民", "Traditional for Simplified", "趙新民", ""),
-    ("zh-086", "赵新民", "hex reference", "赵&#x65B0;民", ""),
-    ("zh-086", "赵新民", "given name alone", "新民", ""),
-    ("zh-086", "赵新民", "homophone (民 -> 明)", "赵新明", ""),
-    ("th-012", "นายสนธิรัตน์ สนธิจิรวงศ์", "without the title", "สนธิรัตน์ สนธิจิรวงศ์", ""),
-    ("th-012", "นายสนธิรัตน์ สนธิจิรวงศ์", "given name alone", "สนธิรัตน์", ""),
-    ("th-012", "นายสนธิรัตน์ สนธิจิรวงศ์", "family name alone", "สนธิจิรวงศ์", ""),
-    ("th-012", "นายสนธิรัตน์ สนธิจิรวงศ์", "misspelt (one letter)", "สนธิรัตร์ สนธิจิรวงศ์", ""),
-    ("th-012", "นายสนธิรัตน์ สนธิจิรวงศ์", "character reference", "สนธิรัตน์&nbsp;สนธิจิรวงศ์", ""),
-    ("th-009", "ตั้ง อาชีวะ", "tone mark before the vowel", "ต\u0e49\u0e31ง อาชีวะ", ""),
-    ("th-009", "ตั้ง อาชีวะ", "title + given name", "ตั้ง", "คุณ"),
-    ("th-009", "ตั้ง อาชีวะ", "family name alone", "อาชีวะ", ""),
-    ("km-049", "ខាត់ សុរ៉ាវឌី", "marks in another order", "ខាត់ សុរ\u17b6\u17c9វឌី", ""),
-    ("km-049", "ខាត់ សុរ៉ាវឌី", "given name alone", "សុរ៉ាវឌី", ""),
-    ("km-049", "ខាត់ សុរ៉ាវឌី", "zero width space", "ខាត់\u200bសុរ៉ាវឌី", ""),
-    ("km-049", "ខាត់ សុរ៉ាវឌី", "misspelt (one letter)", "ខាត់ សុរ៉ាវឌ", ""),
-    ("km-038", "ជា ស៊ីម", "vowel before register shifter", "ជា ស\u17b8\u17caម", ""),
-    ("km-038", "ជា ស៊ីម", "title + given name (title in the sentence)", "ស៊ីម", ""),
-    ("km-038", "ជា ស៊ីម", "written without the space", "ជាស៊ីម", ""),
-    ("my-031", _MYAT, "dot below before asat", _MYAT.replace("\u103a\u1037", "\u1037\u103a"), ""),
-    ("my-031", _MYAT, "with the honorific", _MYAT, "ဒေါ်"),
-    ("my-031", _MYAT, "vowel sign E before medial ra", _MYAT.replace("\u1012\u103c\u1031", "\u1012\u1031\u103c"), ""),
-]
+SCRIPTS = ("Indonesian", "English", "Vietnamese", "Chinese", "Thai", "Khmer", "Burmese")
 
 
 def load(path: Path) -> ModuleType:
@@ -103,49 +53,112 @@ def load(path: Path) -> ModuleType:
     return module
 
 
-def classify(module: Any, sentence: str, start: int, end: int, name: str, near: bool) -> str:
-    redactor = module.NameRedactor([module.ProtectedName(1, [name], "P")], mode="redacted")
-    covered = set()
-    for match in redactor.find(sentence):
-        covered.update(range(max(start, match.start), min(end, match.end)))
-    letters = {i for i in range(start, end) if sentence[i].isalnum() or sentence[i] == "&"}
-    if letters <= covered:
-        return "caught"
-    if near and any(m.start < end and start < m.end for m in find_near_matches(sentence, "bench", redactor)):
-        return "flagged"
-    return "partial" if covered else "missed"
+def texts(name: Name, case: Case, records: dict[str, dict[str, Any]]) -> list[tuple[str, int, int]]:
+    """(text, start, end) of each piece of ``case`` written into the name's sentence."""
+    sentence = records[name.record]["text"] if name.record else name.sentence
+    if name.name not in sentence:
+        raise SystemExit(f"{name.record or 'sentence'} does not contain {name.name!r}")
+    at = sentence.index(name.name)
+    before, after = sentence[:at], sentence[at + len(name.name):]
+    out = []
+    for index, (title, piece) in enumerate(case.pieces):
+        head = before if index == 0 else ""
+        tail = (case.suffix + after) if index == len(case.pieces) - 1 else ""
+        start = len(head) + len(title)
+        out.append((head + title + piece + tail, start, start + len(piece)))
+    return out
+
+
+def classify(module: Any, pieces: list[tuple[str, int, int]], names: list[str], near: bool) -> str:
+    redactor = module.NameRedactor([module.ProtectedName(1, names, "P")], mode="redacted")
+    results = []
+    if len(pieces) > 1 and hasattr(redactor, "find_in_segments"):
+        found = redactor.find_in_segments([p[0] for p in pieces])  # segments are redacted as one text
+    else:
+        found = [redactor.find(p[0]) for p in pieces]
+    for (sentence, start, end), matches in zip(pieces, found, strict=True):
+        covered: set[int] = set()
+        for match in matches:
+            covered.update(range(max(start, match.start), min(end, match.end)))
+        letters = {i for i in range(start, end) if sentence[i].isalnum() or sentence[i] in "&#;"}
+        if letters <= covered:
+            results.append("caught")
+        elif near and any(m.start < end and start < m.end for m in find_near_matches(sentence, "bench", redactor)):
+            results.append("flagged")
+        else:
+            results.append("leaked")
+    for result in ("leaked", "flagged"):
+        if result in results:
+            return result
+    return "caught"
+
+
+def row_label(cls: str) -> str:
+    """Title classes grouped by kind of title (the title itself goes into --rows)."""
+    if cls.startswith("title "):
+        return "title + " + cls.rsplit(" + ", 1)[1]
+    if cls.startswith("honorific "):
+        return "honorific (U/Daw/Ma/Ko/Maung) + transliteration"
+    if cls.startswith("alias registered with Daw, written with "):
+        return "alias registered with Daw, written with U/Ma/Ko/Maung"
+    if cls.startswith("family name + "):
+        return "family name + 先生 (after it)"
+    return cls
+
+
+def cell(counts: Counter[str]) -> str:
+    if not counts:
+        return "-"
+    return f"{counts['caught']}/{counts['flagged']}/{counts['leaked']}"
+
+
+def print_matrix(half: str, results: dict[tuple[str, str], Counter[str]]) -> Counter[str]:
+    rows = sorted({r for r, _ in results}, key=lambda r: (r.startswith(("title", "honorific", "family name +")), r))
+    width = max(len(r) for r in rows) + 1
+    print(f"\n== {half} half: caught/flagged/leaked per class and script ==")
+    print(f"{'variant class':{width}}" + "".join(f"{s:>12}" for s in SCRIPTS))
+    total: Counter[str] = Counter()
+    for row in rows:
+        print(f"{row:{width}}" + "".join(f"{cell(results.get((row, s), Counter())):>12}" for s in SCRIPTS))
+        for script in SCRIPTS:
+            total.update(results.get((row, script), Counter()))
+    by_script = [sum((results.get((r, s), Counter()) for r in rows), Counter()) for s in SCRIPTS]
+    print(f"{'all classes':{width}}" + "".join(f"{cell(c):>12}" for c in by_script))
+    n = sum(total.values())
+    print(f"{half}: {n} variants of {len([x for x in NAMES if x.half == half])} names: caught {total['caught']}, "
+          f"flagged {total['flagged']}, leaked {total['leaked']} ({total['leaked'] / n:.1%})")
+    return total
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--baseline", type=Path)
-    parser.add_argument("--rows", action="store_true", help="print every variant's result")
+    parser.add_argument("--rows", action="store_true", help="print every variant that was not caught")
     args = parser.parse_args()
     if not DATA.exists():
         raise SystemExit(f"{DATA} is missing: the matrix is built from it")
     records = {r["id"]: r for r in map(json.loads, DATA.read_text(encoding="utf-8").splitlines()) if r}
     baseline = load(args.baseline) if args.baseline else None
-    totals: dict[str, Counter[str]] = {"current": Counter(), "baseline": Counter()}
-    for record_id, name, style, variant, title in MATRIX:
-        text = records[record_id]["text"]
-        if name not in text:
-            raise SystemExit(f"{record_id} does not contain {name!r}")
-        written = title + variant
-        sentence = text.replace(name, written, 1)
-        start = text.index(name) + len(title)
-        end = start + len(variant)
-        result = classify(current, sentence, start, end, name, near=True)
-        totals["current"][result] += 1
-        old = classify(baseline, sentence, start, end, name, near=False) if baseline else ""
-        totals["baseline"][old] += 1 if old else 0
-        if args.rows:
-            print(f"{record_id:7} {style:42} {old:8} {result:8} {written!r}")
-    print(f"{len(MATRIX)} variants of {len({m[1] for m in MATRIX})} names")
-    print(f"{'':10} {'caught':>7} {'partial':>8} {'flagged':>8} {'missed':>7}")
-    for column in ("baseline", "current") if baseline else ("current",):
-        counts = totals[column]
-        print(f"{column:10} {counts['caught']:>7} {counts['partial']:>8} {counts['flagged']:>8} {counts['missed']:>7}")
-    if baseline:
+    per_half: dict[str, dict[tuple[str, str], Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    old_totals: dict[str, Counter[str]] = defaultdict(Counter)
+    for name in NAMES:
+        for case in cases(name):
+            pieces = texts(name, case, records)
+            names = [name.name, *case.aliases]
+            result = classify(current, pieces, names, near=True)
+            per_half[name.half][(row_label(case.cls), name.script)][result] += 1
+            if baseline is not None:
+                old_totals[name.half][classify(baseline, pieces, names, near=False)] += 1
+            if args.rows and result != "caught":
+                shown = " | ".join(repr(p[0][max(0, p[1] - 12):p[2] + 12]) for p in pieces)
+                print(f"{name.half:8} {name.script:10} {case.cls:44} {result:8} {shown}")
+    totals = {half: print_matrix(half, per_half[half]) for half in ("tuned", "held-out")}
+    if baseline is not None:
+        print("\nbaseline (names.py given with --baseline, no near-match report) vs current:")
+        for half in ("tuned", "held-out"):
+            old, new = old_totals[half], totals[half]
+            print(f"{half:9} baseline caught {old['caught']}, leaked {old['leaked']};  "
+                  f"current caught {new['caught']}, flagged {new['flagged']}, leaked {new['leaked']}")
         speed(baseline, list(records.values()))
 
 
@@ -169,5 +182,4 @@ def speed(baseline: Any, records: list[dict[str, Any]]) -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     main()

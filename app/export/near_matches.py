@@ -9,11 +9,11 @@ the reason and the place, never the text found: that text is what must not leave
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from app.errors import EvidenceVaultError
-from app.export.dossier_model import Dossier, TranscriptContent
+from app.export.dossier_model import ContactSheet, Dossier, TranscriptContent
 from app.redact.names import NameRedactor
 
 MAX_LISTED = 20
@@ -54,24 +54,36 @@ def dossier_texts(dossier: Dossier) -> Iterator[tuple[str, str]]:
             yield f"person {index} of {where}", person
         for index, row in enumerate(exhibit.custody, start=1):
             yield f"custody row {index} of {where}", f"{row.actor}\n{row.details_summary}"
-        if isinstance(exhibit.content, TranscriptContent):
-            for index, segment in enumerate(exhibit.content.rows(), start=1):
+        transcript = exhibit.content.transcript if isinstance(exhibit.content, ContactSheet) else exhibit.content
+        if isinstance(transcript, TranscriptContent):
+            for index, segment in enumerate(transcript.rows(), start=1):
                 yield f"transcript segment {index} of {where}", f"{segment.speaker}\n{segment.text}"
 
 
-def find_in_dossier(dossier: Dossier, redactor: NameRedactor) -> list[Any]:
+def _source(text: str, sources: Mapping[str, str]) -> str:
+    """The text ``text`` was redacted from (whole, or line by line), else ``text`` itself."""
+    if text in sources:
+        return sources[text]
+    return "\n".join(sources.get(line, line) for line in text.split("\n"))
+
+
+def find_in_dossier(dossier: Dossier, redactor: NameRedactor, sources: Mapping[str, str] | None = None) -> list[Any]:
+    """Near matches in every text of ``dossier``.  ``sources`` (``TextGuard.sources``) maps each redacted
+    text to the text it was made from: near matches are searched there, so a name only partly redacted
+    ("Nguiễn Thị" left beside the replaced "Lan") is reported; only what redaction left counts."""
     from app.redact.name_warnings import find_near_matches
 
     found: list[Any] = []
     for place, text in dossier_texts(dossier):
-        found += find_near_matches(text, place, redactor)
+        found += find_near_matches(_source(text, sources or {}), place, redactor)
     return found
 
 
-def check_near_matches(dossier: Dossier, redactor: NameRedactor, *, accepted_by: str | None) -> list[Any]:
+def check_near_matches(dossier: Dossier, redactor: NameRedactor, *, accepted_by: str | None,
+                       sources: Mapping[str, str] | None = None) -> list[Any]:
     """The near matches of ``dossier``; raises NearMatchesFound when there are some and no reviewer
     cleared them."""
-    found = find_in_dossier(dossier, redactor)
+    found = find_in_dossier(dossier, redactor, sources)
     if found and not accepted_by:
         raise NearMatchesFound(found)
     return found

@@ -51,6 +51,27 @@ def fold_lookalike(char: str) -> str:
     return LOOKALIKES.get(char, char)
 
 
+@lru_cache(maxsize=8192)
+def ascii_lookalike(char: str) -> str | None:
+    """The plain Latin letters ``char`` imitates, or None.
+
+    UTS #39 maps Cyrillic Т, К, Н, М to t, k, h, m but their lower case т, к, н, м to small
+    capitals (ᴛ, ĸ, ʜ, ʍ): "Тhị" typed with a Cyrillic capital must match "Thị", and since matching
+    ignores case, "тhị" must fold the same way.  A capital is folded as the capital it imitates:
+    UTS #39 gives capital I's skeleton "l" (I and l look alike), so a capital whose skeleton is "l"
+    (Cyrillic І, Greek Ι) imitates I and folds to "i", as Latin I does here."""
+    def plain(form: str) -> str | None:
+        target = LOOKALIKES.get(form) if len(form) == 1 else None
+        return target if target is not None and target.isascii() and target.isalpha() else None
+
+    if char.isupper():
+        target = plain(char)
+        if target == "l":  # I or L: the small letter tells (Cyrillic і is i, Polish ł is l)
+            return plain(char.lower()) or target
+        return target or plain(char.lower())
+    return plain(char.casefold()) or plain(char.upper()) or plain(char)
+
+
 def _is_han(char: str) -> bool:
     code = ord(char)
     return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x3FFFF

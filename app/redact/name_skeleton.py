@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.redact.charrefs import Decoded, decode_references
-from app.redact.confusables import fold_han, fold_lookalike, is_ignorable
+from app.redact.confusables import ascii_lookalike, fold_han, fold_lookalike, is_ignorable
 from app.redact.mark_order import reorder
 
 # Letters that carry their "diacritic" in the base character and so survive NFKD.
@@ -48,6 +48,9 @@ TITLES: tuple[str, ...] = (
     # Latin-script titles (matched case-insensitively, dot optional)
     "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "bapak", "pak", "ibu", "bu", "saudara", "sdr",
     "ông", "bà", "chị", "cô", "chú",
+    # Burmese honorifics written in Latin letters (a name registered as "Daw Khin Mi Mi Lwin" is also
+    # written "Khin Mi Mi Lwin" or "Ma Khin Mi Mi Lwin")
+    "maung", "daw", "ma", "ko", "u",
 )
 # Forms of address that stand before a given name but are also ordinary words ("anh" is "brother"
 # and "he"): never stripped from a registered name, only a cue that the next word is a name.
@@ -100,6 +103,9 @@ def _fold(piece: str) -> str:
     folded = "".join(_FOLD.get(c, c) for c in piece.casefold())
     if is_spaceless(piece):
         return fold_han(folded) if len(folded) == 1 else folded
+    latin = ascii_lookalike(piece) if len(piece) == 1 else None
+    if latin is not None:
+        return latin
     return "".join(fold_lookalike(c) for c in folded).casefold()
 
 

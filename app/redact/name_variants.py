@@ -4,8 +4,8 @@ A survivor registered as "Đặng Thị Xuyến" is also written "Xuyến", "ch�
 "Đặng Xuyến" or "Dang T. Xuyen".  From each registered name (title removed) this derives:
 
 - **reorderings**, redacted like the name: family name last (Western order) or first, the
-  first and last parts alone in either order, the middle parts dropped or reduced to initials
-  ("Dang T. Xuyen" needs the initial to stand as a word of its own);
+  whole name turned round, the first and last parts alone in either order, the middle parts
+  dropped or reduced to initials ("Dang T. Xuyen" needs the initial to stand as a word of its own);
 - **distinctive parts**, redacted wherever they stand alone;
 - **short parts**, redacted only right after a title ("chị An", "Mr An", "លោក ស៊ីម");
 - **common parts**, never redacted alone but reported as near matches after a title
@@ -91,6 +91,12 @@ def _is_han(text: str) -> bool:
     return bool(text) and all(0x3400 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFAFF for c in text)
 
 
+def surname_of(name: str) -> str | None:
+    """The surname of a Chinese name of 3 or 4 characters with a known surname (赵 of 赵新民), else None."""
+    given = _chinese_given_name(name)
+    return name[:len(name) - len(given)] if given else None
+
+
 def _chinese_given_name(name: str) -> str | None:
     if not _is_han(name) or len(name) not in (3, 4):
         return None
@@ -119,7 +125,15 @@ def derive(name: str) -> list[Variant]:
     first, last, middle = parts[0], parts[-1], parts[1:-1]
     orders = [[last, first], [first, last]]
     if middle:
-        orders += [[*middle, last, first], [last, first, *middle], [*parts[1:], first], [last, *parts[:-1]]]
+        orders += [[*middle, last, first], [last, first, *middle], [*parts[1:], first], [last, *parts[:-1]],
+                   # the whole name turned round ("Xuyến Thị Đặng", "Nhung Hồng Thị Phùng") and with
+                   # only the family and given names swapped ("Nhung Thị Hồng Phùng")
+                   [last, *middle[::-1], first], [last, *middle, first]]
+        unique: list[list[str]] = []
+        for words in orders:
+            if words not in unique:
+                unique.append(words)
+        orders = unique
     if latin:
         for words in orders:
             variants.append(Variant(" ".join(words), "name"))

@@ -32,7 +32,7 @@ import bisect
 from dataclasses import dataclass
 
 from app.redact.name_skeleton import LATIN_TITLES, analyse, is_spaceless, skeleton_text
-from app.redact.name_variants import loose_key
+from app.redact.name_variants import loose_key, surname_of
 from app.redact.names import NameRedactor
 
 MIN_DISTANCE_LETTERS = 5
@@ -183,11 +183,52 @@ def _words(chars: str, breaks: list[bool]) -> list[tuple[int, int]]:
     return words
 
 
+def _covered(start: int, end: int, redacted: list[tuple[int, int]], text: str) -> bool:
+    """Whether every letter of ``text[start:end]`` lies inside a redacted span.  A near match that is
+    only partly redacted ("Nguiễn Thị Lan" with the distinctive "Lan" replaced) is still reported:
+    the rest of the name is left in the export."""
+    inside = bytearray(end - start)
+    for s, e in redacted:
+        for index in range(max(s, start), min(e, end)):
+            inside[index - start] = 1
+    return all(inside[i - start] or not text[i].isalnum() for i in range(start, min(end, len(text))))
+
+
+# Forms of address written after (先生 "Mr") or before (老, 小) a Chinese surname, in matching form
+# (Simplified: skeletons fold Traditional characters).
+_CHINESE_AFTER = ("先生", "女士", "小姐", "太太", "夫人", "老师", "师傅", "阿姨", "同志", "老板", "大哥", "大姐",
+                  "警官", "医生")
+_CHINESE_BEFORE = ("老", "小", "阿")
+
+
+def _chinese_near(key: str, chars: str) -> list[tuple[str, int, int]]:
+    """Near matches of a Chinese name of a surname and a two-character given name (赵新民): the
+    surname with a form of address (赵先生, 老赵), and the name with one given character changed
+    (赵新明, a homophone).  Names of fewer than 5 letters are otherwise not compared by spelling."""
+    surname = surname_of(key)
+    if surname is None:
+        return []
+    given = key[len(surname):]
+    found: list[tuple[str, int, int]] = []
+    position = chars.find(surname)
+    while position != -1:
+        after = position + len(surname)
+        if any(chars.startswith(title, after) for title in _CHINESE_AFTER) or \
+                any(chars.endswith(title, 0, position) for title in _CHINESE_BEFORE):
+            found.append(("a protected person's surname with a form of address", position, after))
+        rest = chars[after:after + len(given)]
+        if len(rest) == len(given) and rest != given and all(is_spaceless(c) for c in rest) and \
+                sum(a == b for a, b in zip(rest, given, strict=True)) == len(given) - 1:
+            found.append(("a protected name written with one character changed", position, after + len(given)))
+        position = chars.find(surname, position + 1)
+    return found
+
+
 def find_near_matches(text: str, place: str, redactor: NameRedactor) -> list[NearMatch]:
     """Near matches of the protected names in ``text`` (spans of ``text``), leftmost first.
 
-    Spans that ``redactor`` redacts are never reported, so calling this on the text before or
-    after redaction reports the same things that are left."""
+    Spans that ``redactor`` redacts whole are never reported; a span it redacts only in part is
+    (what is left of it is still a name), so call this on the text *before* redaction."""
     if not text or not redactor.protected:
         return []
     analysis = analyse(text)
@@ -198,11 +239,13 @@ def find_near_matches(text: str, place: str, redactor: NameRedactor) -> list[Nea
     decoded = analysis.decoded
     found: dict[tuple[int, int], NearMatch] = {}
 
-    def report(person_id: int, reason: str, first: int, last: int) -> None:
-        start = decoded.starts[min(analysis.starts[first:last])]
-        end = decoded.ends[max(analysis.ends[first:last]) - 1]
-        if any(start < e and s < end for s, e in redacted):
-            return
+    def span(first: int, last: int) -> tuple[int, int]:
+        return decoded.starts[min(analysis.starts[first:last])], decoded.ends[max(analysis.ends[first:last]) - 1]
+
+    def report(person_id: int, reason: str, first: int, last: int, name_from: int | None = None) -> None:
+        start, end = span(first, last)
+        if _covered(*span(first if name_from is None else name_from, last), redacted, text):
+            return  # redacted whole (a title before it is no name): nothing of it is left to report
         if (start, end) not in found:
             found[(start, end)] = NearMatch(person_id, reason, place, start, end)
 
@@ -258,8 +301,13 @@ def find_near_matches(text: str, place: str, redactor: NameRedactor) -> list[Nea
         word = chars[words[index][0]:words[index][1]]
         for part in parts:
             if part.key == word:
-                report(part.person_id, "a part of a protected name after a title", words[index - 1][0], words[index][1])
+                report(part.person_id, "a part of a protected name after a title", words[index - 1][0],
+                       words[index][1], name_from=words[index][0])
                 break
+    if spaceless_text:
+        for form in redactor.name_forms():
+            for reason, first, last in _chinese_near(form.key, chars) if form.kind == "name" else ():
+                report(form.person_id, reason, first, last)
     # One report per place: the longest of overlapping near matches.
     chosen: list[NearMatch] = []
     for match in sorted(found.values(), key=lambda m: (m.start - m.end, m.start)):

@@ -28,8 +28,9 @@ Known limit: Burmese text in the legacy Zawgyi encoding does not match Unicode n
 
 from __future__ import annotations
 
+import bisect
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -234,6 +235,63 @@ class NameRedactor:
                 return text
             text = self._replace(text, matches)
         return text
+
+    def find_in_segments(self, texts: Sequence[str]) -> list[list[NameMatch]]:
+        """The matches of consecutive texts (transcript segments, lines of a subtitle file) read as
+        one text, given per text: a name split between two segments ("Nguyễn" | "Thị Lan", "赵" |
+        "新民") is found in both pieces."""
+        return [[match for match, _, _ in matches] for matches in self._segment_matches(texts)]
+
+    def _segment_matches(self, texts: Sequence[str]) -> list[list[tuple[NameMatch, bool, bool]]]:
+        """Per text, (match, whether it continues a name begun in an earlier text, whether the name
+        crosses from one text into another)."""
+        offsets: list[int] = []
+        position = 0
+        for text in texts:
+            offsets.append(position)
+            position += len(text) + 1
+        per_text: list[list[tuple[NameMatch, bool, bool]]] = [[] for _ in texts]
+        for match in self.find("\n".join(texts)):
+            first = max(0, bisect.bisect_right(offsets, match.start) - 1)
+            last = max(0, bisect.bisect_right(offsets, match.end - 1) - 1)
+            for index in range(first, last + 1):
+                base = offsets[index]
+                start, end = max(match.start, base), min(match.end, base + len(texts[index]))
+                if start < end:
+                    per_text[index].append((NameMatch(start - base, end - base, match.person_id,
+                                                      texts[index][start - base:end - base], match.derived),
+                                            index != first, first != last))
+        return per_text
+
+    def join_segments(self, texts: Sequence[str], *, replacement: Callable[[int], str] | None = None) -> list[str]:
+        """``texts`` with only the names that cross from one text into the next replaced: once, in the
+        text where the name starts, and removed from the next one(s), so every text keeps its place
+        (its times, its speaker).  What is left is for each text's own redaction."""
+        replace = replacement or self.replacement_for
+        texts = list(texts)
+        if len(texts) < 2:
+            return texts
+        out: list[str] = []
+        for text, matches in zip(texts, self._segment_matches(texts), strict=True):
+            parts: list[str] = []
+            cursor = 0
+            for match, continued, crosses in matches:
+                if not crosses:
+                    continue
+                parts.append(text[cursor:match.start])
+                parts.append("" if continued else replace(match.person_id))
+                cursor = match.end
+            parts.append(text[cursor:])
+            out.append("".join(parts))
+        return out
+
+    def redact_segments(self, texts: Sequence[str], *, replacement: Callable[[int], str] | None = None,
+                        then: Callable[[str], str] | None = None) -> list[str]:
+        """Each of ``texts`` redacted, the texts read as one (see :meth:`find_in_segments` and
+        :meth:`join_segments`).  ``replacement`` (person id -> text) and ``then`` (the redaction each
+        text gets afterwards) default to :meth:`replacement_for` and :meth:`redact`."""
+        finish = then or self.redact
+        return [finish(text) for text in self.join_segments(texts, replacement=replacement)]
 
     def _replace(self, text: str, matches: Sequence[NameMatch]) -> str:
         parts: list[str] = []

@@ -73,6 +73,40 @@ def test_escapes_are_removed_from_exported_text_and_harmless_text_passes() -> No
     check_no_protected_names("Path C:\\xampp and \\x41 are not names.", REDACTOR, "dossier text")
 
 
+def test_the_dossier_text_guard_removes_escaped_bytes_before_redacting() -> None:
+    from app.export.dossier_builder import TextGuard
+
+    guard = TextGuard(REDACTOR)
+    for encoding, name in (("gbk", "赵新民"), ("big5", "趙新民"), ("cp874", "สมชาย")):
+        typed = f"Photo from {stored(name, encoding, b'.jpg')} and 赵新民"
+        shown = guard(typed)
+        assert "\\x" not in shown and "[?]" in shown and "[Survivor S-9]" in shown
+        check_no_protected_names(shown, REDACTOR, "dossier text")
+        assert "\\x" not in "".join(guard.segments([typed, "next"]))
+    assert TextGuard(None)("a \\xd5 b") == "a \\xd5 b"  # the original level shows what was recorded
+
+
+def test_custody_values_naming_a_protected_person_are_withheld_not_shown() -> None:
+    from app.export.commitments import commit, public_view, shown_event
+    from app.vault.canonical import canonical_json
+    from app.vault.events import GENESIS_PREV_HASH, Event
+
+    event = Event(seq=4, time="2026-01-01T00:00:00.000000Z", actor="Đặng Thị Xuyến", action="consent_withdrawn",
+                  item_id=None, item_sha256=None, prev_hash=GENESIS_PREV_HASH,
+                  details={"person_id": 6, "reason": "threatened by Xuyen Dang's employer", "by": ["x", "Xuyến"]})
+    key = b"k" * 32
+    shown = public_view(event, key, hidden_items=(), names_in=lambda text: bool(REDACTOR.find(text)))
+    assert shown is not None
+    assert shown["withheld"]["fields"] == ["actor", "details.reason", "details.by[1]"]
+    assert shown["actor"] == commit(key, field="actor", value="Đặng Thị Xuyến", seq=4, item_id=None)
+    assert shown["details"]["person_id"] == 6 and shown["details"]["by"][0] == "x"
+    line = canonical_json(shown)
+    assert "Xuy" not in line.decode("utf-8")
+    parsed = shown_event(line)  # a well-formed withheld line: the chain and proofs still check
+    assert parsed.leaf == event.leaf_hash() and parsed.chain == event.chain_hash()
+    assert public_view(event, key, hidden_items=()) is None  # without the names: nothing to withhold
+
+
 @pytest.fixture
 def an_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Vault, int]:
     monkeypatch.setattr(db, "_unsafe_kdf_iter_for_tests", FAST_KDF_ITER)
@@ -96,6 +130,6 @@ def test_the_readme_alias_an_does_not_block_a_redacted_export(an_vault: tuple[Va
     out = tmp_path / "an.pdf"
     export(vault, case_id=case_id, audience="ngo", level="redacted", out=out)
     text = extract_everything(out).attachments["dossier-text.txt"].decode("utf-8")
-    assert "Survivor S-1 told us about the boat; an engine was broken." in text
-    assert "The port where Survivor S-1 worked" in text
+    assert "[Survivor S-1] told us about the boat; an engine was broken." in text
+    assert "The port where [Survivor S-1] worked" in text
     assert re.search(r"\bAn\b", text) is None

@@ -147,6 +147,29 @@ def test_confusable_letters_fold(typed: str) -> None:
     assert redactor.redact(f"Ông {typed} nói.") == "Ông P nói."
 
 
+@pytest.mark.parametrize(
+    ("name", "typed"),
+    [
+        ("Đặng Thị Xuyến", "Đặng \u0422hị Xuyến"),      # Cyrillic capital Т (UTS #39 maps т to ᴛ)
+        ("Đặng Thị Xuyến", "ĐẶNG \u0422HỊ XUYẾN"),
+        ("Lương Văn Khải", "Lương Văn \u041ahải"),       # Cyrillic capital К (к maps to ĸ)
+        ("Harry Potter", "\u041darry Potter"),           # Cyrillic capital Н (н maps to ʜ)
+        ("Harry Potter", "\u0397arry Potter"),           # Greek capital Eta (η maps to n)
+        ("Mulyani Sitompul", "\u041culyani Sitompul"),    # Cyrillic capital М (м maps to ʍ)
+        ("Ivan Kozak", "\u0406van Kozak"),               # Cyrillic capital І is an I, not an l
+    ],
+)
+def test_lookalike_capitals_fold_like_the_latin_capital(name: str, typed: str) -> None:
+    redactor = NameRedactor([ProtectedName(1, [name], "P")])
+    assert redactor.redact(f"Then {typed} spoke.") == "Then P spoke."
+
+
+def test_lookalike_folding_ignores_case_and_keeps_l_apart_from_i() -> None:
+    assert skeleton_text("Кузнецов") == skeleton_text("КУЗНЕЦОВ") == skeleton_text("кузнецов")
+    assert skeleton_text("\u0406van") == skeleton_text("ivan") != skeleton_text("lvan")
+    assert skeleton_text("\u0141ukasz") == skeleton_text("łukasz") == "lukasz"  # Polish Ł stays an L
+
+
 def test_traditional_and_simplified_chinese_match() -> None:
     traditional = NameRedactor([ProtectedName(1, ["林志穎"], "P")])
     assert traditional.redact("林志颖说") == "P说"

@@ -14,7 +14,7 @@ XUYEN = ProtectedName(1, ["Đặng Thị Xuyến"], "Survivor A")
     "written",
     [
         "Xuyến", "XUYEN", "chị Xuyến", "Xuyen Dang", "Xuyến Đặng", "Thị Xuyến Đặng", "Đặng Xuyến",
-        "Dang T. Xuyen", "Dang T Xuyen", "Xuyen Dang Thi",
+        "Dang T. Xuyen", "Dang T Xuyen", "Xuyen Dang Thi", "Xuyến Thị Đặng",
     ],
 )
 def test_partial_and_reordered_forms_are_redacted(written: str) -> None:
@@ -115,3 +115,36 @@ def test_lowercase_parts_are_words_not_names() -> None:
     text = "anh ấy có hai con, Anh nói"
     assert redactor.redact(text) == "anh ấy có hai con, P nói"
     assert redactor.redact("nguyen thi anh hai") == "P"  # the whole name is matched in any case
+
+
+def test_the_whole_name_turned_round_is_redacted() -> None:
+    redactor = NameRedactor([ProtectedName(1, ["Phùng Thị Hồng Nhung"], "P")], mode="redacted")
+    for written in ("Nhung Hồng Thị Phùng", "Nhung Thị Hồng Phùng"):
+        assert redactor.redact(f"Hôm đó {written} kể.") == "Hôm đó [REDACTED] kể."
+    lan = NameRedactor([ProtectedName(1, ["Nguyễn Thị Lan"], "P")], mode="redacted")
+    assert lan.redact("Hôm đó Lan Thị Nguyễn kể.") == "Hôm đó [REDACTED] kể."
+
+
+def test_a_name_split_between_segments_is_redacted_once_where_it_starts() -> None:
+    redactor = NameRedactor([ProtectedName(1, ["Nguyễn Thị Lan"], "S-1"), ProtectedName(2, ["赵新民"], "W-2"),
+                             ProtectedName(3, ["ខាត់ សុរ៉ាវឌី"], "W-3")])
+    assert redactor.redact_segments(["Hôm đó Nguyễn", "Thị Lan kể rằng", "Lan đi"]) == \
+        ["Hôm đó S-1", " kể rằng", "S-1 đi"]
+    assert redactor.redact_segments(["我叫赵", "新民。"]) == ["我叫W-2", "。"]
+    assert redactor.redact_segments(["លោក ខាត់", "សុរ៉ាវឌី បាននិយាយ"]) == ["លោក W-3", " បាននិយាយ"]
+    # each segment on its own leaves a common part behind: that is what reading them as one prevents
+    assert redactor.redact("Hôm đó Nguyễn") == "Hôm đó Nguyễn" and redactor.redact("我叫赵") == "我叫赵"
+    found = redactor.find_in_segments(["Hôm đó Nguyễn", "Thị Lan kể"])
+    assert [(m.start, m.end, m.person_id) for m in found[0]] == [(7, 13, 1)]
+    assert [(m.start, m.end, m.person_id) for m in found[1]] == [(0, 7, 1)]
+    assert redactor.redact_segments(["Nguyễn Thị Lan"]) == ["S-1"] and redactor.redact_segments([]) == []
+
+
+def test_burmese_honorifics_in_latin_letters_are_titles() -> None:
+    redactor = NameRedactor([ProtectedName(1, ["Daw Khin Mi Mi Lwin"], "P"), ProtectedName(2, ["Daw Mary"], "Q")],
+                            mode="redacted")
+    for written in ("Khin Mi Mi Lwin", "Ma Khin Mi Mi Lwin", "U Khin Mi Mi Lwin", "Ko Khin Mi Mi Lwin",
+                    "Maung Khin Mi Mi Lwin", "Daw Khin Mi Mi Lwin"):
+        assert "Mi Mi" not in redactor.redact(f"Then {written} spoke."), written
+    assert redactor.redact("Ma Mary left; Mary Poppins stayed.") == "Ma [REDACTED] left; [REDACTED] Poppins stayed."
+    assert redactor.redact("Maung, Umar and Kofi came.") == "Maung, Umar and Kofi came."

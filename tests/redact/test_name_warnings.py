@@ -79,3 +79,30 @@ def test_distance_helpers() -> None:
 
 def test_no_protected_people_no_report() -> None:
     assert find_near_matches("Dang Thi Xuyem", "x", NameRedactor([])) == []
+
+
+def test_a_name_only_partly_redacted_is_still_reported() -> None:
+    redactor = NameRedactor([ProtectedName(1, ["Nguyễn Thị Lan"], "P")], mode="redacted")
+    text = "Hôm đó Nguiễn Thị Lan kể."  # "Lan" alone is redacted; "Nguiễn Thị" would be left
+    assert [(m.start, m.end) for m in redactor.find(text)] == [(18, 21)]
+    assert [(m.person_id, text[m.start:m.end]) for m in find_near_matches(text, "x", redactor)] == \
+        [(1, "Nguiễn Thị Lan")]
+    assert find_near_matches("Hôm đó Nguyễn Thị Lan kể.", "x", redactor) == []  # redacted whole
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我叫赵先生，我也要", [(1, "赵")]),          # the surname with a form of address
+        ("老赵来了", [(1, "赵")]),
+        ("趙女士說", [(1, "趙")]),                   # Traditional folds to Simplified
+        ("赵新明说", [(1, "赵新明")]),               # one character changed (a homophone)
+        ("夢想家林忘穎歲的", [(2, "林忘穎")]),
+        ("赵新民先生", []),                         # redacted whole
+        ("赵国强先生和他姓赵", []),                   # another Zhao
+    ],
+)
+def test_chinese_surname_with_a_form_of_address_and_one_character_changed(
+        text: str, expected: list[tuple[int, str]]) -> None:
+    redactor = NameRedactor([ProtectedName(1, ["赵新民"], "P"), ProtectedName(2, ["林志穎"], "Q")])
+    assert [(m.person_id, text[m.start:m.end]) for m in find_near_matches(text, "x", redactor)] == expected
