@@ -3,7 +3,8 @@
 # a local PostgreSQL (Unix socket only), headquarters and two field vaults made with the
 # `evidence-vault` command line from real media in ../shared/data/media, transfers, imports
 # (each checkpoint cosigned; the second package of a vault extends the first), receipts taken
-# back into the field vaults, a signed export bundle from headquarters, and a full verify.
+# back into the field vaults, a signed export bundle and a sealed PDF dossier from headquarters,
+# and a full verify.
 # Prints exactly one line:  N items from M field vaults, custody unbroken, W checkpoints witnessed
 # Exits 0 only when every step succeeded and everything verified; stops the server it started.
 set -euo pipefail
@@ -61,6 +62,12 @@ step ev hq import --dir "$HQ" "$WORK/alpha-2.evt"
 step ev --vault "$WORK/alpha.vault" receipt import "$WORK/alpha-2.evt.receipt" --hq "$HQ/hq-public.pem"
 
 step ev hq export --dir "$HQ" --items all --out "$WORK/export"
+# The field app's sealed PDF dossier, made at headquarters from the archive (one field vault: alpha's items).
+alpha_items="$(ev hq list --dir "$HQ" --json 2>>"$LOG" | "$PYTHON" -c '
+import json, sys
+items = json.load(sys.stdin)
+print(",".join(str(i["id"]) for i in items if i["origin"] == items[0]["origin"]))')"
+step ev hq export --dir "$HQ" --items "$alpha_items" --out "$WORK/alpha-dossier.pdf"
 for v in alpha beta; do step ev --vault "$WORK/$v.vault" verify; done
 if ! ev hq verify --dir "$HQ" --json >"$WORK/verify.json" 2>>"$LOG"; then
   echo "hq-demo: headquarters' verification found problems:" >&2
@@ -81,6 +88,9 @@ if not report["ok"] or report["forks"] or problems:
     print("hq-demo: custody is NOT unbroken:", report["problems"] + problems, file=sys.stderr)
     sys.exit(1)
 items = len(json.loads((work / "export" / "records" / "items.json").read_text()))
+if not (work / "alpha-dossier.pdf").read_bytes().startswith(b"%PDF-"):
+    print("hq-demo: the dossier made at headquarters is not a PDF", file=sys.stderr)
+    sys.exit(1)
 print(f"{items} items from {report['field_vaults']} field vaults, custody unbroken, "
       f"{report['checkpoints_witnessed']} checkpoints witnessed")
 PY

@@ -1,15 +1,18 @@
 """`evidence-vault hq …`: headquarters' archive on PostgreSQL (tracker #12).
 
     hq init --dir DIR --name NAME        identity (encrypted with the HQ passphrase), hq-public.pem, schema
-    hq import FILE [--receipt-out PATH]  verify a transfer package, store it in one transaction, write a receipt
+    hq import FILE [--receipt-out PATH]  verify a transfer package, import it atomically (resumes after a kill), receipt
     hq list [--vaults | --packages]      items (or field vaults, or packages)
     hq search TEXT                       substring search in any script
     hq verify                            re-hash every original, re-check every log; exit 1 on any problem
     hq export --items 1,2 --out FOLDER   a signed bundle of archive items with their custody
+    hq export --items 1,2 --out F.pdf    the field app's sealed PDF dossier, from the archive (one field vault);
+                                         --level redacted: through the redacted copies made in the field
     hq verify-export FOLDER --hq PEM     check such a bundle with headquarters' public key alone (exit 1 if not)
     hq witness FILE --key PEM            cosign a checkpoint or consistency-proof file sent on its own
     hq receipt PACKAGE_ID --out PATH     the receipt of an imported package, again
     hq checkpoint                        headquarters' own signed checkpoint
+    hq gc                                remove originals staged by imports that were interrupted and abandoned
 
 Every command takes --dir (default $EVIDENCE_HQ_DIR) and --db (a PostgreSQL connection string; default
 the cluster in DIR/postgres that scripts/hq.sh starts).  The passphrase is read like the vault's
@@ -33,7 +36,7 @@ from app.errors import InvalidInput
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds this topic's sub-commands."""
     hq = subparsers.add_parser("hq", help="headquarters' archive (PostgreSQL): import, witness, search, verify")
     actions = hq.add_subparsers(dest="hq_command", metavar="ACTION", required=True)
@@ -66,9 +69,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     verify.add_argument("--checkpoint", type=Path, metavar="FILE",
                         help="an earlier headquarters checkpoint ('hq checkpoint'); the log must still extend it")
     verify.add_argument("--json", action="store_true")
-    export = action("export", "write a signed bundle of archive items with their custody", cmd_export)
+    export = action("export", "write a signed bundle (a folder) or a sealed PDF dossier (FILE.pdf) of archive items",
+                    cmd_export)
     export.add_argument("--items", required=True, help="comma-separated archive item numbers (see 'hq list'), or all")
-    export.add_argument("--out", type=Path, required=True, metavar="FOLDER")
+    export.add_argument("--out", type=Path, required=True, metavar="FOLDER|FILE.pdf",
+                        help="a folder: the signed HQ bundle; a .pdf file: the sealed PDF dossier (one field vault)")
+    export.add_argument("--audience", choices=("court", "un", "ngo", "media"), default="court",
+                        help="for a PDF dossier: who it is for (consent is checked for it; default court)")
+    export.add_argument("--level", choices=("original", "redacted"), default="original",
+                        help="for a PDF dossier: redacted = pictures through the redacted copies made in the field, "
+                             "protected names replaced by pseudonyms (default original)")
     witness = action("witness", "cosign a field checkpoint (or a consistency-proof file) sent on its own", cmd_witness)
     witness.add_argument("file", type=Path, metavar="FILE", help="a checkpoint, or 'evidence-vault proof' output")
     witness.add_argument("--key", type=Path, required=True, metavar="PEM", help="the field vault's public key")
@@ -76,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     receipt.add_argument("package_id")
     receipt.add_argument("--out", type=Path, required=True)
     action("checkpoint", "print headquarters' own signed checkpoint", cmd_checkpoint)
+    action("gc", "remove originals staged by interrupted imports that will not be run again", cmd_gc)
     check = actions.add_parser("verify-export", help="check an 'hq export' folder (no database or passphrase needed)")
     check.add_argument("folder", type=Path, metavar="FOLDER")
     check.add_argument("--hq", type=Path, required=True, metavar="hq-public.pem", help="headquarters' public key file")
@@ -133,6 +144,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             bar.finish()
     print(f"Imported package {result.package_id} from {result.origin}: {result.items} items, "
           f"{result.new_originals} new originals, {result.duplicate_originals} already in the archive.")
+    if result.resumed_originals:
+        print(f"Resumed an interrupted import: {result.resumed_originals} originals were already stored and were not "
+              f"stored again ({result.bytes_stored} bytes written now).")
     print("Its checkpoint was cosigned" + (" (first package from this vault)." if result.first_sight else "."))
     if result.receipt_path is not None:
         print(f"Receipt for the field laptop: {result.receipt_path}")
@@ -209,6 +223,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
               f"{report.field_vaults} field vaults with {report.field_events} events and "
               f"{report.checkpoints_witnessed} witnessed checkpoints, {report.hq_events} headquarters events, "
               f"{report.forks} forks recorded.")
+        if report.staged_originals:
+            print(f"Note: {report.staged_originals} originals ({report.staged_bytes} bytes) were stored by an import "
+                  "that did not finish; they are not part of the archive. Import that package again to finish it, "
+                  "or remove them with 'evidence-vault hq gc'.")
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -224,6 +242,21 @@ def _item_ids(text: str) -> list[int] | None:
 def cmd_export(args: argparse.Namespace) -> int:
     from app.hq.export_bundle import export_items
 
+    if args.out.suffix.lower() == ".pdf":
+        from app.hq.dossier import export_dossier
+
+        with _open(args) as hq:
+            bar = ProgressBar("Dossier")
+            try:
+                dossier = export_dossier(hq, _item_ids(args.items), args.out, audience=args.audience,
+                                         actor=_actor(args), level=args.level, progress=bar)
+            finally:
+                bar.finish()
+        print(f"Dossier of {dossier.exhibits} exhibits ({args.level} level) from field vault {dossier.origin} "
+              f"written to {dossier.path} "
+              f"(sealed; SHA-256 {dossier.pdf_sha256}; proofs lead to its checkpoint of {dossier.tree_size} events, "
+              "cosigned by headquarters).")
+        return EXIT_OK
     with _open(args) as hq:
         result = export_items(hq, _item_ids(args.items), args.out, actor=_actor(args))
     print(f"Exported {result.items} items from {result.field_vaults} field vaults to {result.path} "
@@ -255,6 +288,19 @@ def cmd_witness(args: argparse.Namespace) -> int:
             record_fork(hq.conn, fork.evidence, package_id=None, actor=_actor(args))
             raise
     sys.stdout.write(result.cosigned_text)
+    return EXIT_OK
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from app.hq.staging import collect_garbage
+
+    with _open(args) as hq:
+        removed = collect_garbage(hq, actor=_actor(args))
+    if removed.originals:
+        print(f"Removed {removed.originals} staged originals ({removed.bytes} bytes) left by interrupted imports. "
+              "Imported evidence was not touched.")
+    else:
+        print("Nothing to remove: no interrupted import left originals behind.")
     return EXIT_OK
 
 

@@ -1,12 +1,14 @@
 """``hq import``: a transfer package into headquarters' archive, all or nothing.
 
 Order: open the package with HQ's key (another HQ's package is refused there), refuse a package id
-seen before, run the auditor's full verification (app.transfer.verify), then ONE PostgreSQL
-transaction: witness the field checkpoint (fork and staleness checks, cosignature), originals
-(content-addressed, encrypted, streamed), the field custody log, the records, a ``package_imported``
-event and a new checkpoint in HQ's own log, and the signed receipt.  A kill -9 or a lost connection
-before COMMIT leaves nothing behind (PostgreSQL rolls the transaction back), so importing again just
-works.  The receipt file is written after COMMIT; it is also kept in the database (``hq receipt``).
+seen before, run the auditor's full verification (app.transfer.verify), then stage the originals
+(content-addressed, encrypted, streamed, one short transaction each; app.hq.staging), then ONE
+PostgreSQL transaction: witness the field checkpoint (fork and staleness checks, cosignature), refer
+to the staged originals, the field custody log, the records, a ``package_imported`` event and a new
+checkpoint in HQ's own log, and the signed receipt.  No item, event or receipt is visible before that
+COMMIT.  A kill -9 or a lost connection leaves only whole staged originals, which nothing shows; importing
+again skips them (neither decrypted nor stored again) and continues with the rest.  The receipt file is
+written after COMMIT; it is also kept in the database (``hq receipt``).
 """
 
 from __future__ import annotations
@@ -14,23 +16,25 @@ from __future__ import annotations
 import os
 import secrets
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
 from app.errors import DiskFull
-from app.hq import blobstore, hq_log
+from app.hq import hq_log, staging
 from app.hq.headquarters import Headquarters, HqError, HqUnavailable, require_writable
 from app.hq.storage_crypto import seal_record
 from app.hq.witness_store import ForkFound, Offered, record_fork, witness
-from app.progress import CancelToken, ProgressCallback
+from app.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from app.transfer.errors import TransferError
 from app.transfer.manifest import TransferManifest, event_from_record
-from app.transfer.package import open_transfer
+from app.transfer.package import TransferPackage, open_transfer
 from app.transfer.receipt import make_receipt
+from app.transfer.verify import verify_package
 from app.vault.events import Event, utc_now
 
 RECEIPT_SUFFIX = ".receipt"
@@ -49,6 +53,7 @@ class ImportResult:
     receipt: bytes
     receipt_path: Path | None
     hq_checkpoint: str
+    resumed_originals: int = 0  # staged by an earlier, interrupted run: neither read nor stored again
 
 
 def nfc(*parts: object) -> str:
@@ -60,7 +65,8 @@ def _refuse_replay(conn: psycopg.Connection, package_id: str) -> None:
     if row is not None:
         raise TransferError(
             f"This package was already imported on {row[0]} (package {package_id}). It was not imported again "
-            "and nothing changed. If the field team meant to send new evidence, ask for a new transfer.",
+            "and nothing changed. If its receipt was lost, write it again with 'evidence-vault hq receipt "
+            f"{package_id} --out FILE'; if the field team meant to send new evidence, ask for a new transfer.",
         )
 
 
@@ -150,54 +156,55 @@ def _write_receipt(path: Path, data: bytes) -> None:
         raise
 
 
+def _verify(package: TransferPackage, staged: set[str], progress: ProgressCallback | None,
+            cancel: CancelToken | None) -> None:
+    """The auditor's full verification; originals staged by an earlier run were hashed then (staging)."""
+    problems = verify_package(cast(TransferPackage, staging.SkipStaged(package, staged)),
+                              progress=progress or no_progress, cancel=cancel or NEVER_CANCELLED)
+    if problems:
+        more = f" ({len(problems) - 1} more problems were found.)" if len(problems) > 1 else ""
+        raise TransferError(
+            f"This package failed verification, so nothing was stored: {problems[0]}{more} Ask the field "
+            "team to send it again.",
+            debug_detail="\n".join(problems),
+        )
+
+
 def import_package(hq: Headquarters, path: Path, *, actor: str, receipt_out: Path | None = None,
                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> ImportResult:
     """Import one package (see the module docstring).  Raises TransferError (refused: another HQ's key,
     tampered, replayed, older than accepted), ForkError (refused and recorded), DiskFull, HqUnavailable."""
     require_writable(hq)
     path = Path(path)
-    with open_transfer(path, hq.identity) as package:
+    with open_transfer(path, hq.identity) as package, _database_errors(), staging.import_running(hq.conn):
         manifest = package.manifest
         _refuse_replay(hq.conn, manifest.package_id)
-        problems = package.verify(progress, cancel)
-        if problems:
-            more = f" ({len(problems) - 1} more problems were found.)" if len(problems) > 1 else ""
-            raise TransferError(
-                f"This package failed verification, so nothing was stored: {problems[0]}{more} Ask the field "
-                "team to send it again.",
-                debug_detail="\n".join(problems),
-            )
+        hashes = [str(o["sha256"]) for o in manifest.originals]
+        _verify(package, staging.staged_among(hq.conn, hashes), progress, cancel)
         events = [event_from_record(dict(record)) for record in manifest.events]
         offered = Offered(manifest.checkpoint, manifest.field_public_pem, leaf_hashes=[e.leaf_hash() for e in events])
         total = sum(int(o["size"]) for o in manifest.originals)
+        now = utc_now()
+        # Each original in its own transaction, invisible until the final one below refers to it.
+        staged = staging.stage_originals(hq, package, now=now, progress=progress, cancel=cancel)
         try:
             with hq.conn.transaction():
                 hq.conn.execute("SELECT pg_advisory_xact_lock(%s)", (hq_log.LOG_LOCK,))
                 _refuse_replay(hq.conn, manifest.package_id)  # again, now that concurrent imports wait for us
+                known = staging.referenced_among(hq.conn, hashes)
                 witnessed = witness(hq.conn, hq.identity, offered, package_id=manifest.package_id, actor=actor)
-                now = utc_now()
-                stored_bytes = 0
-                done = 0
-                for original in manifest.originals:
-                    sha256 = str(original["sha256"])
-                    with package.open_original(sha256) as stream:
-                        written = blobstore.store_original(
-                            hq.conn, hq.keys, stream, sha256=sha256, now=now, progress=progress, cancel=cancel,
-                            done_before=done, total=total,
-                        )
-                    done += int(original["size"])
-                    stored_bytes += written
+                stored_bytes = staged.written + staging.ensure_in_transaction(hq, package, now=now)
                 _store_field_log(hq.conn, witnessed.field_vault_id, events)
                 count = _store_records(hq, witnessed.field_vault_id, manifest, now)
-                hashes = manifest.item_hashes()
+                item_hashes = manifest.item_hashes()
                 event = hq_log.append(hq.conn, actor=actor, action="package_imported", details={
                     "package_id": manifest.package_id, "origin": witnessed.origin,
                     "tree_size": witnessed.checkpoint.tree_size, "root": witnessed.checkpoint.root.hex(),
-                    "originals": sorted(set(hashes)), "items": count, "bytes_stored": stored_bytes,
+                    "originals": sorted(set(item_hashes)), "items": count, "bytes_stored": stored_bytes,
                 })
                 receipt = make_receipt(
                     hq.identity, package_id=manifest.package_id, field_origin=witnessed.origin,
-                    cosigned_checkpoint=witnessed.cosigned_text, item_hashes=hashes, received_at=event.time,
+                    cosigned_checkpoint=witnessed.cosigned_text, item_hashes=item_hashes, received_at=event.time,
                 )
                 hq.conn.execute(
                     "INSERT INTO packages(package_id, field_vault_id, created_at, received_at, checkpoint, "
@@ -208,32 +215,13 @@ def import_package(hq: Headquarters, path: Path, *, actor: str, receipt_out: Pat
                 )
                 checkpoint = hq_log.make_checkpoint(hq.conn, hq.identity.signing_key)
         except ForkFound as fork:
+            staging.discard_staged(hq.conn, hashes)
             record_fork(hq.conn, fork.evidence, package_id=manifest.package_id, actor=actor)
             raise
-        except psycopg.errors.DiskFull as exc:
-            raise DiskFull(
-                "Headquarters' database disk is full. Nothing of this package was stored; free space on the "
-                "database server and import the package again.",
-                debug_detail=str(exc),
-            ) from exc
-        except psycopg.OperationalError as exc:
-            raise HqUnavailable(
-                "The connection to headquarters' database was lost during the import. Nothing of this package "
-                "was stored; check the database ('scripts/hq.sh status DIR') and import the package again.",
-                debug_detail=str(exc),
-            ) from exc
-        except psycopg.Error as exc:
-            raise HqError(
-                "Headquarters' database refused the import, so nothing was stored. Try again; if it fails again, "
-                "run with --debug and report the message.",
-                debug_detail=str(exc),
-            ) from exc
-    unique = len({str(o["sha256"]) for o in manifest.originals})
-    new_originals = hq.conn.execute(
-        "SELECT count(*) FROM blobs WHERE stored_at = %s AND sha256 = ANY(%s)",
-        (now, [str(o["sha256"]) for o in manifest.originals]),
-    ).fetchone()
-    fresh = int(new_originals[0]) if new_originals else 0
+        except TransferError:
+            staging.discard_staged(hq.conn, hashes)  # refused (replayed, stale): its originals have no use here
+            raise
+    unique = len(set(hashes))
     target = receipt_out or path.with_name(path.name + RECEIPT_SUFFIX)
     try:
         _write_receipt(target, receipt)
@@ -241,10 +229,39 @@ def import_package(hq: Headquarters, path: Path, *, actor: str, receipt_out: Pat
     except OSError:
         written_path = None  # imported all the same; the caller says how to get the receipt again
     return ImportResult(
-        package_id=manifest.package_id, origin=witnessed.origin, items=count, new_originals=fresh,
-        duplicate_originals=unique - fresh, bytes_stored=stored_bytes, cosigned_checkpoint=witnessed.cosigned_text,
+        package_id=manifest.package_id, origin=witnessed.origin, items=count, new_originals=unique - len(known),
+        duplicate_originals=len(known), bytes_stored=stored_bytes, cosigned_checkpoint=witnessed.cosigned_text,
         first_sight=witnessed.first_sight, receipt=receipt, receipt_path=written_path, hq_checkpoint=checkpoint,
+        resumed_originals=len(staged.resumed),
     )
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """PostgreSQL's errors as plain sentences.  Originals staged in full before the error stay staged
+    (invisible) and are not stored again when the package is imported again."""
+    try:
+        yield
+    except psycopg.errors.DiskFull as exc:
+        raise DiskFull(
+            "Headquarters' database disk is full. Nothing of this package was imported; free space on the "
+            "database server and import the package again (originals already stored in full are kept aside "
+            "and not stored twice; 'hq gc' removes them if you give up on this package).",
+            debug_detail=str(exc),
+        ) from exc
+    except psycopg.OperationalError as exc:
+        raise HqUnavailable(
+            "The connection to headquarters' database was lost during the import. Nothing of this package "
+            "was imported; check the database ('scripts/hq.sh status DIR') and import the package again: it "
+            "continues with the originals not yet stored.",
+            debug_detail=str(exc),
+        ) from exc
+    except psycopg.Error as exc:
+        raise HqError(
+            "Headquarters' database refused the import, so nothing was imported. Try again; if it fails again, "
+            "run with --debug and report the message.",
+            debug_detail=str(exc),
+        ) from exc
 
 
 def stored_receipt(hq: Headquarters, package_id: str) -> bytes:

@@ -28,7 +28,8 @@ from app.vault.events import GENESIS_PREV_HASH, is_valid_time, utc_now
 FORMAT_VERSION = 1
 CHAIN_PREFIX = b"evidence-vault:hq-event-chain:v1\x00"
 HQ_ACTIONS = frozenset(
-    {"hq_created", "package_imported", "fork_detected", "checkpoint_cosigned", "exported", "verified"}
+    {"hq_created", "package_imported", "fork_detected", "checkpoint_cosigned", "exported", "verified",
+     "staged_originals_removed"}
 )
 LOG_LOCK = 0x45564851  # "EVHQ": the advisory lock that serialises appends to HQ's log
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -155,6 +155,10 @@ def _check_extends(checkpoint: Checkpoint, offered: Offered, accepted_text: str,
             raise fork(f"the first {size} events of the offered log do not give the accepted root")
         return
     if offered.proof_from is None:
+        if checkpoint.tree_size == size:  # the same size: the same log only if the same root
+            if checkpoint.root != root:
+                raise fork(f"offered and accepted checkpoints of {size} events have different roots")
+            return
         raise TransferError("A consistency proof from the accepted checkpoint is needed to cosign this one.")
     old_size, old_root, proof = offered.proof_from
     if old_size != size or old_root != root:

@@ -19,10 +19,12 @@ def main() -> None:
         if message == "storing originals":
             print(f"stored {done}", flush=True)
             time.sleep(0.2)  # leave the parent time to kill us between chunks
+        elif message == "already stored":
+            print(f"already {done}", flush=True)
 
     with Headquarters.open(folder, TEST_PASSPHRASE, conninfo=conninfo) as hq:
-        import_package(hq, package, actor="worker", progress=progress)
-    print("committed", flush=True)
+        result = import_package(hq, package, actor="worker", progress=progress)
+    print(f"committed resumed={result.resumed_originals} bytes_stored={result.bytes_stored}", flush=True)
 
 
 if __name__ == "__main__":

@@ -76,9 +76,10 @@ def test_replayed_package_is_refused(hq: Headquarters, tmp_path: Path) -> None:
         vault.close()
     import_package(hq, package, actor="a")
     before = _counts(hq)
-    with pytest.raises(TransferError, match="already imported"):
+    with pytest.raises(TransferError, match="already imported") as caught:
         import_package(hq, package, actor="a")
     assert _counts(hq) == before
+    assert "evidence-vault hq receipt " in caught.value.user_message()  # a receipt lost after a kill
 
 
 def test_package_for_another_hq_is_refused(hq: Headquarters, tmp_path: Path) -> None:
@@ -105,9 +106,11 @@ def test_tampered_package_is_refused(hq: Headquarters, tmp_path: Path, where: fl
     data[int(len(data) * where)] ^= 0x01
     package.write_bytes(bytes(data))
     before = _counts(hq)
-    with pytest.raises(TransferError):
+    with pytest.raises(TransferError) as caught:
         import_package(hq, package, actor="a")
     assert _counts(hq) == before
+    assert "failed its check" in caught.value.user_message()
+    assert "Ask the sender for a new copy" in caught.value.user_message()
 
 
 def test_fork_is_refused_recorded_and_reported(hq: Headquarters, tmp_path: Path, passphrase: str) -> None:
@@ -193,3 +196,19 @@ def test_concurrent_imports_store_a_shared_original_once(hq: Headquarters, tmp_p
     counts = _counts(hq)
     assert (counts["packages"], counts["items"], counts["blobs"]) == (2, 4, 3)
     assert verify_archive(hq).ok
+
+
+def test_receipt_that_cannot_be_written_is_kept_in_the_archive(hq: Headquarters, tmp_path: Path) -> None:
+    """The import commits first; a receipt file that cannot be written (full disk, missing folder) is
+    reported and can be written again from the database."""
+    from app.hq.archive import stored_receipt
+
+    vault, case_id = field_vault(tmp_path / "field")
+    try:
+        package = transfer(vault, case_id, hq.public(), tmp_path / "case.evt")
+    finally:
+        vault.close()
+    result = import_package(hq, package, actor="a", receipt_out=tmp_path / "no such folder" / "r.receipt")
+    assert result.receipt_path is None and _counts(hq)["packages"] == 1
+    assert stored_receipt(hq, result.package_id) == result.receipt
+    assert read_receipt(result.receipt, hq.public()).package_id == result.package_id
