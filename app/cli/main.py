@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.vault_cmds",
     "app.cli.redact_cmds",
     "app.cli.bundle_cmds",
+    "app.cli.pdf_cmds",
     "app.cli.export_cmds",
     "app.cli.recovery_cmds",
     "app.cli.transfer_cmds",
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_self_test()
         if args.command is None:
-            return _launch_gui_or_help(parser)
+            return _launch_gui()
         return int(args.func(args) or 0)
     except EvidenceVaultError as error:
         if args.debug:
@@ -93,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+# What the desktop window needs beyond the command line (see pyproject.toml).
+QT_PACKAGES = frozenset({"PySide6", "shiboken6", "qtawesome"})
+
+
 def _no_screen() -> bool:
     """On Linux without a display server Qt aborts the process with a message about plugins; say it plainly."""
     if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
@@ -100,16 +105,20 @@ def _no_screen() -> bool:
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _launch_gui_or_help(parser: argparse.ArgumentParser) -> int:
+def _launch_gui() -> int:
     if _no_screen():
         print("evidence-vault: no screen is available here (no desktop session), so the window cannot open. "
               "Start it from a desktop session, or use the command line: evidence-vault --help.", file=sys.stderr)
         return 2
     try:
         from app.ui.launch import launch_gui
-    except ImportError:
-        parser.print_help()
-        return 0
+    except ModuleNotFoundError as error:
+        if error.name not in QT_PACKAGES:
+            raise  # a bug in the app, not a missing package: never shown as "help"
+        print(f"evidence-vault: the desktop window cannot open: {error.name} is not installed here. Install "
+              "Evidence Vault with its desktop part (scripts/setup.sh), or use the command line: "
+              "evidence-vault --help.", file=sys.stderr)
+        return 2
     return launch_gui()
 
 

@@ -12,6 +12,7 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from app.cli.terminal import PassphraseSource
 from app.errors import EvidenceVaultError, InvalidInput
@@ -24,7 +25,7 @@ together, never photograph them, never store them on this laptop or send them by
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     recovery = subparsers.add_parser("recovery", help="organisational passphrase recovery (Shamir shares)")
     actions = recovery.add_subparsers(dest="recovery_command", metavar="ACTION", required=True)
     enable = actions.add_parser("enable", help="split a recovery key into shares for headquarters (prints them once)")
@@ -93,7 +94,7 @@ def cmd_recovery_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_shares(stream) -> list[str]:  # type: ignore[no-untyped-def]
+def _read_shares(stream: TextIO) -> list[str]:
     """Shares, one per line, until a blank line, the end of input, or as many as the first share needs."""
     from shamir_mnemonic import MnemonicError
     from shamir_mnemonic.share import Share

@@ -1,32 +1,47 @@
 """Decode images from the vault into memory (QImage), off the UI thread; nothing is cached on disk.
 
-QImageReader reads straight from a VaultDevice; its allocation limit refuses decompression bombs.
-Thumbnails are made by asking the decoder for a scaled size (JPEG decodes at reduced resolution).
+The encoded bytes are read from the vault into memory first and QImageReader decodes them from a
+QBuffer.  It must never read from a Python QIODevice: while it probes its format plugins it holds a
+Qt-global mutex, and a Python readData then needs the GIL, which the UI thread may hold while it waits
+for that same mutex (loading an icon): a deadlock that froze the whole app.  Its allocation limit
+refuses decompression bombs; thumbnails are made by asking the decoder for a scaled size (JPEG decodes
+at reduced resolution).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader
 
-from app.errors import CorruptMedia
+from app.errors import CorruptMedia, InvalidInput
 from app.progress import CancelToken, ProgressCallback
-from app.ui.vault_device import VaultDevice
+from app.vault.service import VaultService
 
 log = logging.getLogger(__name__)
 
 QImageReader.setAllocationLimit(512)  # MiB; a real photo is far smaller when decoded
 
 IMAGE_KINDS = frozenset({"photo"})
+MAX_IMAGE_FILE = 256 << 20  # bytes of an encoded photo shown in the app; far above any camera's
 
 
-def read_image(vault: Any, item_id: int, *, max_side: int | None = None) -> QImage:
+def _encoded_bytes(vault: VaultService, item_id: int) -> QByteArray:
+    with vault.open_original(item_id) as stream:
+        data = stream.read(MAX_IMAGE_FILE + 1)
+    if len(data) > MAX_IMAGE_FILE:
+        raise InvalidInput(f"Item {item_id} is too large to show as a picture here "
+                           f"(over {MAX_IMAGE_FILE >> 20} MB). Export it to look at it with another program.")
+    return QByteArray(data)
+
+
+def read_image(vault: VaultService, item_id: int, *, max_side: int | None = None) -> QImage:
     """Decode one item as an image, optionally scaled so its longer side is at most ``max_side``."""
-    device = VaultDevice.opened(vault.open_original(item_id))
+    device = QBuffer()
+    device.setData(_encoded_bytes(vault, item_id))
+    device.open(QIODevice.OpenModeFlag.ReadOnly)
     try:
         reader = QImageReader(device)
         reader.setAutoTransform(True)  # honour EXIF orientation
@@ -51,7 +66,7 @@ class ThumbnailLoader(QObject):
         super().__init__(parent)
         self.size = size
 
-    def job(self, vault: Any, item_ids: Iterable[int]):  # -> Job
+    def job(self, vault: VaultService, item_ids: Iterable[int]) -> Callable[[ProgressCallback, CancelToken], int]:
         ids = list(item_ids)
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> int:

@@ -1,12 +1,15 @@
 """A read-only, seekable QIODevice over a vault stream (``Vault.open_original``).
 
-QMediaPlayer.setSourceDevice and QImageReader read evidence through it, so no decrypted copy ever
-lands in a file.  The FFmpeg media backend reads from its own demuxer thread: all access to the
-underlying Python stream is serialised by a lock, and the device is only ever read, never written.
+QMediaPlayer.setSourceDevice and Qt's PDF document read evidence through it, so no decrypted copy ever
+lands in a file.  QImageReader must not (app/ui/imaging.py says why: it calls readData while holding
+a Qt-global mutex).  The FFmpeg media backend reads from its own demuxer thread: all access to the
+underlying Python stream is serialised by the device's lock, and the device is only ever read,
+never written.
 
-All devices share one lock.  The vault's BlobReader takes the vault's own lock for every chunk it
-reads (app/vault/blobs.py), so SQLite is never entered by two threads at once; this lock keeps each
-device's seek and read together.
+Each device has its own lock, which keeps its seek and read together.  Devices need no lock in
+common: the vault's BlobReader takes the vault's own lock for every chunk it reads
+(app/vault/blobs.py), so SQLite is never entered by two threads at once
+(tests/ui/test_vault_device.py reads several devices and the vault from several threads at once).
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ from typing import BinaryIO
 
 from PySide6.QtCore import QIODevice, QObject
 
-_READ_LOCK = threading.Lock()
-
 
 class VaultDevice(QIODevice):
     def __init__(self, stream: BinaryIO, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__()
+        if parent is not None:
+            self.setParent(parent)
         self._stream = stream
-        self._lock = _READ_LOCK
+        self._lock = threading.Lock()
         self._size = stream.seek(0, io.SEEK_END)
         stream.seek(0)
 
@@ -54,7 +57,7 @@ class VaultDevice(QIODevice):
             self._stream.seek(self.pos())
             return self._stream.read(max(0, min(maxlen, self._size - self.pos())))
 
-    def writeData(self, data: bytes) -> int:
+    def writeData(self, data: bytes | bytearray | memoryview, size: int, /) -> int:
         return -1
 
     def close(self) -> None:
