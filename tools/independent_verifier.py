@@ -14,7 +14,8 @@ the events before it and pair up with its ``checkpoints`` row; event times that 
 
     python tools/independent_verifier.py VAULT [--checkpoint FILE] [--expect-key-id ID] [--kdf-iter N]
                                          [--raw-key HEX] [--no-copy]
-    python tools/independent_verifier.py --bundle PATH [--expect-key-id ID]
+    python tools/independent_verifier.py --bundle PATH [--expect-key-id ID] [--checkpoint FILE]
+    python tools/independent_verifier.py --proof PROOF.txt --key VAULT-KEY.pem [--checkpoint FILE]
 
 The passphrase comes from EVIDENCE_VAULT_PASSPHRASE, else from stdin (one line).  A vault with
 organisational recovery enabled (a ``VAULT.keyslot`` beside it) is opened with the key the passphrase
@@ -1717,6 +1718,96 @@ def line_chain_hash(line: bytes, event: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------------------------
+# Consistency proof files (FORMAT.md "Consistency proof files": `evidence-vault proof` / `verify-proof`)
+# ---------------------------------------------------------------------------------------------
+
+PROOF_HEADER = "evidence-vault consistency proof v1"
+PROOF_MAX_BYTES = 256 * 1024
+PROOF_MAX_HASHES = 128
+
+
+def parse_proof_file(text: str) -> tuple[int, int, list[bytes], str, str]:
+    """(old size, new size, proof, old checkpoint text, new checkpoint text); ValueError when malformed."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines[0] != PROOF_HEADER:
+        raise ValueError(f"the first line is not {PROOF_HEADER!r}")
+    if lines.count("--- old checkpoint") != 1 or lines.count("--- new checkpoint") != 1:
+        raise ValueError("it must hold exactly one '--- old checkpoint' and one '--- new checkpoint' line")
+    old_at, new_at = lines.index("--- old checkpoint"), lines.index("--- new checkpoint")
+    if not 3 <= old_at < new_at:
+        raise ValueError("its parts are out of order")
+    sizes = [re.fullmatch(r"(old|new)-size (0|[1-9][0-9]*)", line) for line in lines[1:3]]
+    if not sizes[0] or not sizes[1] or (sizes[0].group(1), sizes[1].group(1)) != ("old", "new"):
+        raise ValueError("lines 2 and 3 must be 'old-size N' and 'new-size N'")
+    proof_lines = lines[3:old_at]
+    if len(proof_lines) > PROOF_MAX_HASHES or not all(re.fullmatch(r"proof [0-9a-f]{64}", p) for p in proof_lines):
+        raise ValueError("each proof line must be 'proof' and 64 lowercase hex digits (at most 128)")
+    old_text = "\n".join(lines[old_at + 1:new_at])
+    new_text = "\n".join(lines[new_at + 1:])
+    return (int(sizes[0].group(2)), int(sizes[1].group(2)), [bytes.fromhex(p[6:]) for p in proof_lines],
+            old_text, new_text)
+
+
+def verify_proof(path: Path, key_path: Path | None, held: Path | None) -> int:
+    """Check a proof file without the vault: both checkpoints signed by the key, the new log extends the
+    old one (RFC 9162 2.1.4.2), and, with a held checkpoint, the proof starts from it."""
+    if key_path is None:
+        raise CannotRun("--proof needs --key PEM (the vault's public key, obtained separately)")
+    try:
+        raw_pub = raw_public_key(key_path.read_bytes())
+        with path.open("rb") as handle:
+            data = handle.read(PROOF_MAX_BYTES + 1)
+        held_text = held.read_text(encoding="utf-8") if held is not None else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CannotRun(f"cannot read the proof, key or checkpoint: {exc}") from exc
+    except ValueError as exc:
+        raise CannotRun(f"{key_path} is not an Ed25519 public key: {exc}") from exc
+    report = Report()
+    report.ok(f"vault key id {key_id(raw_pub)}")
+    if len(data) > PROOF_MAX_BYTES:
+        report.problem(path.name, "larger than 256 KiB: not a proof file")
+        return report.print(f"Consistency proof {path} (independent verifier)")
+    try:
+        old_size, new_size, proof, old_text, new_text = parse_proof_file(data.decode("utf-8"))
+        old = parse_checkpoint(old_text, tolerant=True)
+        new = parse_checkpoint(new_text, tolerant=True)
+    except (UnicodeDecodeError, ValueError) as exc:
+        report.problem(path.name, f"not a valid proof file: {exc}")
+        return report.print(f"Consistency proof {path} (independent verifier)")
+    if (old.size, new.size) != (old_size, new_size):
+        report.problem(path.name, "old-size/new-size differ from the sizes of its checkpoints")
+    for where, cp in (("old checkpoint", old), ("new checkpoint", new)):
+        problem = checkpoint_signature_problem(cp, raw_pub)
+        if problem:
+            report.problem(where, problem)
+        else:
+            report.ok(f"{where}: {cp.size} events at {cp.time}Z, signed by the key")
+    if held_text is not None:
+        try:
+            mine = parse_checkpoint(held_text, tolerant=True)
+        except ValueError as exc:
+            report.problem(f"given checkpoint {held.name if held else ''}", f"not a valid checkpoint: {exc}")
+        else:
+            problem = checkpoint_signature_problem(mine, raw_pub)
+            if problem:
+                report.problem("given checkpoint", problem)
+            elif (mine.origin, mine.size, mine.root) != (old.origin, old.size, old.root):
+                report.problem("given checkpoint", f"the proof starts from {old.size} events with another root "
+                               f"than yours of {mine.size} events" if mine.size == old.size else
+                               f"the proof starts from {old.size} events, not from yours of {mine.size}")
+            else:
+                report.ok("given checkpoint: the proof starts from it")
+    if old.size > new.size:
+        report.problem("proof", f"the new log has {new.size} events, fewer than the old {old.size} (cut short)")
+    elif not verify_consistency(old.size, new.size, old.root, new.root, proof):
+        report.problem("proof", f"the log of {new.size} events does not extend the {old.size} events of the old "
+                       "checkpoint (history was rewritten, or the proof is wrong)")
+    else:
+        report.ok(f"consistency proof {old.size} -> {new.size} ({len(proof)} hashes)")
+    return report.print(f"Consistency proof {path} (independent verifier, written from docs/FORMAT.md)")
+
+
 def read_passphrase() -> str:
     if "EVIDENCE_VAULT_PASSPHRASE" in os.environ:
         return os.environ["EVIDENCE_VAULT_PASSPHRASE"]
@@ -1738,8 +1829,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, help="verify a bundle (ZIP or folder) instead of a vault")
     parser.add_argument("--expect-key-id", help="the vault key id obtained separately "
                         "(a vault or bundle signed by another key is altered)")
+    parser.add_argument("--proof", type=Path, help="check a consistency proof file ('evidence-vault proof') "
+                        "instead of a vault; needs --key, and --checkpoint for the checkpoint you hold")
+    parser.add_argument("--key", type=Path, help="the vault's public key PEM, obtained separately (with --proof)")
     args = parser.parse_args(argv)
     try:
+        if args.proof is not None:
+            return verify_proof(args.proof, args.key, args.checkpoint)
         if args.bundle is not None:
             return verify_bundle(args.bundle, args.expect_key_id, args.checkpoint)
         if args.vault is None:

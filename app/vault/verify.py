@@ -35,7 +35,7 @@ from app.errors import EvidenceVaultError, IntegrityError, ProofError
 from app.progress import CancelToken, ProgressCallback
 from app.vault import custody, keys, merkle, replay
 from app.vault.blobs import _Hasher
-from app.vault.checkpoint import verify_checkpoint
+from app.vault.checkpoint import parse_checkpoint, verify_checkpoint
 from app.vault.events import GENESIS_PREV_HASH, Event
 from app.vault.models import Problem, VerifyReport
 
@@ -328,13 +328,33 @@ def _hash_blob(conn: sqlcipher3.Connection, blob_id: int, size: int, chunk_size:
     return (digest, length), done
 
 
+def _signature_problem(text: str, where: str, public_key: Ed25519PublicKey, exc: ProofError) -> str:
+    """A checkpoint naming another key than the vault's is altered, never "could not run": the vault in
+    hand cannot be shown to be the one that signed it, whether an insider rebuilt it under a new key (then
+    nothing in it still names the old one) or the checkpoint came from another vault."""
+    try:
+        origin = parse_checkpoint(text).origin
+    except ProofError:
+        origin = ""
+    ours = f"evidence-vault/{keys.key_id(public_key)}"
+    if not origin.startswith("evidence-vault/") or origin == ours:
+        return f"The {where} is not validly signed by this vault's key: {exc.message}"
+    theirs = "".join(ch for ch in origin.removeprefix("evidence-vault/") if ch in "0123456789abcdef")[:16]
+    mine = ours.removeprefix("evidence-vault/")
+    if where != "given checkpoint":  # stored in this vault: only a replaced key explains it
+        return (f"The {where} was signed by key {theirs}, but this vault now signs with key {mine}: the key "
+                "was replaced.")
+    return (f"The {where} was signed by key {theirs}, but this vault signs with key {mine}: either the vault "
+            "was rebuilt under a new key (treat it as altered), or the checkpoint belongs to another vault "
+            "(ask whoever gave it to you which vault printed it).")
+
+
 def _check_checkpoint(text: str, where: str, public_key: Ed25519PublicKey, tree: Any, root: bytes,
                       size: int, problems: _Problems) -> None:
     try:
         parsed = verify_checkpoint(text, public_key)
     except ProofError as exc:
-        problems.add("checkpoint_signature", where,
-                     f"The {where} is not validly signed by this vault's key: {exc.message}")
+        problems.add("checkpoint_signature", where, _signature_problem(text, where, public_key, exc))
         return
     if parsed.tree_size > size:
         problems.add("checkpoint_inconsistent", where,

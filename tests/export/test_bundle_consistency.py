@@ -29,7 +29,10 @@ from app.export.bundle_verify import EARLIER, extract_bundle, verify_bundle
 from app.export.exporter import export
 from app.vault import keys
 from app.vault.canonical import canonical_json
+from app.vault.checkpoint import sign_checkpoint
 from app.vault.events import Event
+from app.vault.merkle import MerkleTree
+from app.vault.proofs_file import format_proof_file
 from app.vault.vault import Vault
 from tests.conftest import TEST_PASSPHRASE
 from tests.export.test_bundle_shell import command_blocks
@@ -189,6 +192,43 @@ def test_proof_file_round_trip_and_forgery(vault_path: Path, capsys) -> None:
 
     with pytest.raises(IntegrityError, match="rewritten"):
         run(["--vault", str(vault_path), "proof", "--from", cp])
+
+
+def test_independent_verifier_checks_proof_files_like_verify_proof(vault_path: Path, capsys) -> None:
+    """tools/independent_verifier.py --proof (from FORMAT.md "Consistency proof files") and the app's
+    verify-proof reach the same verdict: honest, a flipped proof hash, another key, a proof that does not
+    start from the checkpoint headquarters holds, and a malformed file."""
+    folder = vault_path.parent
+    held = folder / "earlier.txt"
+    capsys.readouterr()
+    assert run(["--vault", str(vault_path), "proof", "--from", f"@{held}"]) == 0
+    honest = capsys.readouterr().out
+    key = folder / "key.pem"
+    other_key = folder / "other.pem"
+    other_key.write_bytes(keys.public_key_pem(keys.new_signing_key()))
+    line = next(x for x in honest.splitlines() if x.startswith("proof "))
+    with Vault.open(vault_path, TEST_PASSPHRASE, actor=ACTOR) as v:  # a valid proof from size 1, not 2
+        new_cp = v.checkpoint()
+        tree = MerkleTree(v.leaf_hashes())
+        old_cp = sign_checkpoint(origin=v.origin, tree_size=1, root=tree.root(1), time="2026-01-01T00:00:00Z",
+                                 key=v.signing_key)
+        other_start = format_proof_file(old_cp, new_cp, tree.consistency_proof(1, tree.size))
+    cases = {
+        "honest": (honest, key, 0),
+        "flipped hash": (honest.replace(line, line[:-1] + ("0" if line[-1] != "0" else "1")), key, 1),
+        "another key": (honest, other_key, 1),
+        "starts elsewhere": (other_start, key, 1),
+        "malformed": (honest.replace("old-size", "old size"), key, 1),
+    }
+    for name, (text, pem, expected) in cases.items():
+        path = folder / f"{name.replace(' ', '-')}.txt"
+        path.write_text(text, encoding="utf-8")
+        capsys.readouterr()
+        app = run(["verify-proof", str(path), "--key", str(pem), "--from", f"@{held}"])
+        tool = independent_verifier.main(["--proof", str(path), "--key", str(pem), "--checkpoint", str(held)])
+        assert app == tool == expected, (name, app, tool, capsys.readouterr().out)
+    assert independent_verifier.main(["--proof", str(folder / "missing.txt"), "--key", str(key)]) == 2
+    assert independent_verifier.main(["--proof", str(folder / "honest.txt")]) == 2  # no key given
 
 
 @pytest.mark.skipif(not all(shutil.which(t) for t in ("bash", "openssl", "base64", "python3")),

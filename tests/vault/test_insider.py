@@ -18,7 +18,8 @@ from app.vault.events import Event
 from app.vault.merkle import root_hash
 from app.vault.vault import Vault
 from tests.conftest import TEST_PASSPHRASE
-from tests.vault.vaultkit import ACTOR, new_vault, raw_connect, speed_up
+from tests.vault.vaultkit import ACTOR, FAST_KDF_ITER, new_vault, raw_connect, speed_up
+from tools import independent_verifier
 
 
 @pytest.fixture
@@ -223,3 +224,47 @@ def test_a_pinned_key_mismatch_is_recorded_as_a_failed_verification(setup) -> No
         assert [p.kind for p in report.problems] == ["key_replaced"]
         recorded = [e for e in vault.events() if e.action == "verified"]
     assert [e.details["ok"] for e in recorded[-2:]] == [True, False]
+
+
+def _rebuild_under_a_new_key(path: Path) -> str:
+    """The careful insider: a new signing key, event 0 made to name it, the log re-chained without the
+    checkpoints that the old key signed, then a fresh checkpoint signed with the new key.  Nothing left
+    in the vault names the old key.  Returns the new key id."""
+    forged = keys.new_signing_key()
+    pem = keys.public_key_pem(forged)
+    conn = _insider(path)
+    conn.execute("UPDATE keys SET private_key = ?, public_pem = ?, key_id = ? WHERE name = 'signing'",
+                 (keys.private_key_bytes(forged), pem, keys.key_id(forged)))
+    events = [Event.from_canonical(bytes(r[0])) for r in conn.execute("SELECT canonical FROM events ORDER BY seq")]
+    conn.execute("DELETE FROM events")
+    conn.execute("DELETE FROM checkpoints")
+    prev = events[0].prev_hash
+    for seq, event in enumerate(e for e in events if e.action != "checkpoint_made"):
+        details = dict(event.details)
+        if event.action == "vault_created":
+            details.update(key_id=keys.key_id(forged), public_key_pem=pem.decode("ascii"))
+        rebuilt = dataclasses.replace(event, seq=seq, prev_hash=prev, details=details)
+        conn.execute("INSERT INTO events(seq, canonical, chain_hash, action, item_id) VALUES (?, ?, ?, ?, ?)",
+                     (seq, rebuilt.canonical_bytes(), rebuilt.chain_hash(), rebuilt.action, rebuilt.item_id))
+        prev = rebuilt.chain_hash()
+    conn.close()
+    with Vault.open(path, TEST_PASSPHRASE, actor=ACTOR) as v:
+        v.checkpoint()
+    return keys.key_id(forged)
+
+
+def test_vault_rebuilt_under_a_new_key_is_altered_against_the_kept_checkpoint(cli, tmp_path: Path) -> None:
+    """Issue 9: a checkpoint signed by another key is altered (exit 1) in the app and in the independent
+    verifier alike -- never "could not run, use a checkpoint printed by this vault"."""
+    run, path, checkpoint, key_id = cli
+    kept = tmp_path / "kept.txt"
+    kept.write_text(checkpoint, encoding="utf-8")
+    new_key_id = _rebuild_under_a_new_key(path)
+    run("verify")  # nothing inside the vault can tell
+    assert independent_verifier.main([str(path), "--kdf-iter", str(FAST_KDF_ITER)]) == 0
+    _, err = run("verify", "--checkpoint", f"@{kept}", expect=1)
+    assert err.startswith("ALTERED: The given checkpoint was signed by key " + key_id), err
+    assert f"this vault signs with key {new_key_id}" in err and "another vault" in err
+    assert independent_verifier.main([str(path), "--kdf-iter", str(FAST_KDF_ITER), "--checkpoint", str(kept)]) == 1
+    run("verify", "--expect-key-id", key_id, expect=1)
+    assert independent_verifier.main([str(path), "--kdf-iter", str(FAST_KDF_ITER), "--expect-key-id", key_id]) == 1
