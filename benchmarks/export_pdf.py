@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.export.dossier_model import (  # noqa: E402
+    ConsentRow,
+    ConsentSection,
     ContactSheet,
     CustodyRow,
     Declaration,
@@ -35,6 +37,7 @@ from app.export.dossier_model import (  # noqa: E402
     Exhibit,
     ImageContent,
     ProofRow,
+    RedactionRow,
     TranscriptContent,
 )
 from app.export.pdf.pdfa import PdfaMetadata, make_pdfa  # noqa: E402
@@ -92,7 +95,7 @@ def _sentences() -> dict[str, list[str]]:
     return by_lang
 
 
-def build(n_exhibits: int, photos: list[bytes]) -> Dossier:
+def build(n_exhibits: int, photos: list[bytes], *, court_sections: bool = True) -> Dossier:
     s = _sentences()
     langs = sorted(s)
     exhibits = []
@@ -117,12 +120,31 @@ def build(n_exhibits: int, photos: list[bytes]) -> Dossier:
             custody=[CustodyRow(f"2026-11-2{k}T10:00:00.000000Z", "investigator-1", a, text[:40], f"{i * 4 + k:064x}")
                      for k, a in enumerate(["ingested", "viewed", "redacted", "exported"])],
             proofs=[ProofRow(i * 4 + k, f"{i * 4 + k:064x}", [f"{j:064x}" for j in range(10)]) for k in range(2)],
-            content=content))  # type: ignore[arg-type]
+            content=content, ern=f"EV-BENCH-{i + 1:05d}-Red", language=lang,
+            confidentiality="CONFIDENTIAL - REDACTED VERSION", consent_status="consent covers a court (1 person)",
+            ))  # type: ignore[arg-type]
+    # The court sections (issue 11): consent, a redaction log of two rows per exhibit, the legend on every page.
+    consent = ConsentSection(
+        rows=[ConsentRow(f"Witness K-{p}", ", ".join(e.ern for e in exhibits[p::3]), "a court, a UN mechanism",
+                         "2026-10-02", "Interviewer Kim", f"EV-BENCH-{900 + p:05d}", "", "yes") for p in range(3)],
+        decision="The recorded consent of every survivor and witness linked to these exhibits covers sharing "
+                 "with a court.")
+    redactions = [RedactionRow(e.ern, what, code, "fill", "Reviewer R", "2026-11-24T10:00:00.000000Z")
+                  for e in exhibits for what, code in (("faces of protected people and bystanders", "PW-ID, TP-PRIV"),
+                                                      ("2 protected names in the transcript", "PW-ID"))]
+    if not court_sections:  # the dossier as it was before issue 11, for comparison
+        for exhibit in exhibits:
+            exhibit.ern = exhibit.language = exhibit.confidentiality = exhibit.consent_status = ""
     return Dossier(
         case_title="ករណីជួញដូរមនុស្ស / Benchmark case", organisation="Benchmark org",
         produced_at="2026-11-25T15:00:00.000000Z", audience="court", level="redacted", ern_prefix="EV-BENCH",
         manifest_sha256="ab" * 32, checkpoint_text="bench\n800\nroot\n", merkle_root="cd" * 32, tree_size=800,
-        declaration=Declaration("A. Lim", "Investigator", "Bangkok", "2026-11-25", "I declare."), exhibits=exhibits)
+        declaration=Declaration("A. Lim", "Investigator", "Bangkok", "2026-11-25", "I declare."), exhibits=exhibits,
+        confidentiality="CONFIDENTIAL - REDACTED VERSION" if court_sections else "",
+        consent=consent if court_sections else None, redactions=redactions if court_sections else None,
+        seal_fingerprint="ef" * 32 if court_sections else "",
+        seal_note="self-signed organisation seal (benchmark)" if court_sections else "",
+        redaction_marks=["[Witness K-7]"] if court_sections else [])
 
 
 def generation_cost(photos: list[bytes], n: int) -> float:
@@ -148,9 +170,11 @@ def baseline(photos: list[bytes], n: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--exhibits", type=int, default=200)
+    parser.add_argument("--without-court-sections", action="store_true",
+                        help="leave out the consent section, redaction log, ERNs and legend (issue 11), to compare")
     args = parser.parse_args()
     photos = _photos(20)
-    dossier = build(args.exhibits, photos)
+    dossier = build(args.exhibits, photos, court_sections=not args.without_court_sections)
     identity = new_seal_identity("Benchmark seal")
 
     t0 = time.perf_counter()

@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_COULD_NOT_RUN = 0, 1, 2
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "verify-bundle",
         help="check a sealed evidence bundle (ZIP file or folder)",

@@ -19,7 +19,7 @@ MAX_KEY_FILE = 64 << 10
 MAX_RECEIPT_FILE = 16 << 20
 
 
-def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds this topic's sub-commands."""
     transfer = subparsers.add_parser(
         "transfer", help="write an encrypted transfer package of a case for headquarters",

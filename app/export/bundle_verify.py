@@ -37,7 +37,7 @@ from app.export.safe_zip import (
     find_duplicates,
     unsafe_name_reason,
 )
-from app.progress import ProgressCallback, no_progress
+from app.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from app.vault import keys, merkle
 from app.vault.canonical import parse_canonical
 from app.vault.checkpoint import Checkpoint, verify_checkpoint
@@ -111,9 +111,10 @@ def _open_source(path: Path, max_entries: int) -> SafeZipReader | SafeFolderRead
 
 class _Verifier:
     def __init__(self, source: SafeZipReader | SafeFolderReader, progress: ProgressCallback,
-                 max_total_bytes: int) -> None:
+                 max_total_bytes: int, cancel: CancelToken = NEVER_CANCELLED) -> None:
         self.source = source
         self.progress = progress
+        self.cancel = cancel
         self.budget = max_total_bytes
         self.problems: list[BundleProblem] = list(source.problems)
         self.refused = {p.file_or_part for p in source.problems}
@@ -168,6 +169,7 @@ class _Verifier:
             digest, kept = hashlib.sha256(), []
             try:
                 for chunk in self.source.iter_chunks(name, limit=size):
+                    self.cancel.check()  # between chunks: a large video is read in many
                     digest.update(chunk)
                     if keep:
                         kept.append(chunk)
@@ -228,6 +230,7 @@ def verify_bundle(
     max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
     max_entries: int = MAX_ENTRIES,
     earlier_checkpoint: str | None = None,
+    cancel: CancelToken | None = None,
 ) -> BundleReport:
     """Check a bundle (ZIP file or folder) completely; see the module docstring.
 
@@ -238,20 +241,21 @@ def verify_bundle(
 
     Never modifies or extracts anything.  Raises BundleError only when the bundle cannot be read at all
     (not a ZIP, too many entries, crafted ZIP structure); everything else is a problem in the report.
+    ``cancel`` stops the check between chunks and between its stages with Cancelled (no report).
     """
     path = Path(path)
     source = _open_source(path, max_entries)
     try:
         return _verify(source, progress or no_progress, expected_key_id, trusted_public_key, max_total_bytes,
-                       earlier_checkpoint)
+                       earlier_checkpoint, cancel or NEVER_CANCELLED)
     finally:
         source.close()
 
 
 def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback, expected_key_id: str | None,
             trusted_public_key: Ed25519PublicKey | None, max_total_bytes: int,
-            earlier_checkpoint: str | None = None) -> BundleReport:
-    v = _Verifier(source, progress, max_total_bytes)
+            earlier_checkpoint: str | None = None, cancel: CancelToken = NEVER_CANCELLED) -> BundleReport:
+    v = _Verifier(source, progress, max_total_bytes, cancel)
     report = BundleReport(ok=False, problems=v.problems, files_checked=0, events_checked=0)
     manifest_bytes = v.read_small(layout.MANIFEST)
     signature = v.read_small(layout.SIGNATURE)
@@ -267,6 +271,7 @@ def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback
     entries = [e for e in manifest["files"] if _manifest_path_ok(v, e["path"])]
     _check_roles(v, entries)
     v.check_files(entries)
+    cancel.check()
     report.files_checked = v.files_checked
     public_key = _check_signature(v, report, manifest, manifest_bytes, signature, expected_key_id,
                                   trusted_public_key)
@@ -275,6 +280,7 @@ def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback
     if checkpoint is not None:
         report.tree_size = checkpoint.tree_size
     events = _check_events(v, manifest, checkpoint)
+    cancel.check()
     if checkpoint is not None:
         proven = _check_consistency_file(v, checkpoint, trusted_public_key or public_key)
         if earlier_checkpoint is not None:

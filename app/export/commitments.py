@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +37,7 @@ SECRET_KEYS = frozenset({"seed", "noise_seed", "pitch_factor", "filter", "origin
 
 def commitment_key(vault: Any) -> bytes:
     """The export commitment key of ``vault``, derived from its record key."""
-    with vault._read() as conn:  # the record key has no public accessor (see the report to the lead)
-        record_key = vault._record_key(conn)
-    return derive_key(record_key)
+    return bytes(vault.derived_key(KEY_LABEL))  # = derive_key(the vault's record key)
 
 
 def derive_key(record_key: bytes) -> bytes:
@@ -55,10 +53,14 @@ def is_secret_key(name: str) -> bool:
     return name in SECRET_KEYS or name.endswith("_seed")
 
 
+NamesIn = Callable[[str], bool]
+
+
 def withhold(value: Any, key: bytes, *, seq: int | None, item_id: int | None, path: str,
-             withheld: list[str]) -> Any:
-    """``value`` (an event's details, recursively) with every secret value replaced by its commitment;
-    the path of each replaced value is appended to ``withheld``."""
+             withheld: list[str], names_in: NamesIn | None = None) -> Any:
+    """``value`` (an event's details, recursively) with every secret value replaced by its commitment,
+    and every string in which ``names_in`` finds a protected person's name; the path of each replaced
+    value is appended to ``withheld``."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for name, inner in value.items():
@@ -67,24 +69,36 @@ def withhold(value: Any, key: bytes, *, seq: int | None, item_id: int | None, pa
                 out[name] = commit(key, field=inner_path, value=inner, seq=seq, item_id=item_id)
                 withheld.append(inner_path)
             else:
-                out[name] = withhold(inner, key, seq=seq, item_id=item_id, path=inner_path, withheld=withheld)
+                out[name] = withhold(inner, key, seq=seq, item_id=item_id, path=inner_path, withheld=withheld,
+                                     names_in=names_in)
         return out
     if isinstance(value, list):
-        return [withhold(v, key, seq=seq, item_id=item_id, path=f"{path}[{i}]", withheld=withheld)
+        return [withhold(v, key, seq=seq, item_id=item_id, path=f"{path}[{i}]", withheld=withheld,
+                         names_in=names_in)
                 for i, v in enumerate(value)]
+    if isinstance(value, str) and names_in is not None and names_in(value):
+        withheld.append(path)
+        return commit(key, field=path, value=value, seq=seq, item_id=item_id)
     return value
 
 
-def public_view(event: Any, key: bytes, *, hidden_items: Iterable[int]) -> dict[str, Any] | None:
+def public_view(event: Any, key: bytes, *, hidden_items: Iterable[int],
+                names_in: NamesIn | None = None) -> dict[str, Any] | None:
     """The form of ``event`` a redacted export may show, or None when it can be shown as it is.
 
     Secret detail values become commitments; so does ``item_sha256`` when the event concerns an item
-    in ``hidden_items`` (an unredacted original).  The result is the event's fields (with ``"v"``)
-    plus ``"withheld"``: the paths replaced and the event's real leaf and chain hashes, so the
-    inclusion proof and the chain can still be checked."""
+    in ``hidden_items`` (an unredacted original), and the ``actor`` and every string of the details in
+    which ``names_in`` finds a protected person's name (a consent withdrawal's reason, a comment):
+    an event is signed as recorded, so it cannot be pseudonymised, only withheld.  The result is the
+    event's fields (with ``"v"``) plus ``"withheld"``: the paths replaced and the event's real leaf and
+    chain hashes, so the inclusion proof and the chain can still be checked."""
     withheld: list[str] = []
     details = withhold(dict(event.details or {}), key, seq=event.seq, item_id=event.item_id, path="details",
-                       withheld=withheld)
+                       withheld=withheld, names_in=names_in)
+    actor = event.actor
+    if names_in is not None and isinstance(actor, str) and names_in(actor):
+        actor = commit(key, field="actor", value=actor, seq=event.seq, item_id=event.item_id)
+        withheld.insert(0, "actor")
     item_sha256 = event.item_sha256
     hidden = event.item_id is not None and event.item_id in set(hidden_items)
     if hidden and isinstance(details.get("size"), int):
@@ -98,7 +112,7 @@ def public_view(event: Any, key: bytes, *, hidden_items: Iterable[int]) -> dict[
     if not withheld:
         return None
     return {
-        "v": 1, "seq": event.seq, "time": event.time, "actor": event.actor, "action": event.action,
+        "v": 1, "seq": event.seq, "time": event.time, "actor": actor, "action": event.action,
         "item_id": event.item_id, "item_sha256": item_sha256, "details": details, "prev_hash": event.prev_hash,
         "withheld": {"fields": withheld, "leaf_hash": event.leaf_hash().hex(), "chain_hash": event.chain_hash()},
     }

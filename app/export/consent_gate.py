@@ -22,7 +22,19 @@ CONSENTING_ROLES = frozenset({"survivor", "witness"})
 AUDIENCE_WORDS = {"court": "a court", "un": "a UN mechanism", "ngo": "a partner organisation",
                   "media": "the media"}
 OVERRIDABLE_AUDIENCE = "court"
+MIN_REASON = 10  # characters, after normalise_reason: "see file" is not a reason
 MAX_REASON = 500
+
+
+def normalise_reason(text: str) -> str:
+    """An override reason as it is checked and recorded: runs of white space become one space."""
+    return " ".join(str(text).split())
+
+
+def override_reason_acceptable(audience: str, text: str) -> bool:
+    """Whether :func:`check_consent` accepts ``text`` as the reason for overriding consent for ``audience``."""
+    reason = normalise_reason(text)
+    return audience == OVERRIDABLE_AUDIENCE and MIN_REASON <= len(reason) <= MAX_REASON
 
 
 @dataclass(frozen=True)
@@ -122,11 +134,11 @@ def check_consent(vault: Any, items: Sequence[Any], audience: str, *, override_r
         raise InvalidInput(f"The audience must be one of: {', '.join(AUDIENCE_WORDS)}.")
     reason = None
     if override_reason is not None:
-        reason = " ".join(str(override_reason).split())
+        reason = normalise_reason(override_reason)
         if audience != OVERRIDABLE_AUDIENCE:
             raise InvalidInput("Consent can be overridden only for a court (under seal), never for "
                                f"{AUDIENCE_WORDS[audience]}. Nothing was written.")
-        if len(reason) < 10:
+        if len(reason) < MIN_REASON:
             raise InvalidInput("Overriding consent needs a real reason (for example the court order "
                                "number). Nothing was written.")
         if len(reason) > MAX_REASON:

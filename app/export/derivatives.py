@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.errors import EvidenceVaultError
+from app.errors import EvidenceVaultError, MediaError
 from app.export.selection import Selection, face_derivative, media_class, voice_derivative
+from app.export.unreadable import name_in_redaction
 from app.progress import CancelToken, ProgressCallback
 from app.redact import derive
 from app.redact.photo import propose
@@ -65,11 +66,15 @@ def ensure_face_derivatives(vault: Any, selection: Selection, *, progress: Progr
             cancel.check()
         if progress is not None:
             progress(done, len(missing), f"Redacting faces in item {item.id}")
-        if media_class(item) == "photo":
-            new_id = _redact_photo(vault, item, cancel)
-        else:
-            new_id = int(derive.redact_item(vault, item.id, faces=True, names=True, method="fill",
-                                            audio="keep", cancel=cancel).item_id)
+        try:
+            if media_class(item) == "photo":
+                new_id = _redact_photo(vault, item, cancel)
+            else:
+                new_id = int(derive.redact_item(vault, item.id, faces=True, names=True, method="fill",
+                                                audio=audio_policy(vault, item.id), cancel=cancel).item_id)
+        except MediaError as exc:  # the decoder saw only bytes: say which item it was
+            name_in_redaction(exc, item_id=item.id)
+            raise
         created.append(new_id)
         new_item = vault.get_item(new_id)
         selection.derivatives.setdefault(item.id, []).append(new_item)
@@ -90,3 +95,10 @@ def derivatives_for(selection: Selection, items: Sequence[Any]) -> dict[int, Any
         if derivative is not None:
             result[item.id] = derivative
     return result
+
+
+def audio_policy(vault: Any, item_id: int) -> str:
+    """One audio policy for every item with sound at the redacted level: when a protected person is linked
+    to it (and may be heard), the sound is removed, as a recording of them is withheld; a disguised voice
+    is only ever a reviewer's explicit choice.  Otherwise the sound is kept."""
+    return "mute" if any(person.protected for person in vault.persons_for_item(item_id)) else "keep"

@@ -53,6 +53,9 @@ class TextGuard:
     def __init__(self, redactor: NameRedactor | None, commitment_key: bytes | None = None) -> None:
         self.redactor = redactor
         self.commitment_key = commitment_key
+        # Redacted text -> the text it was made from: the near-match report reads the text as it was,
+        # so a name only partly redacted ("Nguiễn Thị [Survivor S-1]") is still reported.
+        self.sources: dict[str, str] = {}
 
     @property
     def redacting(self) -> bool:
@@ -60,10 +63,48 @@ class TextGuard:
 
     def __call__(self, text: str | None) -> str:
         text = "" if text is None else str(text)
-        return self.redactor.redact(strip_escaped(text)) if self.redactor is not None else text
+        if self.redactor is None:
+            return text
+        source = strip_escaped(text)
+        out = mark_redacted(self.redactor, source)
+        if out != source:
+            self.sources[out] = source
+        return out
 
     def filename(self, name: str) -> str:
         return redact_filename(strip_escaped(name), self.redactor) if self.redactor is not None else name
+
+    def segments(self, texts: Sequence[str]) -> list[str]:
+        """Consecutive transcript segments, read as one text: a name split between two segments
+        ("Nguyễn" | "Thị Lan") is redacted too (tracker #10)."""
+        redactor = self.redactor
+        if redactor is None:
+            return list(texts)
+        joined = redactor.join_segments([strip_escaped(t) for t in texts],
+                                        replacement=lambda person: f"[{redactor.replacement_for(person)}]")
+        out = [mark_redacted(redactor, text) for text in joined]
+        for redacted, source in zip(out, joined, strict=True):
+            if redacted != source:
+                self.sources[redacted] = source
+        return out
+
+
+def mark_redacted(redactor: NameRedactor, text: str) -> str:
+    """Replace every protected name by its pseudonym in square brackets (``[Survivor S-1]``): a reader
+    sees where text was redacted.  Repeated like :meth:`NameRedactor.redact` for names that only appear
+    once a neighbour is replaced."""
+    for _ in range(4):
+        matches = redactor.find(text)
+        if not matches:
+            return text
+        parts: list[str] = []
+        cursor = 0
+        for match in matches:
+            parts += [text[cursor:match.start], f"[{redactor.replacement_for(match.person_id)}]"]
+            cursor = match.end
+        parts.append(text[cursor:])
+        text = "".join(parts)
+    return text
 
 
 def is_name_derived_title(item: Any) -> bool:
@@ -88,7 +129,7 @@ def display_time(value: str | None, guard: TextGuard) -> str:
     if not value:
         return "not recorded"
     if not guard.redacting:
-        return value
+        return local_time(value)
     text = value.strip()
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -104,6 +145,47 @@ def display_time(value: str | None, guard: TextGuard) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def local_time(value: str) -> str:
+    """A capture time at the original level, saying which clock it is: a time without a zone (EXIF
+    DateTimeOriginal without OffsetTimeOriginal) is the camera's local time, never presented as UTC."""
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    shown = moment.strftime("%Y-%m-%d %H:%M:%S")
+    if moment.tzinfo is None:
+        return f"{shown} camera's local time (time zone not recorded)"
+    offset = moment.strftime("%z")
+    if offset in ("+0000", "-0000") and text.endswith("Z"):
+        return f"{shown} UTC"
+    return f"{shown} local time (UTC{offset[:3]}:{offset[3:]}; {moment.astimezone(UTC).strftime('%H:%M:%S')} UTC)"
+
+
+def gps_facts(meta: dict[str, Any]) -> dict[str, str]:
+    """Camera and GPS facts of a photo, for the original level only (they locate and identify the maker)."""
+    facts: dict[str, str] = {}
+    camera = " ".join(str(meta[k]) for k in ("camera_make", "camera_model") if meta.get(k))
+    if camera:
+        facts["Camera"] = camera
+    gps = meta.get("gps")
+    if isinstance(gps, dict) and "latitude" in gps and "longitude" in gps:
+        where = f"{gps['latitude']:.6f}, {gps['longitude']:.6f}"
+        if isinstance(gps.get("altitude"), int | float):
+            where += f", altitude {gps['altitude']:.0f} m"
+        facts["GPS position"] = where + f" (from {gps.get('source', 'the file')})"
+        raw_value = gps.get("raw")
+        raw: dict[str, Any] = raw_value if isinstance(raw_value, dict) else {}
+        stamp, day = raw.get("GPSTimeStamp"), raw.get("GPSDateStamp")
+        if isinstance(stamp, list) and len(stamp) == 3 and isinstance(day, str):
+            try:
+                h, m, sec = (float(v) for v in stamp)
+                facts["GPS time (UTC)"] = f"{day.replace(':', '-')} {int(h):02d}:{int(m):02d}:{int(sec):02d} UTC"
+            except (TypeError, ValueError):
+                pass
+    return facts
+
+
 @dataclass
 class ExhibitPlan:
     """One exhibit: the original item, the redacted copy shown instead (if any), what to show."""
@@ -115,7 +197,7 @@ class ExhibitPlan:
 
     @property
     def shown_id(self) -> int:
-        return self.derivative.id if self.derivative is not None else self.item.id
+        return int(self.derivative.id if self.derivative is not None else self.item.id)
 
     @property
     def shown(self) -> Any:
@@ -219,6 +301,8 @@ def media_facts(plan: ExhibitPlan, guard: TextGuard, notes: Sequence[Any]) -> di
         facts["Tags"] = guard(", ".join(item.tags))
     if item.place and not guard.redacting:
         facts["Place"] = item.place
+    if not guard.redacting:
+        facts.update(gps_facts(meta))
     if plan.derivative is not None:
         d = plan.derivative
         derivation = d.derivation or {}
@@ -250,23 +334,40 @@ def build_content(vault: Any, plan: ExhibitPlan, guard: TextGuard, *,
         caption = "Redacted copy: faces covered, no metadata." if plan.derivative is not None else \
             "The photo as recorded (re-encoded for the page, without its metadata)."
         return ImageContent(open=_opener(vault, plan.shown_id), caption=caption)
-    if segments and (cls != "video" or item.kind == "interview"):
-        return TranscriptContent([
-            TranscriptSegment(start=s.start, end=s.end, speaker=guard(s.speaker or "Speaker"),
-                              language=s.language or "", text=guard(s.text))
-            for s in segments])
+    # Every level carries the testimony: the transcript, names replaced at the redacted level.
+    transcript = TranscriptContent([
+        TranscriptSegment(start=s.start, end=s.end, speaker=guard(s.speaker or "Speaker"),
+                          language=s.language or "", text=text)
+        for s, text in zip(segments, guard.segments([s.text for s in segments]), strict=True)]) if segments else None
+    if transcript is not None and (cls != "video" or item.kind == "interview"):
+        return transcript
     if cls == "video":
         if cancel is not None:
             cancel.check()
         duration = (item.metadata or {}).get("duration")
         frames, times = key_frames(plan.shown_id, duration if isinstance(duration, int | float) else None)
-        return ContactSheet(frames=frames, timestamps=times)
+        return ContactSheet(frames=frames, timestamps=times, transcript=transcript)
     return None
+
+
+def exhibit_language(vault: Any, item: Any) -> str:
+    """The languages spoken or written in an item: its metadata's, else its transcript's."""
+    meta = item.metadata or {}
+    value = meta.get("language") or meta.get("languages")
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    if value:
+        return str(value)
+    seen: list[str] = []
+    for segment in vault.transcript(item.id):
+        if segment.language and segment.language not in seen:
+            seen.append(segment.language)
+    return ", ".join(seen)
 
 
 def build_exhibit(vault: Any, plan: ExhibitPlan, guard: TextGuard, *, events: Sequence[Any],
                   tree: MerkleTree, tree_size: int, content: Content,
-                  attach_original: bool) -> Exhibit:
+                  attach_original: bool, ern: str = "") -> Exhibit:
     item = plan.item
     persons = {p.id: p for p in vault.persons_for_item(item.id)}
     if plan.derivative is not None:
@@ -274,7 +375,7 @@ def build_exhibit(vault: Any, plan: ExhibitPlan, guard: TextGuard, *, events: Se
     notes = vault.notes(item.id)
     attachment = None
     if attach_original:
-        attachment = Attachment(name=f"{plan.number}_{item.original_name}", mime=item.mime, size=item.size,
+        attachment = Attachment(name=f"{ern or plan.number}_{item.original_name}", mime=item.mime, size=item.size,
                                 open=_opener(vault, item.id))
     return Exhibit(
         number=plan.number,
@@ -293,6 +394,8 @@ def build_exhibit(vault: Any, plan: ExhibitPlan, guard: TextGuard, *, events: Se
         proofs=proof_rows(events, tree, tree_size),
         content=content,
         attachment=attachment,
+        ern=ern,
+        language=exhibit_language(vault, item),
     )
 
 

@@ -17,8 +17,10 @@ from app.errors import IntegrityError
 from app.export.bundle import BundleFile
 from app.export.dossier_builder import ExhibitPlan, TextGuard
 from app.export.dossier_model import Attachment, Dossier
+from app.export.key_material import without_key_material
 from app.export.legacy_text import legacy_readings
 from app.export.pdf.pdfa import PdfaMetadata, make_pdfa
+from app.export.pdf.proofs import CERT_ATTACHMENT_NAME, PROOFS_ATTACHMENT_NAME, proofs_json
 from app.export.pdf.render import RenderResult, render_dossier
 from app.export.pdf.seal import seal_pdf
 from app.export.safe_zip import unsafe_name_reason
@@ -62,7 +64,8 @@ def check_no_protected_names(text: str, redactor: NameRedactor, where: str) -> N
 
 def write_sealed_pdf(dossier: Dossier, dst: Path, temp: Callable[[str], Path], *, vault: Any, guard: TextGuard,
                      redactor: NameRedactor, originals: Sequence[Attachment],
-                     render_progress: ProgressCallback | None, cancel: CancelToken | None) -> RenderResult:
+                     render_progress: ProgressCallback | None, cancel: CancelToken | None,
+                     org_seal: Any | None = None, timestamper: Any | None = None) -> RenderResult:
     raw = temp("render")
     with open(raw, "wb") as handle:
         rendered = render_dossier(dossier, handle, progress=render_progress, cancel=cancel)
@@ -71,23 +74,32 @@ def write_sealed_pdf(dossier: Dossier, dst: Path, temp: Callable[[str], Path], *
                                     f"ERN {dossier.ern_prefix}-000001 to {dossier.ern_prefix}-{rendered.pages:06d}",
                             keywords=f"manifest sha256 {dossier.manifest_sha256}")
     if guard.redacting:
-        check_no_protected_names(rendered.text, redactor, "dossier text")
+        # The appendix's key material is random base64 that holds a short alias by chance (key_material.py).
+        check_no_protected_names(without_key_material(rendered.text, dossier), redactor, "dossier text")
         check_no_protected_names(f"{metadata.title}\n{metadata.author}\n{metadata.subject}", redactor,
                                  "document metadata")
     if cancel is not None:
         cancel.check()
     pdfa = temp("pdfa")
+    # An organisation's imported seal (app.export.org_seal) replaces the vault's self-signed one.
+    seal = org_seal if org_seal is not None else vault.seal_identity
+    # A lone PDF must be checkable: the seal certificate and the proofs travel inside it, under the seal.
+    supplements = [(CERT_ATTACHMENT_NAME, seal.cert_pem, "application/x-pem-file",
+                    "The certificate of this PDF's seal (check the seal with it)"),
+                   (PROOFS_ATTACHMENT_NAME, proofs_json(dossier), "application/json",
+                    "The signed checkpoint, exhibit hashes and inclusion proofs (evidence-vault verify-pdf)")]
     with open(raw, "rb") as src, open(pdfa, "wb") as out:
-        make_pdfa(src, out, metadata=metadata, full_text=rendered.text, originals=list(originals))
+        make_pdfa(src, out, metadata=metadata, full_text=rendered.text, originals=list(originals),
+                  supplements=supplements)
     raw.unlink()
     if cancel is not None:
         cancel.check()
-    seal = vault.seal_identity
     with open(pdfa, "rb") as src, open(dst, "wb") as out:
         seal_pdf(src, out, key_pem=seal.key_pem, cert_pem=seal.cert_pem,
                  reason=f"Sealed evidence dossier ({dossier.audience}, {dossier.level}), manifest "
                         f"{dossier.manifest_sha256[:16]}",
-                 location="Evidence Vault", name=dossier.organisation)
+                 location="Evidence Vault", name=dossier.organisation,
+                 chain_pem=getattr(seal, "chain_pem", ()), timestamper=timestamper)
     pdfa.unlink()
     return rendered
 
@@ -126,45 +138,67 @@ def member_suffix(item: Any) -> str:
 
 def _transcript_bytes(vault: Any, item_id: int, guard: TextGuard, number: str) -> bytes:
     lines = [f"Transcript of exhibit {number}", ""]
-    for s in vault.transcript(item_id):
+    segments = vault.transcript(item_id)
+    for s, text in zip(segments, guard.segments([s.text for s in segments]), strict=True):
         speaker = guard(s.speaker or "Speaker")
-        lines.append(f"[{s.start:.1f}-{s.end:.1f} s] {speaker} ({s.language or '?'}): {guard(s.text)}")
+        lines.append(f"[{s.start:.1f}-{s.end:.1f} s] {speaker} ({s.language or '?'}): {text}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def bundle_inputs(vault: Any, plans: Sequence[ExhibitPlan], guard: TextGuard, *, level: str, pdf_path: Path,
-                  manifest: bytes) -> tuple[list[BundleFile], list[tuple[int, str]]]:
-    """The caller's files of the bundle, and the exhibits whose file was withheld (with why)."""
+                  manifest: bytes, dossier: Dossier | None = None,
+                  rendered: RenderResult | None = None) -> tuple[list[BundleFile], list[tuple[int, str]]]:
+    """The caller's files of the bundle, and the exhibits whose file was withheld (with why).
+
+    With the ``dossier`` (its exhibits carry their persistent ERNs) natives are named by ERN
+    (``exhibits/EV-00012.jpg``, ``exhibits/EV-00012-Red.jpg``), a withheld file is replaced by a
+    placeholder text saying what was withheld and why, and with ``rendered`` the load files
+    (DAT, CSV, OPT: :mod:`app.export.load_files`) are added."""
+    from app.export.dossier_court import load_file_members, placeholder_bytes, withheld_reasons
+
     files = [BundleFile(PDF_NAME, open=lambda: pdf_path.open("rb"), role="dossier"),
              BundleFile(MANIFEST_NAME, open=lambda: io.BytesIO(manifest), role="attachment")]
     withheld: list[tuple[int, str]] = []
-    for plan in plans:
+    erns = [e.ern for e in dossier.exhibits] if dossier is not None else [""] * len(plans)
+    reasons = withheld_reasons(plans, level)
+    natives: dict[int, tuple[str, str]] = {}
+    texts: dict[int, str] = {}
+    for plan, ern in zip(plans, erns, strict=True):
         item = plan.item
-        if level == "original":
-            chosen = item
-        elif plan.derivative is not None:
-            chosen = plan.derivative
-        else:
-            chosen = None
+        chosen = item if level == "original" else plan.derivative
+        if chosen is None:
             cls = media_class(item)
             what = "recording (the voice)" if cls == "audio" else "file"
             withheld.append((item.id, f"the {what} cannot be redacted automatically, so only its redacted "
                                       "transcript and description are included"))
-        if chosen is not None:
+            if ern:
+                data = placeholder_bytes(ern, reasons.get(item.id, withheld[-1][1]))
+                files.append(BundleFile(f"exhibits/{ern}-WITHHELD.txt", open=_bytes_opener(data),
+                                        role="attachment"))
+        else:
             suffix = member_suffix(chosen)
-            if guard.redacting:
+            if ern:
+                name = f"{ern}{suffix}"
+            elif guard.redacting:
                 # An original file name never leaves the vault at the redacted level: ERN and type only.
                 name = f"{plan.number}{suffix}"
             else:
                 name = safe_member_name(f"{plan.number}_{chosen.original_name}", f"{plan.number}{suffix}")
             files.append(BundleFile(f"exhibits/{name}", open=_original_opener(vault, chosen.id),
                                     item_id=chosen.id, role="exhibit"))
+            natives[item.id] = (f"exhibits/{name}", chosen.sha256)
         if vault.transcript(item.id):
             data = _transcript_bytes(vault, item.id, guard, plan.number)
             if guard.redacting and guard.redactor is not None:
                 check_no_protected_names(data.decode("utf-8"), guard.redactor, f"transcript of {plan.number}")
             files.append(BundleFile(f"transcripts/{plan.number}.txt", open=_bytes_opener(data),
                                     role="transcript"))
+            texts[item.id] = f"transcripts/{plan.number}.txt"
+    if dossier is not None and rendered is not None and rendered.exhibit_pages:
+        custodian = dossier.declaration.organisation or dossier.organisation
+        for name, opener in load_file_members(dossier, plans, rendered.exhibit_pages, rendered.pages, natives,
+                                              texts, custodian=custodian):
+            files.append(BundleFile(name, open=opener, role="attachment"))
     return files, withheld
 
 

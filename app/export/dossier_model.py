@@ -18,6 +18,7 @@ Audience = Literal["court", "un", "ngo", "media"]
 Level = Literal["original", "redacted"]
 AUDIENCES: tuple[str, ...] = ("court", "un", "ngo", "media")
 LEVELS: tuple[str, ...] = ("original", "redacted")
+PAPERS: tuple[str, ...] = ("A4", "Letter")
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,12 @@ Frame = bytes | Callable[[], bytes]
 @dataclass(frozen=True)
 class ContactSheet:
     """Key frames of a video with their timestamps (seconds); frames are encoded images
-    (JPEG/PNG bytes) or callables returning them."""
+    (JPEG/PNG bytes) or callables returning them.  ``transcript``: what is said in the video, printed
+    after the key frames (testimony filmed on a phone is still testimony)."""
 
     frames: Sequence[Frame]
     timestamps: Sequence[float]
+    transcript: TranscriptContent | None = None
 
     def __post_init__(self) -> None:
         if len(self.frames) != len(self.timestamps):
@@ -110,6 +113,13 @@ class Exhibit:
     proofs: list[ProofRow] = field(default_factory=list)
     content: Content = None
     attachment: Attachment | None = None
+    # The exhibit's persistent evidence registration number (app.export.ern): the same in every export
+    # of the item; "-Red" ends it when the exhibit is shown redacted.  Its pages are ERN-0001, -0002...
+    ern: str = ""
+    language: str = ""
+    confidentiality: str = ""
+    consent_status: str = ""
+    withheld: str = ""  # what of the exhibit is not shown or shipped, and why (empty: nothing)
 
 
 @dataclass
@@ -121,6 +131,41 @@ class Declaration:
     place: str
     date: str
     statement: str
+    organisation: str = ""
+    sealed: bool = True  # a sealed file carries no ink signature line: the seal is the signature
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    """One consent record of one person linked to the exhibits (all strings already redacted)."""
+
+    person: str
+    exhibits: str  # the ERNs of the exhibits the person is linked to
+    scopes: str
+    date: str
+    taken_by: str
+    form: str  # the ERN of the item holding the signed consent form, or why there is none
+    withdrawn: str  # "" or when and why
+    allows_export: str  # "yes" / "no (...)"
+
+
+@dataclass
+class ConsentSection:
+    rows: list[ConsentRow]
+    decision: str  # the export's own consent decision, one sentence or more
+    override_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RedactionRow:
+    """One redaction applied to an exhibit shown in the dossier."""
+
+    exhibit: str  # ERN of the redacted version
+    what: str  # faces, names, voice...
+    reason_code: str  # e.g. PW-IDENTITY (identity of a protected witness)
+    method: str
+    reviewer: str  # who approved it ("automatic: ..." when nobody did)
+    time: str  # RFC 3339 UTC
 
 
 @dataclass
@@ -138,9 +183,19 @@ class Dossier:
     declaration: Declaration
     exhibits: list[Exhibit] = field(default_factory=list)
     public_key_pem: str = ""  # the vault's checkpoint key, for the verification appendix
+    seal_certificate_pem: str = ""  # the seal's X.509 certificate, printed in the appendix (and attached)
+    confidentiality: str = ""  # the legend printed on every page, e.g. "CONFIDENTIAL - UNDER SEAL"
+    paper: str = "A4"  # or "Letter"
+    consent: ConsentSection | None = None
+    redactions: list[RedactionRow] | None = None  # None: not a redacted dossier (no log shown)
+    seal_fingerprint: str = ""  # SHA-256 of the seal certificate (DER), hex
+    seal_note: str = ""  # what kind of seal this is (self-signed offline default, organisation, timestamped)
+    redaction_marks: list[str] = field(default_factory=list)  # "[Survivor S-1]"...: drawn in a distinct style
 
     def __post_init__(self) -> None:
         if self.audience not in AUDIENCES:
             raise ValueError(f"audience must be one of {AUDIENCES}")
         if self.level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}")
+        if self.paper not in PAPERS:
+            raise ValueError(f"paper must be one of {PAPERS}")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from app.errors import Cancelled, DiskFull, EvidenceVaultError
 from app.export import selection as selection_mod
@@ -40,6 +41,53 @@ def say_what_was_kept(exc: EvidenceVaultError, kept: Sequence[int]) -> None:
                    "kept in the vault and recorded in the custody log; the next export uses "
                    f"{'it' if len(kept) == 1 else 'them'}.")
     exc.args = (exc.message,)
+    exc.kept_items = list(kept)  # type: ignore[attr-defined]  # the wizard says what was kept on cancel too
+
+
+def damaged_placeholder(exhibit: Any, item: Any, exhibit_ern: str, problem: str, *, bundle: bool) -> None:
+    """Originals: an exhibit whose picture cannot be read gets a placeholder saying where its file is."""
+    from app.export.dossier_files import member_suffix
+    from app.export.unreadable import placeholder_text
+
+    if bundle:
+        native: str | None = f"native file exhibits/{exhibit_ern}{member_suffix(item)} in the bundle"
+    elif exhibit.attachment is not None:
+        native = f"native file {exhibit.attachment.name} attached to this PDF"
+    else:
+        native = None
+    exhibit.media_facts["Placeholder"] = placeholder_text(exhibit_ern, problem, native=native, sha256=item.sha256)
+
+
+def withhold_damaged(dossier: Any, plans: Sequence[Any], damaged: dict[int, str], withheld: dict[int, str]) -> None:
+    """Redacted level: a picture that cannot be read cannot be redacted, so it is withheld, saying why."""
+    from app.export.unreadable import withheld_text
+
+    for exhibit, plan in zip(dossier.exhibits, plans, strict=True):
+        if plan.item.id in damaged:
+            exhibit.withheld = withheld[plan.item.id] = withheld_text(damaged[plan.item.id])
+
+
+def damaged_bundle_placeholders(files: list[Any], withheld_files: list[tuple[int, str]], dossier: Any,
+                                plans: Sequence[Any], damaged: dict[int, str]) -> None:
+    """Redacted bundles: the placeholder file of a damaged picture says why it was withheld."""
+    from app.export.bundle import BundleFile
+    from app.export.dossier_court import placeholder_bytes
+    from app.export.unreadable import withheld_text
+
+    erns = {plan.item.id: exhibit.ern for exhibit, plan in zip(dossier.exhibits, plans, strict=True)}
+    for index, bundle_file in enumerate(files):
+        for item_id, problem in damaged.items():
+            if bundle_file.arcname == f"exhibits/{erns[item_id]}-WITHHELD.txt":
+                data = placeholder_bytes(erns[item_id], withheld_text(problem))
+                files[index] = BundleFile(bundle_file.arcname, open=_bytes_opener(data), role=bundle_file.role)
+    for index, (item_id, _why) in enumerate(withheld_files):
+        if item_id in damaged:
+            withheld_files[index] = (item_id, f"the photo could not be read ({damaged[item_id]}), so it cannot "
+                                              "be redacted and was withheld")
+
+
+def _bytes_opener(data: bytes) -> Callable[[], BinaryIO]:
+    return lambda: io.BytesIO(data)
 
 
 def record_failed(vault: Any, seq: int, exc: BaseException) -> None:
@@ -72,17 +120,27 @@ def event_view(guard: TextGuard, hidden: set[int]) -> Callable[[Any], dict[str, 
     if not guard.redacting or key is None:
         return None
     from app.export.commitments import public_view
+    from app.export.dossier_files import protected_people_in
 
-    return lambda event: public_view(event, key, hidden_items=hidden)
+    redactor = guard.redactor
+
+    def names_in(text: str) -> bool:  # the last leak check's own test: a value it would refuse is withheld
+        return redactor is not None and bool(protected_people_in(text, redactor))
+
+    return lambda event: public_view(event, key, hidden_items=hidden, names_in=names_in)
 
 
 def write_bundle(vault: Any, out: Path, files: Sequence[Any], events: Sequence[Any], checkpoint_text: str, *,
                   audience: str, level: str, view: Callable[[Any], dict[str, object] | None] | None,
                   progress: ProgressCallback, cancel: CancelToken | None) -> Any:
     from app.export.bundle import write_bundle
+    from app.transfer.gather import received_checkpoints
 
+    # Checkpoints headquarters cosigned (receipts) come first, so the bundle carries their cosignatures
+    # rather than the vault's own copy of the same checkpoint.
+    earlier = [*received_checkpoints(vault), *vault.checkpoints()]
     return write_bundle(
         out=out, as_zip=out.suffix.lower() == ".zip", files=files, events=events,
         leaf_hashes=vault.leaf_hashes(), checkpoint_text=checkpoint_text, signing_key=vault.signing_key,
         seal_cert_pem=vault.seal_identity.cert_pem, audience=audience, level=level, progress=progress,
-        cancel=cancel, earlier_checkpoints=vault.checkpoints(), event_view=view)
+        cancel=cancel, earlier_checkpoints=earlier, event_view=view)

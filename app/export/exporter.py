@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from app.errors import Cancelled, DiskFull, EvidenceVaultError, IntegrityError, InvalidInput
-from app.export import consent_gate, dossier_builder, export_steps
+from app.export import consent_gate, dossier_builder, dossier_court, export_steps, unreadable
 from app.export import selection as selection_mod
 from app.export.commitments import commitment_key
+from app.export.consent_preview import consent_links
 from app.export.derivatives import derivatives_for, ensure_face_derivatives
 from app.export.dossier_builder import ExhibitPlan, TextGuard
 from app.export.dossier_model import AUDIENCES, LEVELS, Audience, Declaration, Dossier, Level
@@ -66,6 +67,7 @@ class ExportResult:
     derivatives_used: dict[int, int] = field(default_factory=dict)  # original id -> redacted copy id
     derivatives_created: list[int] = field(default_factory=list)
     withheld_files: list[tuple[int, str]] = field(default_factory=list)  # not put in the bundle, and why
+    damaged: list[tuple[int, str]] = field(default_factory=list)  # (item id, what is wrong): placeholder pages
     bundle_manifest_sha256: str | None = None
     ern_first: str = ""
     ern_last: str = ""
@@ -257,6 +259,14 @@ def export(
     override_reason: str | None = None,
     leave_out_without_consent: bool = False,
     accept_near_matches: str | None = None,
+    confidentiality: str | None = None,
+    paper: str = "A4",
+    place: str = "",
+    review_required: bool = False,
+    accept_automatic_redaction: str | None = None,
+    seal: Any | None = None,
+    timestamper: Any | None = None,
+    damaged_as_native: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> ExportResult:
@@ -269,6 +279,12 @@ def export(
     listed in ``ExportResult.excluded``).  At the redacted level text that looks like a protected
     name but was not redacted stops the export (:class:`app.export.near_matches.NearMatchesFound`)
     unless ``accept_near_matches`` names the reviewer who cleared them (recorded in the chain).
+    ``confidentiality``, ``paper``, ``place``, ``review_required``, ``accept_automatic_redaction``, ``seal``
+    and ``timestamper``: see :func:`app.export.dossier_court.court_options`.
+    Every exhibit picture is decoded first (seconds, before any redaction work): one that cannot be read stops
+    the export with :class:`app.export.unreadable.DamagedExhibits` unless ``damaged_as_native``, which gives it
+    a placeholder instead of its picture and ships the file unchanged as a native named by ERN (bundles; a court
+    PDF of originals attaches it) -- at the redacted level it is withheld, as it cannot be redacted.
     Raises InvalidInput, ConsentError, NeedsRedaction, DiskFull, Cancelled, IntegrityError; on any
     error no output file is left behind, and the message says which redacted copies made for the
     export were kept in the vault.
@@ -276,13 +292,17 @@ def export(
     out = Path(out)
     stages = _Stages(progress or no_progress)
     _check_arguments(audience, level, out, bundle, ern_prefix)
+    court = dossier_court.court_options(audience=audience, level=level, confidentiality=confidentiality,
+                                        paper=paper, place=place, review_required=review_required,
+                                        accept_automatic_redaction=accept_automatic_redaction, seal=seal,
+                                        timestamper=timestamper)
     if accept_near_matches is not None:
         accept_near_matches = str(accept_near_matches).strip()
         if not accept_near_matches:
             raise InvalidInput("Give the name of the reviewer who cleared the near matches.")
 
     sel = selection_mod.select(vault, case_id=case_id, item_ids=item_ids)
-    extra_links: dict[int, Sequence[int]] = {i: [d.id for d in ds] for i, ds in sel.derivatives.items()}
+    extra_links = consent_links(sel)  # as the wizard's consent preview does (app/export/consent_preview.py)
     excluded: list[tuple[int, str]] = []
     if leave_out_without_consent and override_reason is None:
         blocked = consent_gate.find_blocked(vault, sel.exhibits, audience, extra_links)
@@ -295,6 +315,10 @@ def export(
                                           extra_links=extra_links)
     if cancel is not None:
         cancel.check()
+    shown = derivatives_for(sel, sel.exhibits) if level == "redacted" else {}
+    damaged = unreadable.find_damaged(vault, sel.exhibits, shown, progress=stages.stage("prepare"), cancel=cancel)
+    if damaged and not damaged_as_native:
+        raise unreadable.damaged_error(damaged, ern_prefix)
 
     from app.redact.names import redactor_from_persons
 
@@ -307,7 +331,7 @@ def export(
     try:
         return _export(vault, sel, excluded, decision, redactor, guard, audience=audience, level=level, out=out,
                        bundle=bundle, ern_prefix=ern_prefix, accept_near_matches=accept_near_matches,
-                       stages=stages, cancel=cancel)
+                       stages=stages, cancel=cancel, court=court, damaged=damaged)
     except EvidenceVaultError as exc:
         kept = export_steps.kept_copies(vault, sel, last_item) if level == "redacted" else []
         if kept:
@@ -318,12 +342,17 @@ def export(
 def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, str]], decision: Any,
             redactor: Any, guard: TextGuard, *, audience: str, level: str, out: Path, bundle: bool,
             ern_prefix: str, accept_near_matches: str | None, stages: _Stages,
-            cancel: CancelToken | None) -> ExportResult:
+            cancel: CancelToken | None, court: dossier_court.CourtOptions,
+            damaged: dict[int, str]) -> ExportResult:
     created: list[int] = []
     derivative_of: dict[int, Any] = {}
     if level == "redacted":
-        created = ensure_face_derivatives(vault, sel, progress=stages.stage("prepare"), cancel=cancel)
-        derivative_of = derivatives_for(sel, sel.exhibits)
+        # A picture that cannot be read cannot be redacted: it is withheld (damaged_as_native), never redacted.
+        usable = selection_mod.Selection(case=sel.case, exhibits=[i for i in sel.exhibits if i.id not in damaged],
+                                         derivatives=sel.derivatives)
+        dossier_court.check_review(usable, court)
+        created = ensure_face_derivatives(vault, usable, progress=stages.stage("prepare"), cancel=cancel)
+        derivative_of = {k: v for k, v in derivatives_for(sel, sel.exhibits).items() if k not in damaged}
 
     if decision.overridden:
         vault.record_event("consent_override", details={
@@ -380,10 +409,16 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
         if cancel is not None:
             cancel.check()
         build(index, len(plans), f"Preparing exhibit {plan.number}")
-        content = dossier_builder.build_content(vault, plan, guard, key_frames=key_frames, cancel=cancel)
+        content = None if plan.item.id in damaged else \
+            dossier_builder.build_content(vault, plan, guard, key_frames=key_frames, cancel=cancel)
+        exhibit_ern = dossier_court.exhibit_erns([plan], ern_prefix)[0]
         exhibits.append(dossier_builder.build_exhibit(vault, plan, guard, events=events, tree=tree,
                                                       tree_size=tree_size, content=content,
-                                                      attach_original=attach))
+                                                      attach_original=attach, ern=exhibit_ern))
+        if plan.item.id in damaged and level == "original":
+            export_steps.damaged_placeholder(exhibits[-1], plan.item, exhibit_ern, damaged[plan.item.id],
+                                             bundle=bundle)
+    unreadable.name_pictures(exhibits, [p.item.id for p in plans])  # a picture that cannot be read names its item
     organisation = guard(_organisation(vault)) or "(organisation not recorded)"
     dossier = Dossier(
         case_title=_case_title(vault, sel, guard), organisation=organisation, produced_at=produced_at,
@@ -391,12 +426,17 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
         manifest_sha256=manifest_sha,
         checkpoint_text=checkpoint_text, merkle_root=checkpoint.root.hex(), tree_size=tree_size,
         declaration=_declaration(vault, guard, level, audience, produced_at), exhibits=exhibits,
-        public_key_pem=vault.public_key_pem().decode("ascii"))
+        public_key_pem=vault.public_key_pem().decode("ascii"),
+        seal_certificate_pem=vault.seal_identity.cert_pem.decode("ascii"))
+    withheld = dossier_court.complete_dossier(vault, dossier, plans, guard=guard, decision=decision,
+                                              excluded=excluded, options=court, redactor=redactor, created=created)
+    if level == "redacted":
+        export_steps.withhold_damaged(dossier, plans, damaged, withheld)
     near: list[Any] = []
     if guard.redacting:
         from app.export.near_matches import check_near_matches
 
-        near = check_near_matches(dossier, redactor, accepted_by=accept_near_matches)
+        near = check_near_matches(dossier, redactor, accepted_by=accept_near_matches, sources=guard.sources)
 
     from app.export.dossier_files import bundle_inputs, check_bundle_texts, write_sealed_pdf
 
@@ -405,7 +445,8 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
         rendered = write_sealed_pdf(
             dossier, pdf_temp, temp, vault=vault, guard=guard, redactor=redactor,
             originals=[e.attachment for e in exhibits if e.attachment is not None],
-            render_progress=stages.stage("render"), cancel=cancel)
+            render_progress=stages.stage("render"), cancel=cancel, org_seal=court.seal,
+            timestamper=court.timestamper)
         pdf_sha = _sha256_file(pdf_temp)
         stages.stage("seal")(1, 1, "Dossier sealed")
         if cancel is not None:
@@ -414,7 +455,7 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
             paths=[out], manifest_sha256=manifest_sha, pdf_sha256=pdf_sha, pages=rendered.pages,
             exhibits=[p.item.id for p in plans], excluded=excluded,
             derivatives_used={p.item.id: p.derivative.id for p in plans if p.derivative is not None},
-            derivatives_created=created, ern_first=f"{ern_prefix}-000001",
+            derivatives_created=created, damaged=list(damaged.items()), ern_first=f"{ern_prefix}-000001",
             ern_last=f"{ern_prefix}-{rendered.pages:06d}")
         details: dict[str, Any] = {
             "audience": audience,
@@ -435,19 +476,26 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
             "bundle_manifest_sha256": None,
             "withheld_from_bundle": [],
             "exported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            **dossier_court.exported_details(dossier, court, rendered, withheld),
+            "damaged_items": sorted(damaged),
         }
         if guard.redacting:
             details["near_matches"] = len(near)
             details["near_matches_cleared_by"] = redactor.redact(accept_near_matches) \
                 if near and accept_near_matches else None
+            # What the reviewer cleared, place by place (person number, reason, place: never the text found).
+            details["near_match_report"] = [{"person_id": m.person_id, "reason": m.reason, "place": m.place}
+                                            for m in near]
         if not bundle:
             _publish(pdf_temp, out)
             event = _record_exported(vault, out, details)
         else:
-            files, withheld = bundle_inputs(vault, plans, guard, level=level, pdf_path=pdf_temp,
-                                            manifest=manifest)
-            result.withheld_files = withheld
-            details["withheld_from_bundle"] = [i for i, _ in withheld]
+            files, withheld_files = bundle_inputs(vault, plans, guard, level=level, pdf_path=pdf_temp,
+                                                  manifest=manifest, dossier=dossier, rendered=rendered)
+            if damaged and level == "redacted":
+                export_steps.damaged_bundle_placeholders(files, withheld_files, dossier, plans, damaged)
+            result.withheld_files = withheld_files
+            details["withheld_from_bundle"] = [i for i, _ in withheld_files]
             # The bundle's files are known before it is written, so the chain can name each of them
             # (transcripts have no vault record): the exported event comes first and the bundle's own
             # checkpoint covers it.

@@ -132,5 +132,5 @@ def media_class(item: Any) -> str:
     if mime.startswith("audio/"):
         return "audio"
     if item.kind in ("photo", "video", "audio"):
-        return item.kind
+        return str(item.kind)
     return "other"

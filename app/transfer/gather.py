@@ -99,7 +99,8 @@ def consistency_entries(vault: Vault, checkpoint_text: str, leaf_hashes: Sequenc
     public = load_public_key_pem(vault.public_key_pem())
     new = verify_checkpoint(checkpoint_text, public)
     own = checkpoint_text.strip()
-    earlier = [t for t in vault.checkpoints() if t.strip() != own] + received_checkpoints(vault)
+    # Cosigned copies first: of two copies of one checkpoint the proofs keep the first, with its cosignatures.
+    earlier = received_checkpoints(vault) + [t for t in vault.checkpoints() if t.strip() != own]
     document = json.loads(consistency_document(earlier, MerkleTree(list(leaf_hashes[:new.tree_size])), new,
                                                vault.signing_key))
     kept = [t.replace("\r\n", "\n").strip() + "\n" for t in earlier]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -303,6 +305,12 @@ class Vault(RecordsMixin):
         if self._record_key_cache is None:
             self._record_key_cache = record_digest.require_record_key(conn)
         return self._record_key_cache
+
+    def derived_key(self, label: bytes) -> bytes:
+        """A key for ``label`` (HMAC-SHA256 of it under the vault's record key), e.g. the export
+        commitment key of app/export/commitments.py: callers get a key of their own, never the record key."""
+        with self._read() as conn:
+            return hmac.new(self._record_key(conn), label, hashlib.sha256).digest()
 
     # -- originals ---------------------------------------------------------------------------
     def ingest_file(self, path: str | bytes | os.PathLike[str], *, case_id: int | None = None, kind: str | None = None,

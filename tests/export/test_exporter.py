@@ -220,7 +220,8 @@ def test_redacted_dossier_leaks_no_protected_name(redacted: tuple[ExportResult, 
     text = contents.attachments["dossier-text.txt"].decode("utf-8")
     assert "Survivor S-1" in text and "Witness W-2" in text
     assert "Nguyen_Thi_Lan_at_harbour" not in text and "Survivor_S-1_at_harbour" not in text  # no file name
-    assert "Survivor S-1 at the harbour" in text  # a title set by the investigator, pseudonymised
+    # a title set by the investigator, pseudonymised and visibly marked as redacted
+    assert "[Survivor S-1] at the harbour" in text
     assert "Interviewer Kim" not in text  # people appear by pseudonym or number only
     assert "afraid of retaliation" not in text
 
@@ -334,8 +335,11 @@ def test_redacted_zip_bundle_verifies(case: Case) -> None:
         names = archive.namelist()
         assert "dossier.pdf" in names and "dossier-manifest.json" in names
         exhibit_names = [n for n in names if n.startswith("exhibits/")]
-        # photos and the video as their redacted copies; the voice recording is withheld
-        assert len(exhibit_names) == 3
+        # photos and the video as their redacted copies, named by ERN; the voice recording is withheld and
+        # a placeholder says so
+        assert len(exhibit_names) == 4
+        assert sorted(n.rsplit("-", 1)[-1] for n in exhibit_names) == ["Red.mp4", "Red.png", "Red.png",
+                                                                        "WITHHELD.txt"]
         assert not any(name in n for n in names for name in ("Nguyen", "Somchai", "Boonmee"))
         transcript = archive.read("transcripts/EX-004.txt").decode("utf-8")
         assert "Survivor S-1" in transcript and not any(n in transcript for n in ALL_PROTECTED)
@@ -346,7 +350,9 @@ def test_redacted_zip_bundle_verifies(case: Case) -> None:
     assert exported.details["bundle_manifest_sha256"] is None
     with zipfile.ZipFile(out) as archive:
         made = {path: sha for path, sha in exported.details["bundle_files"]}
-        assert set(made) == {"dossier.pdf", "dossier-manifest.json", "transcripts/EX-004.txt"}
+        assert set(made) == {"dossier.pdf", "dossier-manifest.json", "transcripts/EX-004.txt",
+                             f"exhibits/EV-{case.interview:05d}-WITHHELD.txt", "loadfiles/production.dat",
+                             "loadfiles/production.csv", "loadfiles/production.opt"}
         import hashlib
 
         assert all(hashlib.sha256(archive.read(path)).hexdigest() == sha for path, sha in made.items())

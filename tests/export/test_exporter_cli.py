@@ -40,7 +40,7 @@ def test_cli_writes_a_sealed_pdf_and_prints_it(cli_vault, tmp_path: Path, capsys
     vault, ids = cli_vault
     out = tmp_path / "court.pdf"
     code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "redacted",
-                "--out", str(out), "--ern-prefix", "ICC-7")
+                "--out", str(out), "--ern-prefix", "ICC-7", "--accept-automatic-redaction", "Reviewer R")
     printed = capsys.readouterr().out
     assert code == 0
     assert f"Wrote sealed PDF dossier: {out}" in printed and "ICC-7-000001" in printed
@@ -90,14 +90,84 @@ def test_cli_near_matches_stop_until_a_reviewer_clears_them(cli_vault, tmp_path:
         # A misspelling the redactor does not replace, but the near-match report must show.
         opened.edit_item(ids["photo"], description="Taken by Somchai Bonmee at dawn.")
     out = tmp_path / "near.pdf"
-    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "redacted", "--out", str(out))
+    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "redacted", "--out", str(out),
+                "--accept-automatic-redaction", "Reviewer R")
     error = capsys.readouterr().err
     assert code == 2 and not out.exists() and list(tmp_path.glob("*near.pdf*")) == []
     assert "description of exhibit EX-001" in error and "--accept-near-matches" in error
     assert "Bonmee" not in error and "Somchai" not in error
     code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "redacted", "--out", str(out),
-                "--accept-near-matches", "Reviewer R")
+                "--accept-near-matches", "Reviewer R", "--accept-automatic-redaction", "Reviewer R")
     assert code == 0 and out.exists()
     with Vault.open(vault, TEST_PASSPHRASE, actor="Investigator A", read_only=True) as opened:
         exported = [e for e in opened.events() if e.action == "exported"][-1]
     assert exported.details["near_matches"] >= 1 and exported.details["near_matches_cleared_by"] == "Reviewer R"
+
+
+def test_cli_redacted_export_stops_for_review_unless_automatic_redaction_is_accepted(cli_vault, tmp_path: Path,
+                                                                                      capsys) -> None:
+    vault, ids = cli_vault
+    out = tmp_path / "review.pdf"
+    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "redacted", "--out", str(out))
+    error = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert f"Items {ids['photo']} have no reviewed redacted copy" in error and "--accept-automatic-redaction" in error
+    with Vault.open(vault, TEST_PASSPHRASE, actor="Investigator A", read_only=True) as opened:
+        assert not [e for e in opened.events() if e.action in ("exported", "redacted")]
+    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "redacted", "--out", str(out),
+                "--accept-automatic-redaction", "Reviewer R", "--paper", "Letter", "--confidentiality",
+                "confidential-redacted", "--place", "Mae Sot")
+    assert code == 0
+    contents = extract_everything(out)
+    assert all("CONFIDENTIAL - REDACTED VERSION" in text for text in contents.page_texts)
+    with Vault.open(vault, TEST_PASSPHRASE, actor="Investigator A", read_only=True) as opened:
+        exported = [e for e in opened.events() if e.action == "exported"][-1]
+    assert exported.details["automatic_redaction_accepted_by"] == "Reviewer R"
+    assert exported.details["paper"] == "Letter"
+    assert exported.details["exhibit_erns"] == [f"EV-{ids['photo']:05d}-Red"]
+
+
+def test_cli_seals_with_an_organisation_pkcs12(cli_vault, tmp_path: Path, capsys, monkeypatch) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    from app.export.org_seal import cert_fingerprint
+    from app.export.pdf.seal import validate_sealed_pdf
+
+    vault, ids = cli_vault
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Registry-recognised seal")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(7).not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=9))
+            .sign(key, hashes.SHA256()))
+    p12 = tmp_path / "seal.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(b"seal", key, cert, None,
+                                                          serialization.BestAvailableEncryption(b"p12 secret")))
+    out = tmp_path / "org.pdf"
+    monkeypatch.setenv("EVIDENCE_VAULT_SEAL_PASSPHRASE", "wrong")
+    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "original", "--out", str(out),
+                "--seal-p12", str(p12))
+    assert code == 2 and "passphrase is wrong" in capsys.readouterr().err and not out.exists()
+    monkeypatch.setenv("EVIDENCE_VAULT_SEAL_PASSPHRASE", "p12 secret")
+    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "original", "--out", str(out),
+                "--seal-p12", str(p12))
+    assert code == 0
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    with open(out, "rb") as handle:
+        assert validate_sealed_pdf(handle, cert_pem=cert_pem).ok
+    assert cert_fingerprint(cert_pem) in extract_everything(out).page_texts[0].replace("\n", "")
+
+
+def test_cli_timestamp_command_failure_writes_nothing(cli_vault, tmp_path: Path, capsys) -> None:
+    vault, ids = cli_vault
+    out = tmp_path / "stamped.pdf"
+    code = _run(vault, "--items", str(ids["photo"]), "--audience", "court", "--level", "original", "--out", str(out),
+                "--timestamp-command", "sh -c 'cat >/dev/null; exit 1'")
+    assert code == 2 and "timestamp authority command failed" in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.glob("*stamped.pdf*")) == []

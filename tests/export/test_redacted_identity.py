@@ -123,8 +123,8 @@ def test_pdf_carries_no_legacy_encoded_name_anywhere(exported: Exported) -> None
 
 def test_pdf_title_and_xmp_are_pseudonymised(exported: Exported) -> None:
     contents = extract_everything(exported.pdf)
-    assert "The detention of Survivor S-9" in contents.info.get("/Title", "")
-    assert "The detention of Survivor S-9" in contents.xmp
+    assert "The detention of [Survivor S-9]" in contents.info.get("/Title", "")
+    assert "The detention of [Survivor S-9]" in contents.xmp
     _assert_no_identity("document info", json.dumps(contents.info, ensure_ascii=False))
     _assert_no_identity("XMP", contents.xmp)
 
@@ -160,7 +160,7 @@ def test_bundle_carries_no_legacy_encoded_name_nor_original_hash(exported: Expor
     members = _bundle_texts(exported.bundle)
     _assert_no_identity("bundle member names", "\n".join(members))
     assert sorted(n for n in members if n.startswith("exhibits/")) == \
-        ["exhibits/EX-001.png", "exhibits/EX-002.png", "exhibits/EX-003.png"]  # the redacted copies
+        [f"exhibits/EV-{i:05d}-Red.png" for i in sorted(exported.items)]  # the redacted copies, named by ERN
     originals = [exported.vault.get_item(i).sha256 for i in exported.items]
     for name, data in members.items():
         for raw in RAW_FORMS:

@@ -30,6 +30,7 @@ The glyph operators themselves are unchanged, so the pages look exactly the same
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import ShapedStr
@@ -46,7 +47,7 @@ def actual_text(s: str) -> str | None:
     return getattr(s, _ATTR, None)
 
 
-def tag_shaped_word(shaped: list, source: list) -> list:
+def tag_shaped_word(shaped: list[Any], source: list[Any]) -> list[Any]:
     """Store on each shaped string of ``shaped`` (a reportlab frag word, ``[width, (frag, str)...]``)
     the characters of ``source`` (the word before shaping) that it draws; return ``shaped``."""
     if not isinstance(shaped, ttfonts.ShapedFragWord):

@@ -44,11 +44,41 @@ class LateState:
     cancel: CancelToken | None = None
     exhibits_total: int = 0
     exhibits_done: int = 0
+    legend: str = ""  # the confidentiality legend printed at the top of every page
+    exhibit_erns: dict[str, str] = field(default_factory=dict)  # anchor key -> the exhibit's persistent ERN
 
     def ern(self, page: int) -> str:
         return f"{self.ern_prefix}-{page:06d}"
 
+    def section_span(self, key: str) -> tuple[int, int] | None:
+        """First and last page of the section that starts at anchor ``key`` (known once laid out)."""
+        first = self.anchors.get(key)
+        if not first:
+            return None
+        later = [p for p in self.anchors.values() if p > first]
+        return first, (min(later) - 1 if later else max(self.pages, first))
+
+    def exhibit_page_ern(self, page: int) -> str:
+        """The persistent ERN of ``page`` when it belongs to an exhibit (app.export.ern), else ""."""
+        best: tuple[int, str] | None = None
+        for key in self.exhibit_erns:
+            start = self.anchors.get(key)
+            if start and start <= page and (best is None or start > best[0]):
+                best = (start, key)
+        if best is None:
+            return ""
+        span = self.section_span(best[1])
+        if span is None or page > span[1]:
+            return ""
+        return f"{self.exhibit_erns[best[1]]}-{page - best[0] + 1:04d}"
+
     def page_ref(self, key: str) -> str:
+        if key.startswith("range:"):
+            span = self.section_span(key[6:])
+            ern = self.exhibit_erns.get(key[6:], "")
+            if span is None or not ern:
+                return ""
+            return f"{ern}-0001 – {ern}-{span[1] - span[0] + 1:04d}"
         page = self.anchors.get(key)
         return f"{page}  ({self.ern(page)})" if page else ""
 
@@ -60,7 +90,7 @@ class DossierCanvas(Canvas):
     def __init__(self, *args: Any, late: LateState, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._late = late
-        self._held: list[dict] = []
+        self._held: list[dict[str, Any]] = []
 
     def showPage(self) -> None:
         self._held.append(dict(self.__dict__))
@@ -82,8 +112,14 @@ class DossierCanvas(Canvas):
         self.saveState()
         self.setFillGray(0.25)
         self.setFont(BASE_FONT_BOLD, 9)
-        self.drawRightString(width - 40, height - 28, late.ern(number))
+        exhibit_ern = late.exhibit_page_ern(number)
+        self.drawRightString(width - 40, height - 28, exhibit_ern or late.ern(number))
         self.drawRightString(width - 40, 22, late.ern(number))
+        if late.legend:
+            self.setFillColorRGB(0.6, 0, 0)
+            self.drawString(40, height - 28, late.legend)
+            self.drawCentredString(width / 2, 34, late.legend)
+            self.setFillGray(0.25)
         self.setFont(BASE_FONT, 8)
         self.drawString(40, 22, late.footer_left)
         self.drawCentredString(width / 2, 22, f"page {number} of {total}")

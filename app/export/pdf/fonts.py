@@ -237,7 +237,7 @@ def _shape_each_font_separately(w: Any, *args: Any, **kwargs: Any) -> Any:
         return w
     if len(w) <= 2:
         return tag_shaped_word(_original_shape(w, *args, **_features(w[1:], kwargs)), w)
-    groups: list[list] = []
+    groups: list[list[Any]] = []
     last_font = None
     for item in w[1:]:
         frag = item[0]
@@ -251,7 +251,7 @@ def _shape_each_font_separately(w: Any, *args: Any, **kwargs: Any) -> Any:
     if len(groups) == 1:
         return tag_shaped_word(_original_shape(w, *args, **_features(w[1:], kwargs)), w)
     total = 0.0
-    pieces: list = []
+    pieces: list[Any] = []
     any_shaped = False
     for group in groups:
         width = sum(stringWidth(s, f.fontName, f.fontSize) for f, s in group if not hasattr(f, "cbDefn"))

@@ -92,12 +92,15 @@ def _attach(pdf: pikepdf.Pdf, *, name: str, data: bytes, mime: str, description:
 
 
 def make_pdfa(src: BinaryIO, dst: BinaryIO, *, metadata: PdfaMetadata, full_text: str,
-              originals: Sequence[Attachment] = (), max_total_attachments: int = MAX_ATTACHMENT_BYTES) -> None:
+              originals: Sequence[Attachment] = (), max_total_attachments: int = MAX_ATTACHMENT_BYTES,
+              supplements: Sequence[tuple[str, bytes, str, str]] = ()) -> None:
     """Read the PDF from ``src`` and write a PDF/A-3b version to ``dst``.
 
     ``full_text`` is embedded as dossier-text.txt (UTF-8, relationship Supplement);
     ``originals`` (court exports under seal) are embedded as associated files (relationship
-    Source), each read whole into memory, at most ``max_total_attachments`` bytes in all.
+    Source), each read whole into memory, at most ``max_total_attachments`` bytes in all;
+    ``supplements`` are small files (name, data, MIME type, description) embedded with relationship
+    Supplement (the seal certificate and the proofs, :mod:`app.export.pdf.proofs`).
     """
     now = datetime.now(UTC).replace(microsecond=0)
     when = _pdf_date(now)
@@ -145,6 +148,9 @@ def make_pdfa(src: BinaryIO, dst: BinaryIO, *, metadata: PdfaMetadata, full_text
         associated = [_attach(pdf, name=TEXT_ATTACHMENT_NAME, data=full_text.encode("utf-8"),
                               mime="text/plain", relationship=Name.Supplement, when=when,
                               description="The full text of this dossier (UTF-8), for search and checking")]
+        for name, data, mime, description in supplements:
+            associated.append(_attach(pdf, name=name, data=data, mime=mime, when=when,
+                                      relationship=Name.Supplement, description=description))
         remaining = max_total_attachments
         for att in originals:
             data = _read_capped(att, remaining)

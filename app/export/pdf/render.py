@@ -9,12 +9,13 @@ appended to the plain text returned in :class:`RenderResult` (the machine-readab
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from reportlab import rl_config
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -31,7 +32,7 @@ from reportlab.platypus import (
 
 from app.errors import Cancelled
 from app.export.dossier_model import ContactSheet, Dossier, Exhibit, ImageContent, TranscriptContent
-from app.export.pdf import sections
+from app.export.pdf import court_sections, sections
 from app.export.pdf.flowables import Anchor, DossierCanvas, LateState, LazyImage, PageRef, bytes_opener
 from app.export.pdf.fonts import BASE_FONT, ensure_fonts
 from app.export.pdf.text import markup
@@ -39,7 +40,9 @@ from app.progress import CancelToken, ProgressCallback
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 40.0
+# The text frame is as wide on Letter as on A4 (Letter is wider and shorter): every table fits both.
 FRAME_W = PAGE_W - 2 * MARGIN_X
+PAGE_SIZES = {"A4": A4, "Letter": LETTER}
 CELL_PAD = 3.0
 
 
@@ -47,6 +50,7 @@ CELL_PAD = 3.0
 class RenderResult:
     pages: int
     text: str
+    exhibit_pages: list[tuple[int, int]] = field(default_factory=list)  # (first, last) page of each exhibit
 
 
 def _style(name: str, size: float, leading: float, **kw: object) -> ParagraphStyle:
@@ -56,9 +60,10 @@ def _style(name: str, size: float, leading: float, **kw: object) -> ParagraphSty
 class _Writer:
     """Builds the story and, alongside it, the plain text of everything on the pages."""
 
-    def __init__(self, late: LateState) -> None:
+    def __init__(self, late: LateState, marks: Sequence[str] = ()) -> None:
         self.late = late
-        self.story: list = []
+        self.marks = tuple(marks)
+        self.story: list[Any] = []  # reportlab flowables
         self.lines: list[str] = []
         self.body = _style("body", 9.5, 14)
         self.small = _style("small", 8, 11)
@@ -72,7 +77,7 @@ class _Writer:
         style = style or self.body
         if record:
             self.lines.append(str(text))
-        return Paragraph(markup(text, width=width, size=style.fontSize, bold=bold), style)
+        return Paragraph(markup(text, width=width, size=style.fontSize, bold=bold, marks=self.marks), style)
 
     def add(self, text: str, style: ParagraphStyle | None = None, *, bold: bool = False) -> None:
         self.story.append(self.para(text, style, bold=bold))
@@ -145,8 +150,12 @@ def _cover(w: _Writer, d: Dossier) -> None:
         ("Prepared for", sections.AUDIENCE_LABELS[d.audience]),
         ("Redaction level", sections.LEVEL_LABELS[d.level]),
         ("Number of exhibits", str(len(d.exhibits))),
-        ("Evidence registration numbers", f"{d.ern_prefix}-000001 onwards, one per page"),
+        ("Evidence registration numbers", f"{d.ern_prefix}-000001 onwards, one per page; each exhibit keeps "
+                                          "its own ERN in every export (see the index)"),
+        *([("Confidentiality", d.confidentiality)] if d.confidentiality else []),
         ("Manifest SHA-256", d.manifest_sha256),
+        *([("Seal certificate SHA-256 fingerprint", d.seal_fingerprint)] if d.seal_fingerprint else []),
+        *([("Seal", d.seal_note)] if d.seal_note else []),
         ("Merkle root (custody log)", d.merkle_root),
         ("Custody log size", f"{d.tree_size} events"),
     ], label_w=150)
@@ -162,6 +171,7 @@ def _contents(w: _Writer, d: Dossier) -> None:
     w.story.append(Anchor(w.late, "contents", "Contents"))
     w.heading("Contents", w.h1)
     entries = [("Exhibit index", "index")]
+    entries += court_sections.contents_entries(d)
     entries += [(f"{e.number}  {e.title}", _exhibit_key(i)) for i, e in enumerate(d.exhibits)]
     entries += [("Certification", "certification"), ("Verification appendix", "verification")]
     ref_w = 150
@@ -183,16 +193,28 @@ def _index(w: _Writer, d: Dossier) -> None:
     w.story.append(PageBreak())
     w.story.append(Anchor(w.late, "index", "Exhibit index"))
     w.heading("Exhibit index", w.h1)
-    widths = [55.0, 175.0, 55.0, 95.0, FRAME_W - 380.0]
-    header = ["Exhibit", "Title", "Kind", "Captured", "First page (ERN)"]
+    widths = [78.0, 130.0, 60.0, 92.0, FRAME_W - 360.0]
+    header = ["Exhibit / ERN", "Title and SHA-256", "Kind, language", "Confidentiality, consent",
+              "Pages (first – last ERN), first page"]
     w.lines.append(" | ".join(header))
     data = [[w.para(h, w.small, width=x - 2 * CELL_PAD, bold=True, record=False)
              for h, x in zip(header, widths, strict=True)]]
     for i, e in enumerate(d.exhibits):
-        w.lines.append(" | ".join([e.number, e.title, e.kind, e.captured_at]))
+        if e.sha256_derivative:
+            sha = f"SHA-256 (redacted version): {e.sha256_derivative}"
+        elif e.sha256_original:
+            sha = f"SHA-256: {e.sha256_original}"
+        else:
+            sha = f"Commitment to the original: {e.original_commitment}" if e.original_commitment else ""
+        cells = [f"{e.number}\n{e.ern}".strip(), f"{e.title}\n{sha}" if sha else e.title,
+                 f"{e.kind}\n{e.language or 'language not recorded'}",
+                 f"{e.confidentiality or d.confidentiality}\n{e.consent_status}".strip(),
+                 e.captured_at]
+        w.lines.append(" | ".join(c.replace("\n", " ") for c in cells[:4]) + f" | captured {e.captured_at}")
         row = [w.para(v, w.small, width=x - 2 * CELL_PAD, record=False)
-               for v, x in zip([e.number, e.title, e.kind, e.captured_at], widths, strict=False)]
-        data.append([*row, PageRef(w.late, _exhibit_key(i), size=8)])
+               for v, x in zip(cells[:4], widths, strict=False)]
+        data.append([*row, [PageRef(w.late, "range:" + _exhibit_key(i), size=6.5),
+                            PageRef(w.late, _exhibit_key(i), size=7)]])
     table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)
     table.setStyle(_grid(header=True))
     w.story.append(table)
@@ -202,8 +224,16 @@ def _exhibit(w: _Writer, d: Dossier, index: int, e: Exhibit) -> None:
     w.story.append(PageBreak())
     w.story.append(Anchor(w.late, _exhibit_key(index), f"{e.number}  {e.title}", exhibit=True))
     w.heading(f"Exhibit {e.number}: {e.title}", w.h1)
-    rows = [("Exhibit number", e.number), ("Kind", e.kind), ("Captured at", e.captured_at),
-            ("Source", e.source)]
+    rows = [("Exhibit number", e.number)]
+    if e.ern:
+        rows.append(("ERN (kept in every export)", e.ern))
+    rows += [("Kind", e.kind), ("Captured at", e.captured_at), ("Source", e.source)]
+    if e.language:
+        rows.append(("Language", e.language))
+    if e.confidentiality:
+        rows.append(("Confidentiality", e.confidentiality))
+    if e.consent_status:
+        rows.append(("Consent", e.consent_status))
     if e.sha256_original:
         rows.append(("SHA-256 of the original", e.sha256_original))
     if e.original_commitment:
@@ -215,6 +245,7 @@ def _exhibit(w: _Writer, d: Dossier, index: int, e: Exhibit) -> None:
         rows.append(("People", ", ".join(e.persons)))
     rows += [(k, str(v)) for k, v in e.media_facts.items()]
     w.fields(rows)
+    court_sections.withheld_notice(w, e)
     _content(w, e)
     if e.custody:
         w.story.append(CondPageBreak(80))
@@ -257,14 +288,20 @@ def _content(w: _Writer, e: Exhibit) -> None:
             table.setStyle(TableStyle([*_FONT_CMDS, ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                        ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
             w.story.append(table)
+        if content.transcript is not None:
+            _transcript(w, content.transcript)
     elif isinstance(content, TranscriptContent):
-        w.story.append(CondPageBreak(80))
-        w.heading("Transcript", w.h2)
-        widths = [80.0, 80.0, FRAME_W - 160.0]
-        w.table(["Time", "Speaker (language)", "Words spoken"],
-                [[f"{sections.timestamp(s.start)}–{sections.timestamp(s.end)}",
-                  f"{s.speaker} ({s.language})" if s.language else s.speaker, s.text]
-                 for s in content.rows()], widths, style=w.body, body_columns=(2,))
+        _transcript(w, content)
+
+
+def _transcript(w: _Writer, content: TranscriptContent) -> None:
+    w.story.append(CondPageBreak(80))
+    w.heading("Transcript", w.h2)
+    widths = [80.0, 80.0, FRAME_W - 160.0]
+    w.table(["Time", "Speaker (language)", "Words spoken"],
+            [[f"{sections.timestamp(s.start)}–{sections.timestamp(s.end)}",
+              f"{s.speaker} ({s.language})" if s.language else s.speaker, s.text]
+             for s in content.rows()], widths, style=w.body, body_columns=(2,))
 
 
 def _certification(w: _Writer, d: Dossier) -> None:
@@ -274,14 +311,18 @@ def _certification(w: _Writer, d: Dossier) -> None:
     decl = d.declaration
     w.add(decl.statement)
     w.story.append(Spacer(1, 10))
-    w.fields([("Investigator", decl.investigator_name), ("Role", decl.investigator_role),
-              ("Place", decl.place), ("Date", decl.date)])
-    w.story.append(Spacer(1, 30))
-    block = [w.para("Signature: ______________________________________", bold=True),
-             Spacer(1, 18),
-             w.para("Printed name: " + decl.investigator_name),
-             Spacer(1, 6),
-             w.para(sections.SEAL_NOTE, w.small)]
+    w.fields([("Declarant", decl.investigator_name), ("Role", decl.investigator_role or "not recorded"),
+              ("Organisation", decl.organisation or d.organisation), ("Place", decl.place or "not recorded"),
+              ("Date", decl.date)])
+    w.story.append(Spacer(1, 18))
+    if decl.sealed:
+        # A sealed file is signed by its seal: an ink line would invite a signature nobody can check.
+        block = [w.para(sections.SEAL_NOTE, w.small)]
+        if d.seal_fingerprint:
+            block.append(w.para(f"Seal certificate SHA-256 fingerprint: {d.seal_fingerprint}", w.small))
+    else:
+        block = [w.para("Signature: ______________________________________", bold=True), Spacer(1, 18),
+                 w.para("Printed name: " + decl.investigator_name)]
     w.story.append(KeepTogether(block))
 
 
@@ -295,6 +336,9 @@ def _verification(w: _Writer, d: Dossier) -> None:
     if d.public_key_pem:
         w.heading("Checkpoint public key (Ed25519, PEM)", w.h2)
         w.add(d.public_key_pem.strip(), w.small)
+    if d.seal_certificate_pem:
+        w.heading("Seal certificate (X.509, PEM; also attached as seal-certificate.pem)", w.h2)
+        w.add(d.seal_certificate_pem.strip(), w.small)
     w.heading("Exhibit hashes", w.h2)
     widths = [60.0, FRAME_W - 60.0]
     if d.level == "redacted":
@@ -316,11 +360,15 @@ def render_dossier(dossier: Dossier, out: BinaryIO, *, progress: ProgressCallbac
     rl_config.useA85 = 0
     late = LateState(ern_prefix=dossier.ern_prefix,
                      footer_left=f"Evidence dossier | {dossier.audience} | {dossier.level}",
-                     progress=progress, cancel=cancel, exhibits_total=len(dossier.exhibits))
-    w = _Writer(late)
+                     progress=progress, cancel=cancel, exhibits_total=len(dossier.exhibits),
+                     legend=dossier.confidentiality,
+                     exhibit_erns={_exhibit_key(i): e.ern for i, e in enumerate(dossier.exhibits) if e.ern})
+    w = _Writer(late, dossier.redaction_marks)
     _cover(w, dossier)
     _contents(w, dossier)
     _index(w, dossier)
+    court_sections.consent(w, dossier)
+    court_sections.redaction_log(w, dossier)
     exhibit_line_starts = []
     for i, exhibit in enumerate(dossier.exhibits):
         if cancel is not None:
@@ -330,11 +378,13 @@ def render_dossier(dossier: Dossier, out: BinaryIO, *, progress: ProgressCallbac
     _certification(w, dossier)
     _verification(w, dossier)
 
-    doc = BaseDocTemplate(out, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X,
-                          topMargin=45, bottomMargin=45, initialFontName=BASE_FONT,
+    page_w, page_h = PAGE_SIZES[dossier.paper]
+    margin_x = (page_w - FRAME_W) / 2
+    doc = BaseDocTemplate(out, pagesize=(page_w, page_h), leftMargin=margin_x, rightMargin=margin_x,
+                          topMargin=45, bottomMargin=50, initialFontName=BASE_FONT,
                           title="", author="", subject="", creator="Evidence Vault",
                           producer="Evidence Vault", invariant=0)
-    frame = Frame(MARGIN_X, 45, FRAME_W, PAGE_H - 90, leftPadding=0, rightPadding=0,
+    frame = Frame(margin_x, 50, FRAME_W, page_h - 95, leftPadding=0, rightPadding=0,
                   topPadding=0, bottomPadding=0, id="body")
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     try:
@@ -346,4 +396,5 @@ def render_dossier(dossier: Dossier, out: BinaryIO, *, progress: ProgressCallbac
         w.lines.insert(start, f"[Exhibit {dossier.exhibits[i].number} begins on page "
                               f"{late.page_ref(_exhibit_key(i))}]")
     text = sections.text_header(dossier, late.pages) + "\n".join(w.lines) + "\n"
-    return RenderResult(pages=late.pages, text=text)
+    spans = [late.section_span(_exhibit_key(i)) or (0, 0) for i in range(len(dossier.exhibits))]
+    return RenderResult(pages=late.pages, text=text, exhibit_pages=spans)

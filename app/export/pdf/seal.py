@@ -1,6 +1,9 @@
 """Seal a PDF/A dossier with a PAdES signature, and check a sealed dossier.
 
-- PAdES baseline B-B: CMS detached signature, subfilter ETSI.CAdES.detached, SHA-256.
+- PAdES baseline B-B: CMS detached signature, subfilter ETSI.CAdES.detached, SHA-256; B-T when a
+  timestamp authority is given (``timestamper``: an RFC 3161 signature timestamp on the seal).
+- The seal is the vault's self-signed one (the offline default) or an organisation's certificate and
+  key imported from PKCS#12 (:mod:`app.export.org_seal`), with its chain embedded.
 - RSA key: with ECDSA pyHanko marks the file PDF 2.0, which PDF/A-3 forbids.
 - Invisible signature field: pyHanko's default visible stamp uses a font it does not embed,
   which would break PDF/A.
@@ -11,6 +14,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -52,6 +56,8 @@ class SealReport:
     modified_after_signing: bool  # anything at all was added or changed after the seal
     coverage: str  # pyHanko's coverage level, e.g. ENTIRE_FILE
     summary: str  # pyHanko's one-line verdict
+    timestamped_at: str | None = None  # the time in a valid RFC 3161 signature timestamp (PAdES B-T)
+    timestamp_authority: str = ""  # who signed that timestamp
 
     @property
     def ok(self) -> bool:
@@ -59,8 +65,11 @@ class SealReport:
 
 
 def seal_pdf(src: BinaryIO, dst: BinaryIO, *, key_pem: bytes, cert_pem: bytes, reason: str,
-             location: str, name: str) -> None:
-    """Append an invisible PAdES-B-B seal to the PDF read from ``src``; write the result to ``dst``."""
+             location: str, name: str, chain_pem: Sequence[bytes] = (), timestamper: Any | None = None) -> None:
+    """Append an invisible PAdES seal to the PDF read from ``src``; write the result to ``dst``.
+
+    ``chain_pem``: the certificates that issued ``cert_pem`` (embedded for validators);
+    ``timestamper``: a pyHanko TimeStamper of an RFC 3161 timestamp authority, for PAdES B-T."""
     try:
         key = load_private_key_from_pemder_data(key_pem, passphrase=None)
         cert = next(iter(load_certs_from_pemder_data(cert_pem)))
@@ -69,15 +78,19 @@ def seal_pdf(src: BinaryIO, dst: BinaryIO, *, key_pem: bytes, cert_pem: bytes, r
                            "identity.", debug_detail=repr(exc)) from exc
     if key.algorithm != "rsa":
         raise InvalidInput("The seal key must be an RSA key (other keys make the PDF fail PDF/A).")
+    try:
+        chain = [c for pem in chain_pem for c in load_certs_from_pemder_data(pem)]
+    except ValueError as exc:
+        raise InvalidInput("The seal's certificate chain could not be read.", debug_detail=repr(exc)) from exc
     signer = signers.SimpleSigner(signing_cert=cert, signing_key=key,
-                                  cert_registry=SimpleCertificateStore.from_certs([cert]))
+                                  cert_registry=SimpleCertificateStore.from_certs([cert, *chain]))
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD, reason=reason, location=location, name=name, md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
     )
     try:
         writer = IncrementalPdfFileWriter(src, strict=False)
-        signers.sign_pdf(writer, meta, signer=signer, output=dst,
+        signers.sign_pdf(writer, meta, signer=signer, output=dst, timestamper=timestamper,
                          new_field_spec=fields.SigFieldSpec(SEAL_FIELD, box=None))
     except (PdfReadError, SigningError) as exc:
         raise InvalidInput("The dossier could not be sealed: the PDF could not be read.",
@@ -91,7 +104,8 @@ def _load_cert(cert_pem: bytes) -> Any:
         raise InvalidInput("The seal certificate could not be read.", debug_detail=repr(exc)) from exc
 
 
-def validate_sealed_pdf(src: BinaryIO, *, cert_pem: bytes, strict: bool = True) -> SealReport:
+def validate_sealed_pdf(src: BinaryIO, *, cert_pem: bytes, strict: bool = True,
+                        trust_roots_pem: Sequence[bytes] = ()) -> SealReport:
     """Check the seal of a PDF against the seal certificate ``cert_pem`` (self-signed: trusted as is).
 
     With ``strict`` (the default) raises :class:`SealInvalid` unless the seal is intact, valid,
@@ -108,7 +122,8 @@ def validate_sealed_pdf(src: BinaryIO, *, cert_pem: bytes, strict: bool = True) 
     if not signatures:
         raise SealInvalid("This PDF carries no seal.")
     sig = signatures[-1]
-    context = ValidationContext(trust_roots=[cert], allow_fetching=False)
+    roots = [cert, *(c for pem in trust_roots_pem for c in load_certs_from_pemder_data(pem))]
+    context = ValidationContext(trust_roots=roots, allow_fetching=False)
     try:
         status = validate_pdf_signature(sig, context)
     except (SignatureValidationError, ValueError, KeyError, PdfReadError) as exc:
@@ -123,6 +138,8 @@ def validate_sealed_pdf(src: BinaryIO, *, cert_pem: bytes, strict: bool = True) 
         or (status.modification_level is not None and status.modification_level.name != "NONE")
     )
     signer_cert = status.signing_cert
+    stamp = getattr(status, "timestamp_validity", None)
+    stamped = stamp is not None and bool(stamp.intact) and bool(stamp.valid)
     report = SealReport(
         intact=bool(status.intact),
         valid=bool(status.valid),
@@ -132,6 +149,9 @@ def validate_sealed_pdf(src: BinaryIO, *, cert_pem: bytes, strict: bool = True) 
         modified_after_signing=modified,
         coverage=coverage,
         summary=status.summary(),
+        timestamped_at=stamp.timestamp.isoformat() if stamped and stamp is not None else None,
+        timestamp_authority=stamp.signing_cert.subject.human_friendly
+        if stamped and stamp is not None and stamp.signing_cert is not None else "",
     )
     if strict and not report.ok:
         raise SealInvalid(report=report, debug_detail=report.summary)

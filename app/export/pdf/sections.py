@@ -44,10 +44,18 @@ def cover_note(d: Dossier) -> str:
 
 def verification_steps(d: Dossier) -> list[tuple[str, str]]:
     return [
+        ("0. All at once, with only this PDF",
+         "Run 'evidence-vault verify-pdf dossier.pdf' (the free Evidence Vault program; no vault and no "
+         "passphrase needed). It checks the seal, the checkpoint signature, every inclusion proof below and "
+         "the hashes of any original files attached, using the files attached inside this PDF: "
+         "seal-certificate.pem and dossier-proofs.json. Each step can also be done by hand as follows."),
         ("1. The seal of this PDF",
-         "Open the PDF in a reader that checks signatures (e.g. Adobe Acrobat Reader) or run "
-         "'pyhanko sign validate --trust seal-certificate.pem dossier.pdf'. The signature covers the "
-         "whole file; a change after sealing shows as an invalid or modified signature."),
+         "Open the PDF in a reader that checks signatures (e.g. Adobe Acrobat Reader) or save the attached "
+         "seal certificate ('pdfdetach -saveall dossier.pdf' or the reader's attachments panel; it is also "
+         "printed below) and run 'pyhanko sign validate --trust seal-certificate.pem dossier.pdf'. The "
+         "signature covers the whole file, attachments included; a change after sealing shows as an "
+         "invalid or modified signature. Compare the certificate's fingerprint with the one the "
+         "organisation published."),
         ("2. The custody log checkpoint",
          f"The cover shows the signed checkpoint this dossier was made from: a custody log of "
          f"{d.tree_size} events whose Merkle root (RFC 9162, SHA-256) is {d.merkle_root}. Check the "

@@ -11,6 +11,7 @@ already fit, joined by ``<br/>`` (no zero-width spaces reach the text layer).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
@@ -128,10 +129,15 @@ def break_lines(text: str, width: float, size: float, *, bold: bool = False) -> 
     return lines
 
 
-def markup(text: str, *, width: float | None = None, size: float = 9.0, bold: bool = False) -> str:
+MARK_COLOUR = "#9b0000"
+
+
+def markup(text: str, *, width: float | None = None, size: float = 9.0, bold: bool = False,
+           marks: Sequence[str] = ()) -> str:
     """Paragraph markup for untrusted text: XML-escaped, one ``<font>`` per script run, newlines
     kept, and — when ``width`` is given — broken into lines that fit (needed for Khmer, Burmese,
-    Thai and Chinese; see the module docstring)."""
+    Thai and Chinese; see the module docstring).  Each of ``marks`` (redaction marks such as
+    ``[Survivor S-1]``) is drawn in a distinct style: dark red and underlined."""
     fonts = ensure_fonts()
     out_lines: list[str] = []
     for paragraph in str(text).replace("\r\n", "\n").split("\n"):
@@ -140,7 +146,12 @@ def markup(text: str, *, width: float | None = None, size: float = 9.0, bold: bo
             parts = []
             for script, run in split_runs(line):
                 font = fonts[script].bold if bold else fonts[script].regular
-                parts.append(f'<font name="{font}">{escape(run)}</font>')
+                escaped = escape(run)
+                for mark in marks:
+                    shown = escape(mark)
+                    if shown in escaped:
+                        escaped = escaped.replace(shown, f'<font color="{MARK_COLOUR}"><u>{shown}</u></font>')
+                parts.append(f'<font name="{font}">{escaped}</font>')
             out_lines.append("".join(parts))
     return "<br/>".join(out_lines)
 

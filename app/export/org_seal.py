@@ -1,0 +1,85 @@
+"""An organisation's seal for dossiers, imported from PKCS#12 (.p12/.pfx), instead of the vault's self-signed one.
+
+The self-signed seal the vault makes at creation stays the offline default: it proves that a dossier
+is unchanged since sealing and which key sealed it, but nobody vouches for that key.  An organisation
+that holds a certificate issued by a certificate authority (a qualified seal, or one a court's registry
+recognises) gives its PKCS#12 file and passphrase for an export; the key is used in memory for that
+export only and is never stored.  The key must be RSA (other keys make pyHanko write PDF 2.0, which
+PDF/A-3 forbids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from app.errors import InvalidInput
+
+MAX_P12_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class OrganisationSeal:
+    """The PEM key, certificate and issuing chain of an imported seal (the key is never printed)."""
+
+    key_pem: bytes = field(repr=False)
+    cert_pem: bytes
+    chain_pem: tuple[bytes, ...]
+    subject: str
+    issuer: str
+
+    @property
+    def fingerprint(self) -> str:
+        return cert_fingerprint(self.cert_pem)
+
+    @property
+    def note(self) -> str:
+        return (f"organisation seal of {self.subject}, certificate issued by {self.issuer} (imported for this "
+                "export; the certificate and its chain are inside the signature).")
+
+
+def cert_fingerprint(cert_pem: bytes) -> str:
+    """SHA-256 of the certificate's DER encoding, lowercase hex (what `openssl x509 -fingerprint -sha256` shows)."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def load_pkcs12(data: bytes, passphrase: str | None) -> OrganisationSeal:
+    """Read an organisation seal from PKCS#12 bytes; plain-sentence errors for every way it can be wrong."""
+    if len(data) > MAX_P12_BYTES:
+        raise InvalidInput("This is not a seal file: it is far too large for a PKCS#12 certificate and key.")
+    secret = passphrase.encode("utf-8") if passphrase else None
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, secret)
+    except ValueError as exc:
+        raise InvalidInput("The seal file could not be opened: the passphrase is wrong, or it is not a PKCS#12 "
+                           "(.p12 or .pfx) file. Check both and try again.", debug_detail=repr(exc)) from exc
+    if key is None or cert is None:
+        raise InvalidInput("The seal file holds no private key and certificate. Export the seal again with its "
+                           "private key included.")
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise InvalidInput("The seal's key must be an RSA key: other keys make the dossier fail PDF/A. Ask for an "
+                           "RSA seal certificate.")
+    if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
+        raise InvalidInput("The seal file's key does not belong to its certificate. Export the seal again.")
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    chain = tuple(c.public_bytes(serialization.Encoding.PEM) for c in (extra or []))
+    return OrganisationSeal(key_pem=key_pem, cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+                            chain_pem=chain, subject=cert.subject.rfc4514_string(),
+                            issuer=cert.issuer.rfc4514_string())
+
+
+def load_pkcs12_file(path: Path, passphrase: str | None) -> OrganisationSeal:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_P12_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"The seal file {path} could not be read: {exc.strerror or exc}.") from exc
+    return load_pkcs12(data, passphrase)
