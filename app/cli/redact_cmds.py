@@ -6,16 +6,21 @@ import argparse
 import json
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from app.cli.terminal import ProgressBar, clean_text
 from app.errors import EvidenceVaultError, InvalidInput
+
+if TYPE_CHECKING:
+    from app.redact.kept import KeptFace
 
 METHODS = ("fill", "pixelate")
 AUDIO_CHOICES = ("keep", "mute", "disguise")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     faces = subparsers.add_parser("faces", help="find faces in photos or videos (no vault needed)")
     faces.add_argument("files", nargs="+", type=Path, metavar="FILE")
     faces.add_argument("--json", action="store_true", help="one JSON object per line per file")
@@ -41,6 +46,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     redact.add_argument("--audio", choices=AUDIO_CHOICES, default="keep")
     redact.add_argument("--accept-residual", action="store_true",
                         help="a reviewer checked the faces still detected after redacting")
+    redact.add_argument("--keep-face", action="append", default=[], metavar="X,Y,W,H",
+                        help="photos: leave this face visible (pixels of the photo as shown); repeat for "
+                             "several faces. Each needs --keep-person and a --keep-reason")
+    redact.add_argument("--keep-person", action="append", default=[], type=int, metavar="PERSON",
+                        help="whose face it is (a person who is not protected); the n-th goes with the n-th "
+                             "--keep-face")
+    redact.add_argument("--keep-reason", action="append", default=[], metavar="TEXT",
+                        help="why the face is kept (e.g. the lawyer's decision for this audience): once for all "
+                             "kept faces, or once per --keep-face")
+    redact.add_argument("--decided-by", metavar="NAME",
+                        help="who decided to keep the faces visible (default: you, the vault's actor)")
     redact.add_argument("--yes", action="store_true", help="apply; without it only the proposal is printed")
     redact.set_defaults(func=cmd_redact)
 
@@ -148,7 +164,7 @@ def _redact_photo_file(source: Path, target: Path, args: argparse.Namespace, see
 
     detector = FaceDetector()
     _, _, boxes = detector.detect_image_file(source)
-    fmt = "jpeg" if target.suffix.lower() in (".jpg", ".jpeg") else "png"
+    fmt: Literal["png", "jpeg"] = "jpeg" if target.suffix.lower() in (".jpg", ".jpeg") else "png"
     buffer = io.BytesIO()
     result = redact_image(source, buffer, boxes, method=args.method, seed=seed, output_format=fmt,
                           detector=detector)
@@ -158,7 +174,7 @@ def _redact_photo_file(source: Path, target: Path, args: argparse.Namespace, see
     print(f"{len(result.boxes)} face area(s) covered", file=sys.stderr)
 
 
-def _write_atomically(target: Path, write) -> None:  # type: ignore[no-untyped-def]
+def _write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:
     import contextlib
     import errno
     import os
@@ -194,15 +210,19 @@ def cmd_redact(args: argparse.Namespace) -> int:
     faces = faces and not args.no_faces
     names = names and not args.no_names
     with open_vault(args) as vault:
+        keep = _kept_faces(vault, args)
         if not args.yes:
             print(propose(vault, args.item_id, faces=faces, names=names, progress=ProgressBar("detect")).summary())
+            for face in keep:
+                print(f"  face kept visible at {face.box.to_list()}: {_person_label(vault, face.person_id)}; "
+                      f"reason: {clean_text(face.reason)}; decided by {clean_text(face.decided_by)}")
             print("Nothing was changed. Run again with --yes to make the redacted copy.", file=sys.stderr)
             return 0
         bar = ProgressBar("redact")
         try:
             result = redact_item(vault, args.item_id, faces=faces, names=names, method=args.method,
                                  audio=args.audio, name_mode="redacted" if args.redacted_names else "pseudonym",
-                                 accept_residual=args.accept_residual, progress=bar)
+                                 accept_residual=args.accept_residual, progress=bar, keep_faces=keep or None)
         finally:
             bar.finish()
     print(result.item_id)
@@ -210,3 +230,38 @@ def cmd_redact(args: argparse.Namespace) -> int:
         print(f"note: {len(result.residual_faces)} residual face detection(s) accepted by the reviewer",
               file=sys.stderr)
     return 0
+
+
+def _kept_faces(vault: Any, args: argparse.Namespace) -> list[KeptFace]:
+    """The faces to leave visible from --keep-face/--keep-person/--keep-reason, checked against the vault."""
+    from app.redact.faces import Box
+    from app.redact.kept import KeptFace, check_kept_faces
+
+    boxes, persons, reasons = args.keep_face, args.keep_person, args.keep_reason
+    if not boxes and not persons and not reasons:
+        return []
+    if len(persons) != len(boxes):
+        raise InvalidInput("Give one --keep-person for each --keep-face (the n-th person goes with the n-th face).")
+    if len(reasons) not in (1, len(boxes)):
+        raise InvalidInput("Give one --keep-reason for all kept faces, or one for each --keep-face.")
+    decided_by = args.decided_by
+    if decided_by is None:
+        profile = vault.actor_profile()
+        decided_by = f"{profile.name} ({profile.role})" if profile.role else profile.name
+    kept = []
+    for index, text in enumerate(boxes):
+        try:
+            x, y, w, h = (int(v) for v in text.split(","))
+        except ValueError:
+            raise InvalidInput(f"'{clean_text(text)}' is not a box: write --keep-face X,Y,W,H in pixels, "
+                               "e.g. --keep-face 630,10,140,200.") from None
+        reason = reasons[index] if len(reasons) == len(boxes) else reasons[0]
+        kept.append(KeptFace(Box(x, y, w, h), persons[index], reason, decided_by))
+    return check_kept_faces(vault.list_persons(), kept)
+
+
+def _person_label(vault: Any, person_id: int | None) -> str:
+    for person in vault.list_persons():
+        if person.id == person_id:
+            return f"person {person_id} ({clean_text(person.pseudonym or person.name)}, {person.role})"
+    return f"person {person_id}"

@@ -18,7 +18,9 @@ from typing import Any
 
 from app.errors import EvidenceVaultError, InvalidInput, UnsupportedMedia
 from app.progress import CancelToken, ProgressCallback
+from app.redact.copies import link_like_original, redacted_title
 from app.redact.faces import Box, boxes_from_lists
+from app.redact.kept import KeptFace, check_kept_faces
 
 METHODS = ("fill", "pixelate")
 AUDIO_CHOICES = ("keep", "mute", "disguise")
@@ -93,7 +95,7 @@ def media_class(item: Any) -> str:
 def _name_redactor(vault: Any, mode: str) -> Any:
     from app.redact.names import redactor_from_persons
 
-    return redactor_from_persons(vault.list_persons(), mode=mode)
+    return redactor_from_persons(vault.list_persons(), mode="redacted" if mode == "redacted" else "pseudonym")
 
 
 def _texts_of(vault: Any, item: Any) -> list[str]:
@@ -147,12 +149,17 @@ def redact_item(
     seed: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    keep_faces: list[KeptFace] | None = None,
 ) -> DerivativeResult:
     """Make the redacted derivative of one item and record it in the custody chain.
 
     ``boxes`` (photos) or ``frames_boxes`` (videos) are the reviewer's final boxes; without them
     the detector's proposal is applied.  Faces still found on a redacted photo raise
     :class:`ResidualFaces` (nothing is stored) unless ``accept_residual``.
+
+    ``keep_faces`` (photos) are faces reviewers decided to leave visible, each naming a person who is
+    not protected, the reason and who decided: boxes lying mostly inside them are not applied, faces
+    found there afterwards are not residual, and each is recorded in the derivation (``kept_faces``).
     """
     if method not in METHODS:
         raise InvalidInput(f"Choose the redaction method: {' or '.join(METHODS)}.")
@@ -165,11 +172,17 @@ def redact_item(
     item = vault.get_item(item_id)
     if item.derived_from is not None and item.derivation and item.derivation.get("redaction"):
         raise InvalidInput(f"Item {item_id} is already a redacted copy; redact its original, item {item.derived_from}.")
+    kind = media_class(item)
+    kept: list[KeptFace] = []
+    if keep_faces:
+        if kind != "photo" or not faces:
+            raise InvalidInput("Faces can be kept visible on photos whose faces are redacted; for this item "
+                               "leave out the faces to keep.")
+        kept = check_kept_faces(vault.list_persons(), keep_faces)
     seed = secrets.randbits(31) if seed is None else seed
     redactor = _name_redactor(vault, name_mode) if names else None
-    kind = media_class(item)
     residual: list[Box] = []
-    title = redactor.redact(item.title or "") if redactor else item.title
+    title = redacted_title(redactor.redact(item.title or "") if redactor else item.title, item_id)
     name = _derivative_name(item.original_name, redactor, kind)
     base_params: dict[str, Any] = {
         "redaction": 1,
@@ -179,6 +192,8 @@ def redact_item(
         "names": {"mode": name_mode, "persons": _protected_ids(vault)} if names else None,
         "seed": seed,
     }
+    if kept:  # only when some are kept: derivations made without them stay exactly as before
+        base_params["kept_faces"] = [face.to_dict() for face in kept]
 
     def store(stream: Any, *, out_name: str, out_kind: str, mime: str, params: dict[str, Any],
               with_progress: bool = False) -> Any:
@@ -186,6 +201,7 @@ def redact_item(
         event = ("redacted", {
             "kind": out_kind, "method": method if faces else None, "audio": audio, "seed": seed,
             "residual_faces_accepted": [b.to_list() for b in residual],
+            **({"kept_faces": [face.to_dict() for face in kept]} if kept else {}),
         })
         return vault.ingest_stream(stream, name=out_name, kind=out_kind, case_id=item.case_id,
                                    derived_from=item_id, derivation={**base_params, **params}, title=title,
@@ -193,7 +209,8 @@ def redact_item(
                                    cancel=cancel)
 
     if kind == "photo" and faces:
-        data, params, residual = _redact_photo(vault, item_id, boxes, method, seed, accept_residual)
+        data, params, residual = _redact_photo(vault, item_id, boxes, method, seed, accept_residual,
+                                               kept=[face.box for face in kept])
         result = store(io.BytesIO(data), out_name=name, out_kind="photo", mime=params["mime"], params=params,
                        with_progress=True)
     elif kind == "video" and (faces or audio != "keep"):
@@ -235,6 +252,8 @@ def redact_item(
     out_kind = vault.get_item(result.item_id).kind
     if redactor is not None and result.duplicate_of is None:
         _copy_redacted_transcript(vault, item_id, result.item_id, redactor)
+    if result.duplicate_of is None:
+        link_like_original(vault, result.item_id, item_id)
     derivation = {**base_params, **params}
     return DerivativeResult(item_id=result.item_id, sha256=result.sha256, kind=out_kind, params=derivation,
                             residual_faces=residual, duplicate_of=result.duplicate_of)
@@ -262,17 +281,20 @@ def replay(vault: Any, derivative_id: int, *, cancel: CancelToken | None = None)
 
 
 def _redact_photo(vault: Any, item_id: int, boxes: list[Box] | None, method: str, seed: int,
-                  accept_residual: bool) -> tuple[bytes, dict[str, Any], list[Box]]:
+                  accept_residual: bool, kept: list[Box] | None = None) -> tuple[bytes, dict[str, Any], list[Box]]:
     from app.redact.faces import FaceDetector
-    from app.redact.photo import redact_image
+    from app.redact.photo import mostly_inside, redact_image
 
     detector = FaceDetector()
     with vault.open_original(item_id) as stream:
         if boxes is None:
             _, _, boxes = detector.detect_image_file(stream)
             stream.seek(0)
+        if kept:  # a box over a kept face (the detector's, or a reviewer's left over) is not applied
+            boxes = [b for b in boxes if not mostly_inside(b, kept)]
         output = io.BytesIO()
-        photo = redact_image(stream, output, boxes, method=method, seed=seed, detector=detector)
+        photo = redact_image(stream, output, boxes, method="pixelate" if method == "pixelate" else "fill", seed=seed,
+                             detector=detector, kept=kept or ())
     if photo.residual_faces and not accept_residual:
         raise ResidualFaces(photo.residual_faces)
     params = {"media": "photo", **_plain(photo.to_dict())}
@@ -350,9 +372,10 @@ def _format_time(seconds: float) -> str:
 
 def _redacted_webvtt(segments: list[Any], redactor: Any) -> bytes:
     lines = ["WEBVTT", ""]
-    for segment in segments:
+    # Segments read as one text: a name split between two cues is redacted too.
+    texts = redactor.redact_segments([segment.text for segment in segments])
+    for segment, text in zip(segments, texts, strict=True):
         lines.append(f"{_format_time(segment.start)} --> {_format_time(max(segment.end, segment.start))}")
-        text = redactor.redact(segment.text)
         speaker = redactor.redact(segment.speaker) if segment.speaker else None
         lines.append(f"<v {speaker}>{text}" if speaker else text)
         lines.append("")
@@ -365,10 +388,11 @@ def _copy_redacted_transcript(vault: Any, source_id: int, target_id: int, redact
     segments = vault.transcript(source_id)
     if not segments:
         return
+    texts = redactor.redact_segments([s.text for s in segments])  # a name split between segments too
     vault.set_transcript(target_id, [
         Segment(start=s.start, end=s.end, speaker=redactor.redact(s.speaker) if s.speaker else None,
-                language=s.language, text=redactor.redact(s.text))
-        for s in segments
+                language=s.language, text=text)
+        for s, text in zip(segments, texts, strict=True)
     ])
 
 

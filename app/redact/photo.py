@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 import pillow_heif
@@ -59,13 +59,13 @@ class PhotoRedaction:
     sha256: str  # of the bytes written to dst
     size: int
     residual_faces: list[Box] = field(default_factory=list)
-    detector: dict = field(default_factory=dict)
+    detector: dict[str, Any] = field(default_factory=dict)
 
     @property
     def needs_review(self) -> bool:
         return bool(self.residual_faces)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """For the custody record (``details`` of the "redacted" event)."""
         return {
             "width": self.width,
@@ -198,6 +198,7 @@ def redact_image(
     detector: FaceDetector | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    kept: Sequence[Box] = (),
 ) -> PhotoRedaction:
     """Write a redacted, metadata-free copy of the photo ``src`` to ``dst`` and check it for faces.
 
@@ -206,6 +207,9 @@ def redact_image(
     are returned in ``residual_faces`` and the caller must not mark the job done until a reviewer
     has looked at them. Nothing is written to ``dst`` unless everything succeeded (``cancel`` is
     checked throughout the check for residual faces).
+
+    ``kept`` are faces reviewers decided to leave visible (e.g. an alleged perpetrator's): the caller
+    leaves them out of ``boxes``, and a face found mostly inside one of them is not a residual face.
     """
     if method not in ("fill", "pixelate"):
         raise InvalidInput("Choose 'fill' or 'pixelate' as the redaction method.")
@@ -219,7 +223,7 @@ def redact_image(
     # Check what will be written (JPEG changes pixels slightly), decoded back.
     written = redacted if output_format == "png" else np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     found = detector.detect(written, progress=progress, cancel=cancel)
-    residual = residual_faces(found, applied, width, height)
+    residual = residual_faces(found, applied, width, height, kept=_clip_boxes(kept, width, height))
     if cancel is not None:
         cancel.check()
     dst.write(data)  # last: a cancelled or failed run leaves dst untouched
@@ -238,22 +242,39 @@ def redact_image(
     )
 
 
-def residual_faces(found: Sequence[Box], applied: Sequence[Box], width: int, height: int) -> list[Box]:
+def residual_faces(found: Sequence[Box], applied: Sequence[Box], width: int, height: int, *,
+                   kept: Sequence[Box] = ()) -> list[Box]:
     """Faces found after redaction that are not (≥ 90%) inside the redacted area.
 
     A detection lying inside redacted pixels is the fill or mosaic itself (its content is
     destroyed by construction); anything reaching out of it is a face the redaction missed or
-    only partly hid.
+    only partly hid.  A detection lying mostly (more than half) inside a ``kept`` box is the face
+    reviewers decided to leave visible, not a residual one.
     """
     mask = np.zeros((height, width), dtype=bool)
     for b in applied:
         mask[b.y:b.y2, b.x:b.x2] = True
+    kept_mask = np.zeros((height, width), dtype=bool)
+    for b in kept:
+        kept_mask[b.y:b.y2, b.x:b.x2] = True
     left = []
     for f in found:
         area = mask[f.y:f.y2, f.x:f.x2]
         if area.size == 0 or area.mean() < 0.9:
+            if kept and area.size and kept_mask[f.y:f.y2, f.x:f.x2].mean() > 0.5:
+                continue
             left.append(f)
     return left
+
+
+def mostly_inside(box: Box, others: Sequence[Box], share: float = 0.5) -> bool:
+    """True when more than ``share`` of ``box``'s area lies inside one of ``others``."""
+    for other in others:
+        w = max(0, min(box.x2, other.x2) - max(box.x, other.x))
+        h = max(0, min(box.y2, other.y2) - max(box.y, other.y))
+        if box.w > 0 and box.h > 0 and w * h > share * box.w * box.h:
+            return True
+    return False
 
 
 @dataclass
@@ -263,7 +284,7 @@ class Proposal:
     width: int
     height: int
     boxes: list[Box]
-    detector: dict = field(default_factory=dict)
+    detector: dict[str, Any] = field(default_factory=dict)
 
     def _clip(self, x: int, y: int, w: int, h: int, score: float) -> Box:
         clipped = _clip_boxes([Box(int(x), int(y), int(w), int(h), score)], self.width, self.height)
@@ -291,7 +312,7 @@ class Proposal:
         self.boxes[index] = box
         return box
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "width": self.width,
             "height": self.height,

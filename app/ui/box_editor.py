@@ -47,6 +47,7 @@ DETECTED_COLOUR = QColor("#e53935")  # what the detector proposed
 REVIEWER_COLOUR = QColor("#fdd835")  # what a reviewer drew or changed
 RANGE_COLOUR = QColor("#29b6f6")  # a reviewer's box over a range of video frames
 RESIDUAL_COLOUR = QColor("#d500f9")  # faces still found after redacting
+KEPT_COLOUR = QColor("#2e7d32")  # a face reviewers decided to leave visible (drawn dashed, not redacted)
 
 
 class _Handle(QGraphicsRectItem):
@@ -84,7 +85,7 @@ class BoxItem(QGraphicsRectItem):
                  bounds: QRectF | None = None, editable: bool = True, tag: Any = None) -> None:
         super().__init__(0, 0, w, h)
         self.score = score
-        self.kind = kind  # "detected", "reviewer", "range" or "residual"
+        self.kind = kind  # "detected", "reviewer", "range", "residual" or "kept" (left visible)
         self.tag = tag  # owner's bookkeeping (e.g. which video range the box belongs to)
         self.bounds = bounds  # the picture's rectangle: boxes stay inside it
         self.on_change: Callable[[BoxItem], None] | None = None
@@ -144,7 +145,7 @@ class BoxItem(QGraphicsRectItem):
         else:
             rect.setBottomLeft(QPointF(min(x, rect.right() - MIN_SIZE), max(y, rect.top() + MIN_SIZE)))
         if self.kind == "detected":
-            self.kind = "reviewer"  # a corrected box is the reviewer's now
+            self.kind = "reviewer"  # a corrected box is the reviewer's now (a kept face stays kept)
             self.score = 1.0
             self._update_look()
         self.set_scene_rect(rect)
@@ -155,12 +156,19 @@ class BoxItem(QGraphicsRectItem):
                                                 rect.bottomLeft()), strict=False):
             handle.setPos(point)
 
+    def set_kind(self, kind: str) -> None:
+        """Turn the box into another kind (e.g. "kept": a face left visible) and redraw it."""
+        self.kind = kind
+        self.setZValue(2 if kind == "residual" else 1)
+        self._update_look()
+        self.update()
+
     def _update_look(self) -> None:
         colour = {"detected": DETECTED_COLOUR, "reviewer": REVIEWER_COLOUR, "range": RANGE_COLOUR,
-                  "residual": RESIDUAL_COLOUR}.get(self.kind, DETECTED_COLOUR)
+                  "residual": RESIDUAL_COLOUR, "kept": KEPT_COLOUR}.get(self.kind, DETECTED_COLOUR)
         pen = QPen(colour, 2)
         pen.setCosmetic(True)  # same width at any zoom
-        if self.kind == "residual":
+        if self.kind in ("residual", "kept"):
             pen.setStyle(Qt.PenStyle.DashLine)
             pen.setWidth(3)
         self.setPen(pen)
@@ -249,8 +257,12 @@ class BoxEditorView(QGraphicsView):
         return [i for i in items if include_residual or i.kind != "residual"]
 
     def boxes(self) -> list[Box]:
-        """Every box to redact (not the residual markers), in picture pixels."""
-        return [item.box() for item in self.box_items()]
+        """Every box to redact (not the residual markers nor faces kept visible), in picture pixels."""
+        return [item.box() for item in self.box_items() if item.kind != "kept"]
+
+    def kept_items(self) -> list[BoxItem]:
+        """The boxes of faces reviewers decided to leave visible (their ``tag`` holds the decision)."""
+        return [item for item in self.box_items() if item.kind == "kept"]
 
     def residual_boxes(self) -> list[Box]:
         return [item.box() for item in self.box_items(include_residual=True) if item.kind == "residual"]
