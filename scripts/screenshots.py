@@ -185,6 +185,9 @@ def main() -> int:
         window.search_edit.setText("ท่าเรือ")
         window.run_search()
         shot(window, "05-search-thai")
+        window.search_edit.setText("工资")  # a word of the transcript: the matching line and its timecode
+        window.run_search()
+        shot(window, "25-search-transcript-timecode")
         window.search_edit.setText("")
         window.select_item(ids[4])
         window.details.tabs.setCurrentIndex(2)
@@ -253,6 +256,57 @@ def main() -> int:
         guide = ui.open_guide()
         shot(guide, "24-user-guide")
         guide.close()
+        document = ui.open_item(vault_item(ui, ids[5]))
+        shot(document, "26-document-viewer")
+        document.close()
+        attached = media / "interview-01.vtt"  # a transcript typed elsewhere, attached from the Edit menu
+        attached.write_text("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Interviewer>เล่าให้ฟังหน่อยว่าเกิดอะไรขึ้นบนเรือ\n\n"
+                            "00:00:02.000 --> 00:00:04.500\n<v Survivor 7>我们在船上工作了两年，没有拿到工资。\n\n"
+                            "00:00:04.500 --> 00:00:06.000\n<v Survivor 7>ពួកគេបានយកលិខិតឆ្លងដែនរបស់យើង។\n",
+                            encoding="utf-8")
+        from app.ui.transcript_files import attach_transcript
+
+        # Edit ▸ Attach transcript file asks before replacing the typed transcript; answered yes here.
+        if attach_transcript(window, ui.gate, vault_item(ui, ids[4]), attached, confirm=False) != 3:
+            raise RuntimeError("the transcript was not attached")
+        recovery = ui.open_recovery_setup()
+        shot(recovery, "27-recovery-setup")
+        recovery.reject()
+        video_redaction = ui.open_redaction(vault_item(ui, ids[4]))
+        wait_for(lambda: video_redaction.video is not None and video_redaction.frame_boxes is not None
+                 and video_redaction.proposal is not None, 120000)
+        video_redaction.resize(1340, 700)
+        video_redaction.timeline.slider.setValue(40)
+        settle(800)
+        video_redaction.editor.add_box(220, 90, 200, 170)
+        video_redaction.set_preview(True)
+        shot(video_redaction, "28-video-redaction-preview")
+        video_redaction.close()
+        photo_redaction = ui.open_redaction(vault_item(ui, ids[0]))
+        wait_for(lambda: photo_redaction.proposal is not None and photo_redaction.photo is not None, 60000)
+        photo_redaction.editor.add_box(420, 560, 460, 160)  # the boat's registration, say
+        copies, problems = [], []
+        photo_redaction.derivativeCreated.connect(copies.append)
+        photo_redaction.applyFailed.connect(problems.append)
+        photo_redaction.residualFound.connect(lambda _boxes: problems.append("residual"))
+        wait_for(lambda: photo_redaction.apply_button.isEnabled(), 60000)
+        photo_redaction.apply()
+        wait_for(lambda: bool(copies) or bool(problems), 300000)
+        if problems == ["residual"]:  # the detector saw a "face" in the synthetic hills: checked, not a face
+            problems.clear()
+            photo_redaction.apply(accept_residual=True)
+            wait_for(lambda: bool(copies) or bool(problems), 300000)
+        if problems:
+            raise RuntimeError(f"the demo redaction failed: {problems} ({photo_redaction.status.text()})")
+        settle(500)
+        photo_redaction.close()
+        window.select_item(copies[0])
+        shot(window, "29-redacted-copy-under-original")
+        exported = export_walkthrough(ui, window, case, work, wait_for, shot, [ids[0], ids[4], ids[5]])
+        report = verify_lone_pdf(exported)
+        render_transcript_page(exported, out / "32-dossier-transcript-page.png", shots)
+        print(f"verify-pdf {exported.name}: {'VERIFIED' if report.ok else report.problems} "
+              f"({report.proofs_checked} custody proofs)")
 
         qapp.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
         window.select_item(ids[0])
@@ -270,6 +324,65 @@ def main() -> int:
 
 def vault_item(ui, item_id):
     return ui.gate.get_item(item_id)
+
+
+def export_walkthrough(ui, window, case, work, wait_for, shot, items):
+    """File ▸ Export dossier for a court, original level, to the end.  The whole case first: it holds the
+    damaged photo, and the wizard says which exhibit could not be read (shot); then the chosen ``items``."""
+    window.cases_view.setCurrentIndex(window.cases_model.index(window.cases_model.row_of(case)))
+    target = None
+    for attempt, chosen in enumerate((None, items)):
+        wizard = ui.open_export()
+        target = work / f"court-dossier-{attempt}.pdf"
+        if chosen is not None:
+            wizard.items_page.choose_items(chosen)
+        wizard.next()
+        wizard.set_choice(audience="court")
+        wizard.next()
+        wizard.set_choice(level="original")
+        wizard.next()
+        wizard.output_page.ern.setText("FF-2026")
+        wizard.output_page.path.setText(str(target))
+        wizard.next()
+        assert wizard.currentPage() is wizard.options_page  # legend, paper, place, seal: the defaults
+        wizard.next()
+        wait_for(lambda wizard=wizard: wizard.consent_page.report is not None, 60000)
+        if not wizard.consent_page.isComplete():
+            wizard.consent_page.leave_out.setChecked(True)
+        wizard.next()
+        wait_for(lambda wizard=wizard: not wizard.progress_page.running, 300000)
+        if chosen is None:
+            shot(wizard, "30-export-damaged-exhibit-named")
+        else:
+            wait_for(lambda wizard=wizard: wizard.currentPage() is wizard.done_page, 60000)
+            shot(wizard, "31-export-done")
+        wizard.close()
+    return target
+
+
+def verify_lone_pdf(path):
+    """What `evidence-vault verify-pdf FILE` checks, on the exported file alone."""
+    from app.export.pdf.verify_pdf import verify_pdf
+
+    report = verify_pdf(path)
+    if not report.ok:
+        raise RuntimeError(f"the exported dossier does not verify: {report.problems}")
+    return report
+
+
+def render_transcript_page(path, png, shots):
+    """The dossier page that carries the interview's transcript, rendered by Qt's PDF module."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtPdf import QPdfDocument
+
+    document = QPdfDocument()
+    document.load(str(path))
+    for page in range(document.pageCount()):
+        if "Words spoken" in document.getAllText(page).text():
+            document.render(page, QSize(850, 1202)).save(str(png))
+            shots.append(str(png))
+            return
+    raise RuntimeError("no transcript page in the dossier")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QWidget
 
 from app.errors import EvidenceVaultError
+from app.progress import CancelToken, ProgressCallback
 from app.ui.autolock import IdleWatcher
+from app.ui.document_viewer import DocumentViewer, is_readable_document
 from app.ui.guide import UserGuideWindow
 from app.ui.image_viewer import ImageViewer
 from app.ui.imaging import IMAGE_KINDS
@@ -27,11 +29,15 @@ from app.ui.media_viewer import MediaViewer, is_playable
 from app.ui.persons import PersonsDialog
 from app.ui.privacy import UiSettings
 from app.ui.recording import RecordingDialog
+from app.ui.recovery_dialog import RecoveryRequest, RecoverySetupDialog, SharesDialog
 from app.ui.start import Backoff, CreateVault, OpenVault, StartWindow, default_create, default_open
 from app.ui.vault_dialogs import ChangePassphraseDialog, ProfileDialog, checkpoint_dialog, public_key_dialog
 from app.ui.vault_gate import GatedVault
 from app.ui.verify import CustodyLogWindow, VerifyDialog
-from app.ui.workers import WorkerPool
+from app.ui.workers import Worker, WorkerPool
+from app.vault.models import Item
+from app.vault.service import RecoverySetup, VaultService, enable_recovery
+from app.vault.service import panic as destroy_keys_if_configured
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +57,11 @@ class EvidenceVaultApp(QObject):
         super().__init__()
         self.qapp = qapp
         self.settings = settings
-        # One worker thread: every job uses the vault's single SQLite connection, so jobs run one after another.
+        # One worker thread, so jobs run one after another.  Not for safety: the vault serialises its own
+        # database work (tests/ui/test_vault_device.py races it from several threads); every job spends most
+        # of its time in that one connection, and a second thread would only queue behind it.
         self.pool = WorkerPool(self, max_threads=1)
-        self.vault: Any = None  # the real vault: only this class closes it
+        self.vault: VaultService | None = None  # the real vault: only this class closes it
         self.gate: GatedVault | None = None  # what windows get (see vault_gate)
         self.main_window: MainWindow | None = None
         self.content: list[QWidget] = []  # every window/dialog that may show evidence
@@ -69,7 +77,7 @@ class EvidenceVaultApp(QObject):
         self.start_window.show()
 
     # -- unlock ----------------------------------------------------------------------------------
-    def on_unlocked(self, vault: Any) -> None:
+    def on_unlocked(self, vault: VaultService) -> None:
         self.vault = vault
         self.gate = GatedVault(vault)
         window = MainWindow(self.gate, self.pool)
@@ -87,6 +95,7 @@ class EvidenceVaultApp(QObject):
         window.checkpoint_requested.connect(self.open_checkpoint)
         window.export_key_requested.connect(self.open_public_key)
         window.profile_requested.connect(self.open_profile)
+        window.recovery_requested.connect(self.open_recovery_setup)
         window.guide_requested.connect(self.open_guide)
         window.destroyed.connect(lambda *_: None)
         self.main_window = window
@@ -97,7 +106,7 @@ class EvidenceVaultApp(QObject):
         self.idle.start()
         self.unlocked.emit()
 
-    def _settle_profile(self, vault: Any) -> None:
+    def _settle_profile(self, vault: VaultService) -> None:
         """Role and organisation typed at unlock are remembered in the vault; left blank, the vault's
         remembered ones are shown and kept on the lock screen."""
         role, organisation = self.start_window.typed_profile()
@@ -121,8 +130,8 @@ class EvidenceVaultApp(QObject):
     def _untrack(self, widget: QWidget) -> None:
         self.content = [w for w in self.content if w is not widget]
 
-    def open_item(self, item: Any) -> QWidget | None:
-        if self.vault is None:
+    def open_item(self, item: Item) -> QWidget | None:
+        if self.gate is None:
             return None
         try:
             if item.kind in IMAGE_KINDS or (item.mime or "").startswith("image/"):
@@ -130,6 +139,8 @@ class EvidenceVaultApp(QObject):
             elif is_playable(item):
                 viewer = MediaViewer(self.gate, item)
                 viewer.saved.connect(self._refresh_main)
+            elif is_readable_document(item):
+                viewer = DocumentViewer(self.gate, item)
             else:
                 self._error(EvidenceVaultError(self.tr(
                     "There is no viewer for this kind of item yet. Its details and custody are shown on the right.")))
@@ -137,19 +148,19 @@ class EvidenceVaultApp(QObject):
         except EvidenceVaultError as error:
             self._error(error)
             return None
-        self._record_view(item)
+        self._record_view(self.gate, item)
         self._track(viewer).show()
         return viewer
 
-    def _record_view(self, item: Any) -> None:
+    def _record_view(self, gate: GatedVault, item: Item) -> None:
         # Who looked at which evidence belongs in the custody log.
         try:
-            self.gate.record_event("item_viewed", item_id=item.id)
+            gate.record_event("item_viewed", item_id=item.id)
         except EvidenceVaultError as error:
             log.debug("could not record view: %r", error)
 
     def open_persons(self) -> PersonsDialog | None:
-        if self.vault is None:
+        if self.gate is None:
             return None
         dialog = PersonsDialog(self.gate, self.main_window)
         dialog.changed.connect(self._refresh_main)
@@ -157,21 +168,21 @@ class EvidenceVaultApp(QObject):
         return dialog
 
     def open_verify(self) -> VerifyDialog | None:
-        if self.vault is None:
+        if self.gate is None:
             return None
         dialog = VerifyDialog(self.gate, self.pool, self.main_window)
         self._track(dialog).show()
         return dialog
 
     def open_custody_log(self) -> CustodyLogWindow | None:
-        if self.vault is None:
+        if self.gate is None:
             return None
         window = CustodyLogWindow(self.gate)
         self._track(window).show()
         return window
 
     def open_recording(self) -> RecordingDialog | None:
-        if self.vault is None:
+        if self.gate is None:
             return None
         case_id = self.main_window.current_case_id() if self.main_window else None
         dialog = RecordingDialog(self.gate, self.pool, case_id=case_id, parent=self.main_window)
@@ -179,33 +190,43 @@ class EvidenceVaultApp(QObject):
         self._track(dialog).show()
         return dialog
 
-    def open_redaction(self, item: Any) -> QWidget | None:
-        """Redaction review (app/ui/redaction_review.py, a colleague's screen) for one item."""
-        if self.vault is None or item is None:
+    def open_redaction(self, item: Item | None) -> QWidget | None:
+        """Redaction review (app/ui/redaction_review.py) for one item."""
+        if self.gate is None or item is None:
             return None
         from app.ui.redaction_review import RedactionReviewDialog
 
         dialog = RedactionReviewDialog(self.gate, item.id, self.main_window, pool=self.pool)
-        dialog.derivativeCreated.connect(lambda _id: self._refresh_main())
+        dialog.derivativeCreated.connect(self._redacted_copy_made)
         self._track(dialog).show()
         return dialog
 
+    def _redacted_copy_made(self, copy_id: int) -> None:
+        """Show the new copy (titled and linked by the core) under its original."""
+        self._refresh_main()
+        if self.main_window is not None:
+            self.main_window.select_item(copy_id)
+
     def open_export(self) -> QWidget | None:
-        """The export wizard (app/ui/export_wizard.py, a colleague's screen) for the current case."""
-        if self.vault is None:
+        """The export wizard (app/ui/export_wizard.py) for the current case."""
+        if self.gate is None:
             return None
         from app.ui.export_wizard import ExportWizard
 
         case_id = self.main_window.current_case_id() if self.main_window else None
-        wizard = ExportWizard(self.gate, self.main_window, case_id=case_id, pool=self.pool)
+        gate = self.gate
+        # The wizard's "Open redaction review" opens the same review window as the menu, so the list
+        # refreshes when the copy is made.
+        wizard = ExportWizard(gate, self.main_window, case_id=case_id, pool=self.pool,
+                              open_review=lambda item_id: self.open_redaction(gate.get_item(item_id)))
         self._track(wizard).show()
         return wizard
 
-    def _dialog(self, make: Any) -> QWidget | None:
-        if self.vault is None:
+    def _dialog(self, make: Callable[[GatedVault], QWidget]) -> QWidget | None:
+        if self.gate is None:
             return None
         try:
-            dialog: QWidget = make()
+            dialog: QWidget = make(self.gate)
         except EvidenceVaultError as error:
             self._error(error)
             return None
@@ -213,25 +234,58 @@ class EvidenceVaultApp(QObject):
         return dialog
 
     def open_change_passphrase(self) -> QWidget | None:
-        return self._dialog(lambda: ChangePassphraseDialog(self.gate, self.pool, self.main_window))
+        return self._dialog(lambda gate: ChangePassphraseDialog(gate, self.pool, self.main_window))
 
     def open_checkpoint(self) -> QWidget | None:
-        return self._dialog(lambda: checkpoint_dialog(self.gate, self.main_window))
+        return self._dialog(lambda gate: checkpoint_dialog(gate, self.main_window))
 
     def open_public_key(self) -> QWidget | None:
-        return self._dialog(lambda: public_key_dialog(self.gate, self.main_window))
+        return self._dialog(lambda gate: public_key_dialog(gate, self.main_window))
 
     def open_profile(self) -> QWidget | None:
-        def make() -> QWidget:
-            dialog = ProfileDialog(self.gate, self.main_window)
+        def make(gate: GatedVault) -> QWidget:
+            dialog = ProfileDialog(gate, self.main_window)
             dialog.saved.connect(lambda p: self.start_window.show_profile(p.name, p.role, p.organisation))
             return dialog
 
         return self._dialog(make)
 
+    def open_recovery_setup(self) -> QWidget | None:
+        if self.vault is None:
+            return None
+        dialog = RecoverySetupDialog(self.main_window)
+        dialog.requested.connect(self.set_up_recovery)
+        self._track(dialog).show()
+        return dialog
+
+    def set_up_recovery(self, request: RecoveryRequest) -> Worker | None:
+        """Lock (the vault file is rewritten with a new key), enable recovery, show the shares once."""
+        if self.vault is None:
+            return None
+        path, actor = self.vault.path, self.vault.actor_profile().name
+        self.lock("recovery set-up")
+        self.start_window.show_message(self.tr("Setting up recovery… the vault stays locked until it is done."))
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> RecoverySetup:
+            return enable_recovery(path, request.passphrase, actor=actor, shares=request.shares,
+                                   threshold=request.threshold, panic_destroys_keys=request.panic_destroys_keys)
+
+        def done(setup: RecoverySetup) -> None:
+            self.start_window.remember_vault(str(path))
+            self.start_window.show_message(self.tr(
+                "Recovery is set up. Unlock the vault with your passphrase to go on."))
+            self.shares_dialog = SharesDialog(setup, self.start_window)
+            self.shares_dialog.show()
+
+        def failed(error: EvidenceVaultError) -> None:
+            self.start_window.show_message(self.tr("Recovery was not set up: %1 Unlock the vault to try again.")
+                                           .replace("%1", error.user_message()))
+
+        return self.pool.run(job, name="recovery", on_result=done, on_error=failed)
+
     def open_guide(self) -> QWidget | None:
         # Not evidence, but tracked anyway so a lock leaves nothing open but the unlock screen.
-        return self._dialog(lambda: UserGuideWindow())
+        return self._dialog(lambda _gate: UserGuideWindow())
 
     def edit_auto_lock(self) -> None:
         minutes, ok = QInputDialog.getInt(self.main_window, self.tr("Auto-lock"),
@@ -301,13 +355,11 @@ class EvidenceVaultApp(QObject):
         (recovery enabled with --panic-destroys-keys): afterwards only the recovery shares open the vault."""
         if self.vault is None:
             return
-        from app.vault import recovery
-
         path = self.vault.path
         self.lock("panic")
         self.start_window.forget_identity()
         try:
-            result = recovery.panic(path)
+            result = destroy_keys_if_configured(path)
         except EvidenceVaultError as error:
             self.start_window.show_message(error.user_message())
             return
@@ -322,7 +374,7 @@ class EvidenceVaultApp(QObject):
         self.pool.shutdown(WORKER_WAIT_MS)  # jobs of the unlock screen; a stuck one is abandoned
 
 
-def close_vault(vault: Any, reason: str, *, wait_s: float) -> bool:
+def close_vault(vault: VaultService, reason: str, *, wait_s: float) -> bool:
     """Record the lock and close ``vault``, waiting at most ``wait_s``; True when it is closed.
 
     Done on a helper thread: an abandoned job stuck inside a vault call holds the vault's lock, and the

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,7 +24,10 @@ from PySide6.QtWidgets import (
 from app.errors import EvidenceVaultError
 from app.ui.icons import icon
 from app.ui.models import EventsTableModel, damaged_text, item_damaged, item_hidden, person_label
+from app.ui.plain_words import derivation_sentence
 from app.ui.safe_text import capture_time_text, human_size, ltr, plain, short_time
+from app.vault.models import Item
+from app.vault.service import VaultService
 
 
 def _value_label() -> QLabel:
@@ -50,8 +52,8 @@ class DetailsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.vault: Any = None
-        self.item: Any = None
+        self.vault: VaultService | None = None
+        self.item: Item | None = None
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_info(), icon("fa5s.info-circle"), self.tr("Details"))
         self.tabs.addTab(self._build_notes(), icon("fa5s.sticky-note"), self.tr("Notes"))
@@ -65,7 +67,7 @@ class DetailsPanel(QWidget):
         page = QWidget()
         outer = QVBoxLayout(page)
         self.open_button = QPushButton(icon("fa5s.eye"), self.tr("&Open"))
-        self.open_button.clicked.connect(lambda: self.item and self.open_requested.emit(self.item.id))
+        self.open_button.clicked.connect(lambda: None if self.item is None else self.open_requested.emit(self.item.id))
         self.edit_button = QPushButton(icon("fa5s.edit"), self.tr("&Edit details…"))
         self.edit_button.setToolTip(self.tr("Change title, description, place, source, time, tags or case (F2)"))
         self.edit_button.clicked.connect(self._edit_clicked)
@@ -151,11 +153,11 @@ class DetailsPanel(QWidget):
             self.edit_requested.emit(self.item.id)
 
     # -- content -------------------------------------------------------------------------------
-    def set_vault(self, vault: Any) -> None:
+    def set_vault(self, vault: VaultService | None) -> None:
         self.vault = vault
         self.show_item(None, None)
 
-    def show_item(self, item: Any, case_title: str | None) -> None:
+    def show_item(self, item: Item | None, case_title: str | None) -> None:
         self.item = item
         enabled = item is not None
         for widget in (self.open_button, self.edit_button, self.link_button, self.add_note_button, self.note_edit):
@@ -189,14 +191,11 @@ class DetailsPanel(QWidget):
         v["original"].setText(plain(item.original_name, max_length=300))
         v["size"].setText(ltr(f"{human_size(item.size)} ({item.size:,} bytes)"))
         v["mime"].setText(plain(item.mime, max_length=100))
-        v["sha256"].setText(item.sha256)
-        v["sha256"].setCursorPosition(0)
-        derived = ""
-        if item.derived_from is not None:
-            derived = f"#{item.derived_from}"
-            if item.derivation:
-                derived += " — " + plain(json.dumps(item.derivation, ensure_ascii=False), max_length=300)
-        v["derived"].setText(derived)
+        digest = v["sha256"]
+        digest.setText(item.sha256)
+        if isinstance(digest, QLineEdit):
+            digest.setCursorPosition(0)
+        v["derived"].setText(plain(derivation_sentence(item.derived_from, item.derivation), max_length=300))
         v["ingested"].setText(ltr(short_time(item.created_at)))
         self.metadata.setPlainText(plain(json.dumps(item.metadata or {}, ensure_ascii=False, indent=1,
                                                     sort_keys=True, default=str),
@@ -225,7 +224,7 @@ class DetailsPanel(QWidget):
 
     def add_note(self) -> None:
         text = self.note_edit.toPlainText().strip()
-        if not text or self.item is None:
+        if not text or self.item is None or self.vault is None:
             return
         try:
             self.vault.add_note(self.item.id, text)
@@ -236,7 +235,7 @@ class DetailsPanel(QWidget):
         self.refresh_related()
 
     def link_person(self) -> None:
-        if self.item is None:
+        if self.item is None or self.vault is None:
             return
         try:
             persons = self.vault.list_persons()

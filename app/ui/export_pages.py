@@ -1,16 +1,17 @@
 """The last pages of the export wizard: consent, progress, and what was written.
 
-The consent page asks the export code itself (``app.export.selection.select`` and
-``app.export.consent_gate.find_blocked``, the functions ``export()`` runs first) which exhibits
-consent keeps in the vault and why, before anything is written.  The progress page runs
+The consent page asks the export code itself (``app.export.consent_preview``, the steps
+``export()`` runs first) which exhibits consent keeps in the vault and why, before anything is
+written.  The progress page runs
 ``app.export.exporter.export`` in a worker with a progress bar and cancel.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import (
@@ -30,58 +31,34 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.errors import EvidenceVaultError
+from app.errors import Cancelled, EvidenceVaultError
+from app.export.consent_gate import normalise_reason, override_reason_acceptable
 from app.export.near_matches import NearMatchesFound
 from app.progress import CancelToken, ProgressCallback
+from app.ui.export_options import DamagedQuestion, ReviewStop
 from app.ui.icons import icon
 from app.ui.safe_text import plain
 from app.ui.workers import Worker
+from app.vault.service import VaultService
 
-MIN_REASON = 10  # app.export.consent_gate refuses shorter override reasons
-MAX_REASON = 500
+if TYPE_CHECKING:
+    from app.export.consent_preview import ConsentReport
 
-
-@dataclass
-class ConsentReport:
-    """What consent allows for one selection and audience (nothing written yet)."""
-
-    audience: str
-    exhibits: list[Any]  # Item, originals
-    blocked: list[Any]  # app.export.consent_gate.Blocked
-    auto_redact: list[int] = field(default_factory=list)  # visual exhibits without a reviewed redacted copy
-
-    @property
-    def blocked_items(self) -> set[int]:
-        return {b.item_id for b in self.blocked}
-
-    @property
-    def remaining(self) -> int:
-        return len([i for i in self.exhibits if i.id not in self.blocked_items])
-
-
-def consent_job(vault: Any, *, case_id: int | None, item_ids: list[int] | None, audience: str, level: str):  # -> Job
+def consent_job(vault: VaultService, *, case_id: int | None, item_ids: list[int] | None, audience: str,
+                level: str) -> Callable[[ProgressCallback, CancelToken], ConsentReport]:
     def run(_progress: ProgressCallback, cancel: CancelToken) -> ConsentReport:
-        from app.export import consent_gate, selection
-        from app.export.derivatives import needing_faces
+        from app.export.consent_preview import consent_preview  # loads the redaction models: not at start-up
 
-        chosen = selection.select(vault, case_id=case_id, item_ids=item_ids)
-        cancel.check()
-        extra_links = {i: [d.id for d in ds] for i, ds in chosen.derivatives.items()}
-        blocked = consent_gate.find_blocked(vault, chosen.exhibits, audience, extra_links)
-        auto = [item.id for item in needing_faces(chosen)] if level == "redacted" else []
-        return ConsentReport(audience, list(chosen.exhibits), blocked, auto)
+        return consent_preview(vault, case_id=case_id, item_ids=item_ids, audience=audience, level=level,
+                               cancel=cancel)
 
     return run
-
-
-def normalised_reason(text: str) -> str:
-    return " ".join(text.split())
 
 
 class ConsentPage(QWizardPage):
     """Which exhibits consent keeps in the vault, and why; leave them out, or (court) override."""
 
-    def __init__(self, wizard: Any) -> None:
+    def __init__(self, wizard: Any) -> None:  # ExportWizard: its choices are typed loosely (see its mode pages)
         super().__init__()
         self._wizard = wizard
         self.report: ConsentReport | None = None
@@ -203,8 +180,8 @@ class ConsentPage(QWizardPage):
         auto = [i for i in report.auto_redact if i not in leaving]
         self.auto_note.setVisible(bool(auto))
         self.auto_note.setText(self.tr(
-            "%1 photo(s)/video(s) to export have no reviewed redacted copy (items %2); they will be redacted "
-            "automatically. To check the boxes yourself first, cancel and use Redaction review.")
+            "%1 photo(s)/video(s) to export have no reviewed redacted copy (items %2). The export will stop and "
+            "ask you to review them in Redaction review, or to accept automatic redaction under your name.")
             .replace("%1", str(len(auto))).replace("%2", ", ".join(str(i) for i in auto[:20])))
 
     def isComplete(self) -> bool:
@@ -216,14 +193,13 @@ class ConsentPage(QWizardPage):
         if self.leave_out.isChecked():
             return report.remaining > 0
         if self.override.isChecked():
-            reason = normalised_reason(self.reason.toPlainText())
-            return report.audience == "court" and MIN_REASON <= len(reason) <= MAX_REASON
+            return override_reason_acceptable(report.audience, self.reason.toPlainText())
         return False
 
     @property
     def override_reason(self) -> str | None:
         if self.report and self.report.blocked and self.override.isChecked():
-            return normalised_reason(self.reason.toPlainText())
+            return normalise_reason(self.reason.toPlainText())
         return None
 
     @property
@@ -234,13 +210,23 @@ class ConsentPage(QWizardPage):
 class ProgressPage(QWizardPage):
     """Runs the export in a worker; goes on to the last page by itself when it is done."""
 
-    def __init__(self, wizard: Any) -> None:
+    def __init__(self, wizard: Any) -> None:  # ExportWizard: its choices are typed loosely (see its mode pages)
         super().__init__()
         self._wizard = wizard
         self.worker: Worker | None = None
         self.result: Any = None
         self.error: EvidenceVaultError | None = None
+        self.cancelled: Cancelled | None = None  # what the export said when it was cancelled (copies kept)
         self._token: int | None = None
+        # A redacted export stops before redacting pictures itself until the user reviews them or accepts that.
+        self.automatic_accepted_by: str | None = None
+        self.review_stop = ReviewStop(wizard.open_review, wizard.actor_name)
+        self.review_stop.accepted.connect(self.accept_automatic_and_retry)
+        # A picture that cannot be read stops the export (in seconds, before any redaction) until the user
+        # chooses to include it as the original file with a placeholder page (withheld when redacted).
+        self.damaged_as_native = False
+        self.damaged_question = DamagedQuestion()
+        self.damaged_question.accepted.connect(self.include_damaged_and_retry)
         self.setTitle(self.tr("Exporting"))
         self.setSubTitle(self.tr("Building, sealing and writing the dossier. You can keep working in the main "
                                  "window; the vault stays busy until this is done."))
@@ -273,6 +259,8 @@ class ProgressPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
+        layout.addWidget(self.review_stop)
+        layout.addWidget(self.damaged_question)
         layout.addLayout(buttons)
         layout.addStretch(1)
 
@@ -294,9 +282,14 @@ class ProgressPage(QWizardPage):
                       out=w.output_path, bundle=w.bundle, ern_prefix=w.ern_prefix,
                       override_reason=consent.override_reason,
                       leave_out_without_consent=consent.leave_out_blocked,
-                      accept_near_matches=self.clearance)
+                      accept_near_matches=self.clearance, confidentiality=w.options_page.confidentiality,
+                      paper=w.options_page.paper_size, place=w.options_page.place_text, review_required=True,
+                      accept_automatic_redaction=self.automatic_accepted_by, seal=w.options_page.seal,
+                      timestamper=w.options_page.timestamper, damaged_as_native=self.damaged_as_native)
         vault = w.vault
-        self.result, self.error = None, None
+        self.result, self.error, self.cancelled = None, None, None
+        self.review_stop.setVisible(False)
+        self.damaged_question.setVisible(False)
         self.progress.setValue(0)
         self.message.setText(self.tr("Starting…"))
         self.message.setStyleSheet("")
@@ -306,8 +299,15 @@ class ProgressPage(QWizardPage):
             widget.setVisible(False)
         if hasattr(vault, "begin"):
             self._token = vault.begin(self.tr("exporting"))
-        self.worker = w.pool.run(lambda progress, cancel: export(vault, progress=progress, cancel=cancel, **kwargs),
-                                 name="export", on_progress=self._progress, on_result=self._done,
+
+        def job(progress: ProgressCallback, cancel: CancelToken) -> Any:
+            try:
+                return export(vault, progress=progress, cancel=cancel, **kwargs)
+            except Cancelled as stopped:
+                self.cancelled = stopped  # read on the UI thread once the worker reports the cancel
+                raise
+
+        self.worker = w.pool.run(job, name="export", on_progress=self._progress, on_result=self._done,
                                  on_error=self._failed, on_cancelled=self._cancelled, on_finished=self._finished)
         self.completeChanged.emit()
         return self.worker
@@ -329,13 +329,35 @@ class ProgressPage(QWizardPage):
         self.message.setText(self.tr("Done."))
 
     def _failed(self, error: EvidenceVaultError) -> None:
+        from app.export.dossier_court import NeedsReview
+        from app.export.unreadable import DamagedExhibits  # picture decoders: loaded when needed
+
         self.error = error
         self.message.setStyleSheet("color: #b71c1c;")
         self.message.setText(error.user_message())
         if isinstance(error, NearMatchesFound):
             for widget in (self.reviewer, self.clear_button):
                 widget.setVisible(True)
+        elif isinstance(error, NeedsReview):
+            items = needing_review(error)
+            self.message.setText(self.tr("Photos or videos to export have no reviewed redacted copy (items %1). "
+                                         "Nothing was written.").replace("%1", ", ".join(map(str, items))))
+            self.review_stop.ask(items)
+        elif isinstance(error, DamagedExhibits):
+            self.message.setText(error.user_message().replace(
+                " (in the export wizard, answer Yes; on the command line, add --damaged-as-native)", ""))
+            self.damaged_question.ask(len(error.item_ids), redacted=self._wizard.level == "redacted")
         self._wizard.exportFailed.emit(error)
+
+    def accept_automatic_and_retry(self, name: str) -> None:
+        """Export again, redacting the remaining pictures automatically under ``name`` (in the chain)."""
+        self.automatic_accepted_by = name
+        self.start()
+
+    def include_damaged_and_retry(self) -> None:
+        """Export again with damaged pictures as original files with a placeholder page (withheld if redacted)."""
+        self.damaged_as_native = True
+        self.start()
 
     def _reviewer_changed(self, text: str) -> None:
         self.clear_button.setEnabled(bool(text.strip()))
@@ -348,7 +370,17 @@ class ProgressPage(QWizardPage):
             self.start()
 
     def _cancelled(self) -> None:
-        self.message.setText(self.tr("The export was cancelled. Nothing was written."))
+        kept = list(getattr(self.cancelled, "kept_items", []) or [])
+        if not kept:
+            self.message.setText(self.tr("The export was cancelled. No export file was written."))
+            return
+        self.message.setText(self.tr(
+            "The export was cancelled. No export file was written, but the redacted %1 made for it (%2) %3 kept in "
+            "the vault and recorded in the custody log; the next export uses %4.")
+            .replace("%1", self.tr("copy") if len(kept) == 1 else self.tr("copies"))
+            .replace("%2", (self.tr("item ") if len(kept) == 1 else self.tr("items ")) + ", ".join(map(str, kept)))
+            .replace("%3", self.tr("was") if len(kept) == 1 else self.tr("were"))
+            .replace("%4", self.tr("it") if len(kept) == 1 else self.tr("them")))
 
     def _finished(self) -> None:
         self.worker = None
@@ -367,6 +399,12 @@ class ProgressPage(QWizardPage):
         return self.result is not None
 
 
+def needing_review(error: EvidenceVaultError) -> list[int]:
+    """The item numbers a review stop names ("Items 3, 4 have no reviewed redacted copy...")."""
+    found = re.match(r"Items? ([\d, ]+) ha", error.user_message())
+    return [int(i) for i in re.findall(r"\d+", found.group(1))] if found else []
+
+
 def folder_of(result: Any, bundle: bool) -> Path:
     """The folder to open: the bundle folder itself, or the folder holding the PDF or ZIP."""
     path = Path(result.paths[0])
@@ -376,7 +414,7 @@ def folder_of(result: Any, bundle: bool) -> Path:
 class DonePage(QWizardPage):
     """What was written, and a button to open the folder."""
 
-    def __init__(self, wizard: Any) -> None:
+    def __init__(self, wizard: Any) -> None:  # ExportWizard: its choices are typed loosely (see its mode pages)
         super().__init__()
         self._wizard = wizard
         self.setTitle(self.tr("Export finished"))
@@ -422,6 +460,9 @@ class DonePage(QWizardPage):
             lines += [f"  {item}: {plain(why, max_length=300)}" for item, why in result.withheld_files]
         lines += ["", self.tr("The export is recorded in the custody log (event %1).")
                   .replace("%1", str(result.event_seq))]
+        if not self._wizard.bundle:
+            lines += ["", self.tr("Whoever receives the PDF can check it on its own (seal, checkpoint, custody "
+                                  "proofs) with: evidence-vault verify-pdf FILE. Its last pages explain each check.")]
         self.details.setPlainText("\n".join(lines))
 
 

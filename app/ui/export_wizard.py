@@ -37,10 +37,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import EvidenceVaultError
+from app.ui.export_options import OptionsPage
 from app.ui.export_pages import ConsentPage, DonePage, ProgressPage, file_url, folder_of
 from app.ui.icons import icon, kind_icon
 from app.ui.safe_text import plain
 from app.ui.workers import WorkerPool
+from app.vault.service import VaultService
 
 AUDIENCES = (
     ("court", "A court, under seal",
@@ -72,7 +74,7 @@ def _pool() -> WorkerPool:
     return _fallback_pool
 
 
-def _radio_group(page: QWizardPage, choices: tuple,
+def _radio_group(page: QWizardPage, choices: tuple[tuple[str, ...], ...],
                  layout: QVBoxLayout) -> tuple[QButtonGroup, dict[str, QRadioButton]]:
     group = QButtonGroup(page)
     buttons: dict[str, QRadioButton] = {}
@@ -269,6 +271,12 @@ class OutputPage(QWizardPage):
         self.problem.setStyleSheet("color: #b71c1c;")
         form = QFormLayout(self)
         form.addRow(self.tr("ERN prefix:"), self.ern)
+        self.ern_help = QLabel(self.tr(
+            "ERN means evidence registration number: this short code and a page number are printed on every "
+            "page (EV-000001, EV-000002…) so that a court or UN mechanism can cite any page exactly. Use the "
+            "code the receiving court or mechanism gave you, or your own case code."))
+        self.ern_help.setWordWrap(True)
+        form.addRow("", self.ern_help)
         format_box = QWidget()
         format_box.setLayout(formats)
         form.addRow(self.tr("Format:"), format_box)
@@ -332,11 +340,14 @@ class ExportWizard(QWizard):
     exportFinished = Signal(object)
     exportFailed = Signal(object)
     folderOpened = Signal(QUrl)
+    reviewRequested = Signal(int)
 
-    def __init__(self, vault: Any, parent: QWidget | None = None, case_id: int | None = None, *,
-                 pool: WorkerPool | None = None, open_url: Callable[[QUrl], Any] | None = None) -> None:
+    def __init__(self, vault: VaultService, parent: QWidget | None = None, case_id: int | None = None, *,
+                 pool: WorkerPool | None = None, open_url: Callable[[QUrl], Any] | None = None,
+                 open_review: Callable[[int], Any] | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
+        self._open_review = open_review
         self.pool = pool or _pool()
         self.initial_case_id = case_id
         self.open_url = open_url or QDesktopServices.openUrl
@@ -350,11 +361,12 @@ class ExportWizard(QWizard):
         self.audience_page = AudiencePage(self)
         self.level_page = LevelPage(self)
         self.output_page = OutputPage(self)
+        self.options_page = OptionsPage(self)
         self.consent_page = ConsentPage(self)
         self.progress_page = ProgressPage(self)
         self.done_page = DonePage(self)
-        for page in (self.items_page, self.audience_page, self.level_page, self.output_page, self.consent_page,
-                     self.progress_page, self.done_page):
+        for page in (self.items_page, self.audience_page, self.level_page, self.output_page, self.options_page,
+                     self.consent_page, self.progress_page, self.done_page):
             self.addPage(page)
         self.resize(760, 600)
 
@@ -395,6 +407,25 @@ class ExportWizard(QWizard):
             self.level_page.buttons[level].setChecked(True)
         if fmt is not None:
             self.output_page.format_buttons[fmt].setChecked(True)
+
+    @property
+    def actor_name(self) -> str:
+        """The name the vault was unlocked with: proposed as who accepts automatic redaction."""
+        try:
+            return str(getattr(self.vault, "actor", "") or "")
+        except EvidenceVaultError:
+            return ""
+
+    def open_review(self, item_id: int) -> Any:
+        """Redaction review of ``item_id`` (the caller's own, or a review window of the wizard's)."""
+        self.reviewRequested.emit(item_id)
+        if self._open_review is not None:
+            return self._open_review(item_id)
+        from app.ui.redaction_review import RedactionReviewDialog
+
+        dialog = RedactionReviewDialog(self.vault, item_id, self, pool=self.pool)
+        dialog.show()
+        return dialog
 
     # -- the end -------------------------------------------------------------------------------------
     def open_folder(self) -> QUrl | None:

@@ -19,7 +19,8 @@ def _icon(name: str, color: str | None) -> QIcon:
     import qtawesome
 
     options = {"color": color} if color else {}
-    return qtawesome.icon(name, **options)
+    made: QIcon = qtawesome.icon(name, **options)  # qtawesome ships no type hints
+    return made
 
 
 KIND_ICONS = {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut, QWheelEvent
 from PySide6.QtWidgets import (
@@ -22,6 +20,8 @@ from app.ui.icons import icon
 from app.ui.imaging import read_image
 from app.ui.safe_text import plain
 from app.ui.workers import WorkerPool
+from app.vault.models import Item
+from app.vault.service import VaultService
 
 
 class ZoomView(QGraphicsView):
@@ -76,7 +76,7 @@ class ImageViewer(QWidget):
     loaded = Signal()
     failed = Signal(object)
 
-    def __init__(self, vault: Any, pool: WorkerPool, item: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: VaultService, pool: WorkerPool, item: Item, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.item = item
         self.setWindowTitle(self.tr("Photo — %1").replace("%1", plain(item.title or item.original_name, max_length=80)))
@@ -97,7 +97,7 @@ class ImageViewer(QWidget):
             button.setToolTip(tip)
             button.setAccessibleName(tip)
             button.clicked.connect(slot)
-            QShortcut(QKeySequence(keys), self, activated=slot)
+            QShortcut(QKeySequence(keys), self).activated.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.zoom_label)

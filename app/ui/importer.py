@@ -1,8 +1,8 @@
 """Import files and folders into the vault in a worker, with progress and cancel.
 
-The job is plain Python: it walks folders (symbolic links are not followed, so a planted link
-cannot pull in files from elsewhere), then calls ``vault.ingest_file`` per file with a progress
-callback that is mapped onto the whole batch.  A cancel stops between chunks; the vault discards
+The job is plain Python: it collects the files with the rule the command line uses too
+(``app.vault.collect``: symbolic links are never followed), then calls ``vault.ingest_file`` per
+file with a progress callback that is mapped onto the whole batch.  A cancel stops between chunks; the vault discards
 the partly stored file; files completed before the cancel stay
 in the vault and are listed in the summary.
 """
@@ -10,13 +10,13 @@ in the vault and are listed in the summary.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from app.errors import Cancelled, EvidenceVaultError
 from app.progress import CancelToken, ProgressCallback
+from app.vault.service import VaultService, collect_files
 
 
 @dataclass
@@ -28,26 +28,8 @@ class ImportSummary:
     cancelled: bool = False
 
 
-def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files named, plus every regular file under the folders named, in a stable order."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_symlink():
-            continue
-        if path.is_file():
-            found.append(path)
-        elif path.is_dir():
-            for root, dirs, files in os.walk(path, followlinks=False):
-                dirs.sort()
-                for name in sorted(files):
-                    candidate = Path(root) / name
-                    if candidate.is_file() and not candidate.is_symlink():
-                        found.append(candidate)
-    return found
-
-
-def import_job(vault: Any, paths: Iterable[str | os.PathLike[str]], *, case_id: int | None):
+def import_job(vault: VaultService, paths: Iterable[str | os.PathLike[str]], *,
+               case_id: int | None) -> Callable[[ProgressCallback, CancelToken], ImportSummary]:
     """Build the worker job ``(progress, cancel) -> ImportSummary``."""
     path_list = list(paths)
 
@@ -90,8 +72,29 @@ def import_job(vault: Any, paths: Iterable[str | os.PathLike[str]], *, case_id: 
                     summary.stored.append(result.item_id)
                 # The vault names no file (names may identify people); the investigator chose these files.
                 summary.warnings.extend(f"{file.name}: {warning}" for warning in result.warnings)
+                if not result.already_stored:
+                    _read_subtitles(vault, result.item_id, file, summary)
             done_before += size
         progress(total, total, "")
         return summary
 
     return run
+
+
+def _read_subtitles(vault: VaultService, item_id: int, file: Path, summary: ImportSummary) -> None:
+    """A subtitle file (.vtt/.srt, stored as a "transcript" item) gets its words as the item's transcript,
+    so search finds them, the document viewer and the dossier show them.  A file that cannot be read as
+    subtitles stays stored as it is, with a warning naming it."""
+    from app.media.subtitles import parse_transcript_file
+    from app.vault.models import Segment
+
+    if vault.get_item(item_id).kind != "transcript" or vault.transcript(item_id):
+        return
+    try:
+        parsed = parse_transcript_file(file)
+        if parsed:
+            vault.set_transcript(item_id, [Segment(start=s.start, end=max(s.end, s.start), speaker=s.speaker,
+                                                   language=s.language, text=s.text) for s in parsed])
+    except (EvidenceVaultError, OSError) as error:
+        message = error.user_message() if isinstance(error, EvidenceVaultError) else "it could not be read"
+        summary.warnings.append(f"{file.name}: stored, but its words could not be read as subtitles ({message})")

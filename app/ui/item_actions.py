@@ -5,9 +5,9 @@ kept apart so each file stays readable; it uses the window's vault, views and st
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QMainWindow, QMenu, QMessageBox, QTableView
 
@@ -16,12 +16,17 @@ from app.ui.icons import icon
 from app.ui.item_editor import ItemEditDialog
 from app.ui.models import OBJECT_ROLE, SORT_ROLE, item_hidden
 from app.ui.safe_text import plain
+from app.vault.models import Item
+from app.vault.service import VaultService
+
+if TYPE_CHECKING:
+    from app.ui.details import DetailsPanel
 
 
 class ItemFilter(QSortFilterProxyModel):
     """Kind filter plus an optional set of item ids (the search hits)."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.kind: str | None = None
         self.ids: set[int] | None = None
@@ -33,7 +38,7 @@ class ItemFilter(QSortFilterProxyModel):
         self.ids = ids
         self.invalidate()
 
-    def filterAcceptsRow(self, row: int, parent: Any) -> bool:
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         item = self.sourceModel().index(row, 0, parent).data(OBJECT_ROLE)
         if item is None:
             return False
@@ -43,16 +48,40 @@ class ItemFilter(QSortFilterProxyModel):
             return False
         return self.ids is None or item.id in self.ids
 
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:
+        """Whatever the column, a derived (redacted) copy sorts as its original and comes right after it."""
+        model = self.sourceModel()
+        groups = []
+        for index in (left, right):
+            item = index.data(OBJECT_ROLE)
+            row = index.row()
+            if item is not None and item.derived_from is not None and hasattr(model, "row_of"):
+                original_row = model.row_of(item.derived_from)
+                row = original_row if original_row >= 0 else row
+            groups.append((row, model.index(row, index.column()).data(SORT_ROLE), item))
+        (left_row, left_value, left_item), (right_row, right_value, right_item) = groups
+        if left_row != right_row:
+            if left_value != right_value:
+                try:
+                    return bool(left_value < right_value)
+                except TypeError:
+                    return str(left_value) < str(right_value)
+            return left_row < right_row
+        # The same group: the original first, then its copies, in either sort order.
+        left_first = (left_item.derived_from is not None, left_item.id) < (right_item.derived_from is not None,
+                                                                          right_item.id)
+        return left_first if self.sortOrder() == Qt.SortOrder.AscendingOrder else not left_first
+
 
 class ItemActions(QMainWindow):
     """The base of MainWindow, which provides what is declared here."""
 
-    vault: Any
+    vault: VaultService | None
     items_view: QTableView
     items_proxy: ItemFilter
-    details: Any
+    details: DetailsPanel
     edit_item_action: QAction
-    current_item: Callable[[], Any]
+    current_item: Callable[[], Item | None]
     select_item: Callable[[int], bool]
     refresh_items: Callable[[], None]
     show_error: Callable[[EvidenceVaultError], None]
@@ -64,8 +93,9 @@ class ItemActions(QMainWindow):
     case_prompt: QInputDialog | None
     edit_dialog: ItemEditDialog | None
 
-    def _item_menu(self, position: Any) -> None:
-        if self.current_item() is None:
+    def _item_menu(self, position: QPoint) -> None:
+        item = self.current_item()
+        if item is None:
             return
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -74,7 +104,7 @@ class ItemActions(QMainWindow):
         menu.addAction(icon("fa5s.user-secret"), self.tr("&Redact…"), self._redact_current)
         menu.addAction(icon("fa5s.user-plus"), self.tr("&Link person…"), self.details.link_person)
         menu.addSeparator()
-        hidden = item_hidden(self.current_item())
+        hidden = item_hidden(item)
         menu.addAction(icon("fa5s.eye" if hidden else "fa5s.eye-slash"),
                        self.tr("Show in the list again") if hidden else self.tr("&Hide (mistaken import)…"),
                        self.toggle_hidden_current)
@@ -124,7 +154,7 @@ class ItemActions(QMainWindow):
                                              "items shows it again.") if hide else self.tr("Shown again."), 10000)
         return hide
 
-    def _confirm_hide(self, item: Any) -> QMessageBox.StandardButton:
+    def _confirm_hide(self, item: Item) -> QMessageBox.StandardButton:
         return QMessageBox.question(self, self.tr("Hide item"), self.tr(
             "Hide this item from the list? Nothing is erased: the stored original, its hash and its custody "
             "stay in the vault, and hiding it is itself recorded. Use this for a file imported by mistake."))
@@ -134,6 +164,8 @@ class ItemActions(QMainWindow):
         self.items_proxy.invalidate()
 
     def _ask_case(self, paths: list[str]) -> None:
+        if self.vault is None:  # locked
+            return
         try:
             cases = self.vault.list_cases()
         except EvidenceVaultError as error:

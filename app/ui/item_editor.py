@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from app.errors import EvidenceVaultError, InvalidInput
 from app.ui.safe_text import plain
+from app.vault.models import Case, Item
+from app.vault.service import VaultService
 
 
 class ItemEditDialog(QDialog):
@@ -29,7 +31,7 @@ class ItemEditDialog(QDialog):
 
     saved = Signal(int, list)
 
-    def __init__(self, vault: Any, item: Any, cases: list[Any], parent: QWidget | None = None) -> None:
+    def __init__(self, vault: VaultService, item: Item, cases: list[Case], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
         self.item = item

@@ -15,7 +15,8 @@ def launch_gui(argv: list[str] | None = None) -> int:
     harden_process()  # umask, no native dialogs, Qt settings redirected to memory
     QCoreApplication.setOrganizationName("EvidenceVault")
     QCoreApplication.setApplicationName("Evidence Vault")
-    qapp = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    existing = QApplication.instance()
+    qapp = existing if isinstance(existing, QApplication) else QApplication(argv if argv is not None else sys.argv[:1])
     qapp.setQuitOnLastWindowClosed(True)
     translator = QTranslator(qapp)
     # Qt's own strings (buttons in standard dialogs) in the user's language, where Qt ships them.

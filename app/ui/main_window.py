@@ -6,9 +6,10 @@ Content windows it opens (viewers, dialogs) are tracked so locking can close eve
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -44,8 +45,12 @@ from app.ui.models import (
     person_label,
 )
 from app.ui.safe_text import plain
-from app.ui.vault_gate import VaultBusy
+from app.ui.search_hits import SearchHitsList
+from app.ui.transcript_files import attach_transcript
+from app.ui.vault_gate import VaultBusy, begin_job, end_job
 from app.ui.workers import Worker, WorkerPool
+from app.vault.models import Item
+from app.vault.service import VaultService
 
 ITEM_KINDS = ("interview", "photo", "video", "audio", "document", "transcript")
 
@@ -65,11 +70,12 @@ class MainWindow(ItemActions):
     checkpoint_requested = Signal()
     export_key_requested = Signal()
     profile_requested = Signal()
+    recovery_requested = Signal()
     guide_requested = Signal()
 
-    def __init__(self, vault: Any, pool: WorkerPool, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: VaultService, pool: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.vault = vault
+        self.vault: VaultService | None = vault  # None once the app locks (see reset)
         self.pool = pool
         self.import_worker: Worker | None = None
         self.case_prompt: QInputDialog | None = None  # asks for the case of an import from "All items"
@@ -110,15 +116,20 @@ class MainWindow(ItemActions):
         self.items_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.items_view.customContextMenuRequested.connect(self._item_menu)
         # Enter opens the selected item (double-click does too); Tab moves between the panes.
-        QShortcut(QKeySequence(Qt.Key.Key_Return), self.items_view, activated=self.open_current,
-                  context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence(Qt.Key.Key_Return), self.items_view,
+                  context=Qt.ShortcutContext.WidgetShortcut).activated.connect(self.open_current)
 
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText(self.tr("Search titles, notes and transcripts (any language)"))
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.addAction(icon("fa5s.search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search_edit.returnPressed.connect(self.run_search)
-        self.search_edit.textChanged.connect(lambda text: text or self.run_search())
+        # Search as you type: a short pause after the last key, so a long word does not search 12 times.
+        self._search_timer = QTimer(self, singleShot=True, interval=300)
+        self._search_timer.timeout.connect(self.run_search)
+        self.search_edit.textChanged.connect(lambda text: self._search_timer.start() if text else self.run_search())
+        self.search_hits = SearchHitsList()
+        self.search_hits.chosen.connect(lambda item_id, _start: self.select_item(item_id))
         self.kind_combo = QComboBox()
         self.kind_combo.addItem(self.tr("All kinds"), None)
         for kind in ITEM_KINDS:
@@ -141,6 +152,7 @@ class MainWindow(ItemActions):
         search_row.addWidget(self.kind_combo)
         middle_layout.addLayout(search_row)
         middle_layout.addWidget(self.search_status)
+        middle_layout.addWidget(self.search_hits)
         middle_layout.addWidget(self.items_view, 1)
 
         left = QWidget()
@@ -210,6 +222,8 @@ class MainWindow(ItemActions):
         self.edit_item_action = self._action(edit_menu, self.tr("&Edit item details…"), self.edit_current, "F2",
                                              "fa5s.edit")
         self._action(edit_menu, self.tr("&Redact item…"), self._redact_current, "Ctrl+Shift+R", "fa5s.user-secret")
+        self._action(edit_menu, self.tr("Attach &transcript file (VTT, SRT, text)…"), self.attach_transcript_current,
+                     None, "fa5s.closed-captioning")
         self.hide_action = self._action(edit_menu, self.tr("&Hide mistaken import / show again"),
                                         self.toggle_hidden_current, "Ctrl+Shift+H", "fa5s.eye-slash")
         self._action(edit_menu, self.tr("&Find"), self._focus_search, QKeySequence.StandardKey.Find, "fa5s.search")
@@ -237,6 +251,8 @@ class MainWindow(ItemActions):
                      self.profile_requested.emit, None, "fa5s.id-badge")
         self._action(vault_menu, self.tr("Change pass&phrase…"), self.passphrase_requested.emit, None,
                      "fa5s.user-lock")
+        self._action(vault_menu, self.tr("Set up &recovery shares (if the passphrase is lost)…"),
+                     self.recovery_requested.emit, None, "fa5s.life-ring")
         self._action(vault_menu, self.tr("&Auto-lock settings…"), self.settings_requested.emit, None,
                      "fa5s.clock")
         vault_menu.addSeparator()
@@ -257,6 +273,21 @@ class MainWindow(ItemActions):
         item = self.current_item()
         if item is not None:
             self.redact_requested.emit(item)
+
+    def attach_transcript_current(self, path: Path | None = None) -> int | None:
+        item = self.current_item()
+        if item is None or self.vault is None:
+            self.show_error(EvidenceVaultError(self.tr("Select the recording first, then attach its transcript.")))
+            return None
+        try:
+            count = attach_transcript(self, self.vault, item, path)
+        except EvidenceVaultError as error:
+            self.show_error(error)
+            return None
+        if count is not None:
+            self.statusBar().showMessage(self.tr("Transcript attached: %n segment(s).", "", count))
+            self.refresh_items()
+        return count
 
     def _focus_search(self) -> None:
         self.search_edit.setFocus()
@@ -312,7 +343,7 @@ class MainWindow(ItemActions):
                                and not self.items_model.has_thumbnail(i.id)])
 
     def _load_thumbnails(self, item_ids: list[int]) -> None:
-        if not item_ids:
+        if not item_ids or self.vault is None:
             return
         if self._thumb_worker is not None:
             self._thumb_worker.cancel()
@@ -326,6 +357,7 @@ class MainWindow(ItemActions):
         if not text:
             self._search_ids: set[int] | None = None
             self.search_status.clear()
+            self.search_hits.set_hits([], {})
         else:
             try:
                 hits = self.vault.search(text)
@@ -333,6 +365,8 @@ class MainWindow(ItemActions):
                 self.show_error(error)
                 return
             self._search_ids = {hit.item_id for hit in hits}
+            items = (self.items_model.item_at(row) for row in range(self.items_model.rowCount()))
+            self.search_hits.set_hits(hits, {item.id: item.title for item in items})
         self._apply_filter()
         if text:
             self.search_status.setText(self.tr("%n match(es)", "", self.items_proxy.rowCount()))
@@ -341,7 +375,7 @@ class MainWindow(ItemActions):
         self.items_proxy.set_criteria(kind=self.kind_combo.currentData(),
                                       ids=getattr(self, "_search_ids", None))
 
-    def current_item(self) -> Any:
+    def current_item(self) -> Item | None:
         index = self.items_view.currentIndex()
         return index.data(OBJECT_ROLE) if index.isValid() else None
 
@@ -367,7 +401,7 @@ class MainWindow(ItemActions):
 
     def new_case(self) -> int | None:
         title, ok = QInputDialog.getText(self, self.tr("New case"), self.tr("Case title:"))
-        if not ok or not title.strip():
+        if not ok or not title.strip() or self.vault is None:
             return None
         try:
             case_id: int = self.vault.add_case(title.strip())
@@ -393,6 +427,8 @@ class MainWindow(ItemActions):
         if self.import_worker is not None:
             self.show_error(EvidenceVaultError(self.tr("An import is already running. Wait for it to finish.")))
             return None
+        if self.vault is None:  # locked
+            return None
         if case_id is None:
             case_id = self.current_case_id()
         if case_id is None:  # "All items" selected: evidence without a case gets lost in exports
@@ -403,7 +439,7 @@ class MainWindow(ItemActions):
         self.cancel_button.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.statusBar().showMessage(self.tr("Importing…"))
-        token = self.vault.begin(self.tr("importing")) if hasattr(self.vault, "begin") else None
+        token = begin_job(self.vault, self.tr("importing"))
         self.import_worker = self.pool.run(
             import_job(self.vault, paths, case_id=case_id),
             name="import",
@@ -443,8 +479,8 @@ class MainWindow(ItemActions):
             box.open()
 
     def _import_finished(self, token: int | None) -> None:
-        if token is not None and self.vault is not None:
-            self.vault.end(token)
+        if self.vault is not None:
+            end_job(self.vault, token)
         self.import_worker = None
         self.progress_bar.setVisible(False)
         self.cancel_button.setVisible(False)

@@ -8,7 +8,7 @@ Ctrl+S saves through ``vault.set_transcript``.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from PySide6.QtCore import Q_ARG, QEventLoop, QMetaObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -33,11 +33,13 @@ from app.ui.icons import icon
 from app.ui.models import SegmentsTableModel
 from app.ui.safe_text import plain, timestamp
 from app.ui.vault_device import VaultDevice
+from app.vault.models import Item, Segment
+from app.vault.service import VaultService
 
 MEDIA_KINDS = frozenset({"video", "audio", "interview"})
 
 
-def is_playable(item: Any) -> bool:
+def is_playable(item: Item) -> bool:
     mime = (item.mime or "").lower()
     return mime.startswith(("video/", "audio/")) or (item.kind in MEDIA_KINDS and not mime.startswith("image/"))
 
@@ -46,7 +48,7 @@ class MediaViewer(QWidget):
     saved = Signal()
     failed = Signal(object)
 
-    def __init__(self, vault: Any, item: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: VaultService, item: Item, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.vault = vault
         self.item = item
@@ -116,12 +118,16 @@ class MediaViewer(QWidget):
         end.clicked.connect(self.end_at_current_time)
         remove = QPushButton(icon("fa5s.trash"), self.tr("Delete segment"))
         remove.clicked.connect(self.delete_selected)
+        self.load_button = QPushButton(icon("fa5s.closed-captioning"), self.tr("&Load from file…"))
+        self.load_button.setToolTip(self.tr("Fill the transcript from a VTT, SRT or text file; then save it"))
+        self.load_button.clicked.connect(lambda: self.load_transcript_file())
         self.save_button = QPushButton(icon("fa5s.save"), self.tr("&Save transcript"))
         self.save_button.clicked.connect(self.save)
         buttons = QHBoxLayout()
         for button in (add, end, remove):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.load_button)
         buttons.addWidget(self.save_button)
         transcript_box = QWidget()
         transcript_layout = QVBoxLayout(transcript_box)
@@ -135,10 +141,10 @@ class MediaViewer(QWidget):
         splitter.setSizes([520, 480])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
-        QShortcut(QKeySequence("Ctrl+T"), self, activated=self.insert_at_current_time)
-        QShortcut(QKeySequence("Ctrl+E"), self, activated=self.end_at_current_time)
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self, activated=self.save)
-        QShortcut(QKeySequence("Ctrl+Space"), self, activated=self.toggle)
+        QShortcut(QKeySequence("Ctrl+T"), self).activated.connect(self.insert_at_current_time)
+        QShortcut(QKeySequence("Ctrl+E"), self).activated.connect(self.end_at_current_time)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self).activated.connect(self.save)
+        QShortcut(QKeySequence("Ctrl+Space"), self).activated.connect(self.toggle)
         self.resize(1100, 620)
         self._load_transcript()
         self.player.setSourceDevice(self.device, QUrl(f"vault:item-{item.id}"))
@@ -222,9 +228,26 @@ class MediaViewer(QWidget):
     def delete_selected(self) -> None:
         self.segments.remove_segment(self.table.currentIndex().row())
 
-    def save(self) -> bool:
-        from app.vault.models import Segment
+    def load_transcript_file(self, path: Path | None = None) -> int:
+        """Put the segments of a VTT/SRT/text file in the table (saved with Save, like typed ones)."""
+        from app.ui.transcript_files import choose_transcript_file, read_transcript_file
 
+        if path is None:
+            path = choose_transcript_file(self)
+            if path is None:
+                return 0
+        try:
+            segments = read_transcript_file(path)
+        except EvidenceVaultError as error:
+            self.status.setText(error.user_message())
+            return 0
+        self.segments.set_segments(segments)
+        self.segments.dirty = True
+        self.status.setText(self.tr("%n segment(s) loaded from the file. Check them, then save.", "",
+                                    len(segments)))
+        return len(segments)
+
+    def save(self) -> bool:
         segments = [Segment(start=s["start"], end=max(s["end"], s["start"]), speaker=s["speaker"] or None,
                             language=s["language"], text=s["text"]) for s in self.segments.segments()]
         try:

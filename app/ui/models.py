@@ -17,12 +17,14 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
 
 from app.ui.icons import kind_icon
+from app.ui.plain_words import action_sentence, details_sentence
 from app.ui.safe_text import (
     capture_time_text,
     human_size,
@@ -32,6 +34,8 @@ from app.ui.safe_text import (
     short_time,
     timestamp,
 )
+from app.vault.events import Event
+from app.vault.models import Case, Item, Person, Segment
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 OBJECT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -41,16 +45,16 @@ Index = QModelIndex | QPersistentModelIndex
 DAMAGED_MARK = "⚠ "
 
 
-def item_hidden(item: Any) -> bool:
+def item_hidden(item: Item) -> bool:
     return bool((getattr(item, "metadata", None) or {}).get("hidden"))
 
 
-def item_damaged(item: Any) -> bool:
+def item_damaged(item: Item) -> bool:
     """Stored with a warning at import (truncated, unreadable, misnamed…)."""
     return bool(getattr(item, "ingest_warnings", ()))
 
 
-def damaged_text(item: Any) -> str:
+def damaged_text(item: Item) -> str:
     """The item's import warnings in plain words, each naming the file it concerns."""
     name = plain(getattr(item, "original_name", "") or f"#{item.id}", max_length=120)
     lines = [QCoreApplication.translate("ItemsTableModel", "%1 was stored with a warning:").replace("%1", name)]
@@ -58,7 +62,7 @@ def damaged_text(item: Any) -> str:
     return "\n".join(lines)
 
 
-def person_label(person: Any) -> str:
+def person_label(person: Person) -> str:
     """Protected people show by pseudonym in lists; the real name only in their own dialog."""
     if getattr(person, "protected", False) and getattr(person, "pseudonym", None):
         return plain(person.pseudonym, max_length=80)
@@ -68,12 +72,12 @@ def person_label(person: Any) -> str:
 class CasesModel(QAbstractListModel):
     """One row per case, plus a first row "All items" (case id None)."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._cases: list[Any] = []
+        self._cases: list[Case] = []
         self.all_label = "All items"
 
-    def set_cases(self, cases: Sequence[Any]) -> None:
+    def set_cases(self, cases: Sequence[Case]) -> None:
         self.beginResetModel()
         self._cases = list(cases)
         self.endResetModel()
@@ -121,7 +125,7 @@ class _HeadedTableModel(QAbstractTableModel):
 
 @dataclass
 class ItemRow:
-    item: Any
+    item: Item
     people: list[str] = field(default_factory=list)
 
 
@@ -130,7 +134,7 @@ class ItemsTableModel(_HeadedTableModel):
     HEADERS = ("Title", "Kind", "Date", "People", "Tags", "Size")
     THUMB_SIZE = 112  # decoded size; shown at 56×40, sharp on 2× screens
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[ItemRow] = []
         self._thumbs: dict[int, QIcon] = {}  # in memory only; dropped at lock
@@ -146,7 +150,7 @@ class ItemsTableModel(_HeadedTableModel):
         self._thumbs.clear()
         self.endResetModel()
 
-    def item_at(self, row: int) -> Any:
+    def item_at(self, row: int) -> Item:
         return self._rows[row].item
 
     def row_of(self, item_id: int) -> int:
@@ -186,7 +190,9 @@ class ItemsTableModel(_HeadedTableModel):
                 title = plain(item.title or item.original_name or f"#{item.id}", max_length=200)
                 if role == SORT_ROLE:
                     return title
-                return "".join((DAMAGED_MARK if item_damaged(item) else "", title,
+                # A derived (redacted) copy is listed under its original (ItemFilter.lessThan), marked ↳.
+                return "".join(("↳ " if item.derived_from is not None else "",
+                                DAMAGED_MARK if item_damaged(item) else "", title,
                                 QCoreApplication.translate("ItemsTableModel", " (hidden)") if item_hidden(item)
                                 else ""))
             if column == self.COL_KIND:
@@ -223,11 +229,11 @@ class EventsTableModel(_HeadedTableModel):
     COL_SEQ, COL_TIME, COL_ACTOR, COL_ACTION, COL_ITEM, COL_DETAILS = range(6)
     HEADERS = ("#", "Time (UTC)", "Who", "Action", "Item", "Details")
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._events: list[Any] = []
+        self._events: list[Event] = []
 
-    def set_events(self, events: Sequence[Any]) -> None:
+    def set_events(self, events: Sequence[Event]) -> None:
         self.beginResetModel()
         self._events = list(events)
         self.endResetModel()
@@ -250,13 +256,15 @@ class EventsTableModel(_HeadedTableModel):
             if column == self.COL_ACTOR:
                 return plain(event.actor, max_length=80)
             if column == self.COL_ACTION:
-                return plain(event.action, max_length=40)
+                return plain(action_sentence(event.action), max_length=80)
             if column == self.COL_ITEM:
                 if event.item_id is None:
                     return -1 if role == SORT_ROLE else ""
                 return event.item_id if role == SORT_ROLE else f"#{event.item_id}"
             if column == self.COL_DETAILS:
-                return plain(_details_text(event.details), max_length=300)
+                return plain(details_sentence(event.details), max_length=300)
+        if role == Qt.ItemDataRole.ToolTipRole and column == self.COL_ACTION:
+            return plain(event.action, max_length=40)  # the word in the log, for auditors
         if role == Qt.ItemDataRole.ToolTipRole and column == self.COL_DETAILS:
             return plain(_details_text(event.details), max_length=2000)
         return None
@@ -276,12 +284,12 @@ class SegmentsTableModel(_HeadedTableModel):
     COL_START, COL_END, COL_SPEAKER, COL_TEXT = range(4)
     HEADERS = ("Start", "End", "Speaker", "Text")
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._segments: list[dict[str, Any]] = []
         self.dirty = False
 
-    def set_segments(self, segments: Sequence[Any]) -> None:
+    def set_segments(self, segments: Sequence[Segment]) -> None:
         self.beginResetModel()
         self._segments = [
             {"start": float(s.start), "end": float(s.end), "speaker": s.speaker or "",
@@ -316,7 +324,7 @@ class SegmentsTableModel(_HeadedTableModel):
             self.dirty = True
 
     def start_of(self, row: int) -> float:
-        return self._segments[row]["start"]
+        return float(self._segments[row]["start"])
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._segments)
@@ -358,16 +366,16 @@ class SegmentsTableModel(_HeadedTableModel):
 
 
 class PersonsModel(QAbstractListModel):
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._persons: list[Any] = []
+        self._persons: list[Person] = []
 
-    def set_persons(self, persons: Sequence[Any]) -> None:
+    def set_persons(self, persons: Sequence[Person]) -> None:
         self.beginResetModel()
         self._persons = list(persons)
         self.endResetModel()
 
-    def person_at(self, row: int) -> Any:
+    def person_at(self, row: int) -> Person:
         return self._persons[row]
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008

@@ -30,6 +30,8 @@ from app.errors import EvidenceVaultError, InvalidInput
 from app.ui.icons import icon
 from app.ui.models import OBJECT_ROLE, PersonsModel
 from app.ui.safe_text import plain
+from app.vault.models import Person
+from app.vault.service import VaultService
 
 PERSON_ROLES = ("survivor", "witness", "interviewer", "perpetrator", "other")
 CONSENT_SCOPES = ("court", "un", "ngo", "media")
@@ -38,7 +40,7 @@ CONSENT_SCOPES = ("court", "un", "ngo", "media")
 class PersonsDialog(QDialog):
     changed = Signal()
 
-    def __init__(self, vault: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: VaultService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
         self.setWindowTitle(self.tr("People and consent"))
@@ -123,7 +125,7 @@ class PersonsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.resize(820, 560)
-        self.person: Any = None
+        self.person: Person | None = None
         self.refresh()
 
     # -- data ------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ class UiSettings:
     def auto_lock_minutes(self) -> int:
         value = self._settings.value("auto_lock_minutes", self.DEFAULT_AUTO_LOCK_MINUTES)
         try:
-            minutes = int(value)
+            minutes = int(str(value))  # an INI file stores text
         except (TypeError, ValueError):
             minutes = self.DEFAULT_AUTO_LOCK_MINUTES
         return min(max(minutes, 1), 240)

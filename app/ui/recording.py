@@ -12,7 +12,6 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtMultimedia import (
@@ -37,10 +36,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import EvidenceVaultError
+from app.progress import CancelToken, ProgressCallback
 from app.ui.icons import icon
 from app.ui.models import person_label
 from app.ui.privacy import memory_dir
+from app.ui.vault_gate import begin_job, end_job
 from app.ui.workers import WorkerPool
+from app.vault.service import VaultService
 
 CONSENT_SCOPES = ("court", "un", "ngo", "media")
 
@@ -72,7 +74,7 @@ class RecordingDialog(QDialog):
 
     stored = Signal(int)
 
-    def __init__(self, vault: Any, pool: WorkerPool, *, case_id: int | None = None,
+    def __init__(self, vault: VaultService, pool: WorkerPool, *, case_id: int | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
@@ -206,7 +208,7 @@ class RecordingDialog(QDialog):
         scopes = frozenset(s for s, c in self.scope_checks.items() if c.isChecked())
         vault, case_id = self.vault, self.case_id
 
-        def store(progress: Any, cancel: Any) -> int:
+        def store(progress: ProgressCallback, cancel: CancelToken) -> int:
             try:
                 result = vault.ingest_file(Path(location), case_id=case_id, kind="interview",
                                            progress=progress, cancel=cancel)
@@ -219,10 +221,10 @@ class RecordingDialog(QDialog):
 
         self.file = None
         self.status.setText(self.tr("Storing the recording in the vault…"))
-        token = vault.begin(self.tr("storing a recording")) if hasattr(vault, "begin") else None
+        token = begin_job(vault, self.tr("storing a recording"))
         self.pool.run(store, name="store-recording", on_result=self._stored,
                       on_error=lambda e: self.status.setText(e.user_message()),
-                      on_finished=lambda: token is not None and vault.end(token))
+                      on_finished=lambda: end_job(vault, token))
 
     def _stored(self, item_id: int) -> None:
         self.status.setText(self.tr("The recording is stored in the vault (item #%1).").replace("%1", str(item_id)))

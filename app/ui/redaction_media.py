@@ -12,8 +12,8 @@ Jobs here are plain ``job(progress, cancel)`` callables for :class:`app.ui.worke
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRect, Qt
@@ -21,6 +21,8 @@ from PySide6.QtGui import QColor, QImage, QPainter
 
 from app.errors import InvalidInput
 from app.progress import CancelToken, ProgressCallback
+from app.redact.faces import Box
+from app.vault.service import VaultService
 
 FRAME_MAX_SIDE = 640  # cached frames are shown scaled back up; boxes stay in true pixels
 FRAME_BUDGET = 256 * 1024 * 1024  # bytes of decoded frames kept for scrubbing
@@ -35,13 +37,33 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
+def qimage_to_rgb(image: QImage) -> np.ndarray:
+    """An RGB uint8 array copied out of ``image`` (any format)."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
+    data = np.frombuffer(rgb.constBits(), dtype=np.uint8, count=stride * height).reshape(height, stride)
+    return data[:, : 3 * width].reshape(height, width, 3).copy()
+
+
+def preview_frame(frame: QImage, boxes: list[Box], *, video_size: tuple[int, int], method: str) -> QImage:
+    """A video frame as the redacted copy will show it: ``boxes`` (in true video pixels) applied to the
+    displayed, possibly downscaled, ``frame`` with the same redaction code (in memory only)."""
+    from app.redact.photo import apply_boxes
+
+    scale_x = frame.width() / max(1, video_size[0])
+    scale_y = frame.height() / max(1, video_size[1])
+    scaled = [Box(round(b.x * scale_x), round(b.y * scale_y), max(1, round(b.w * scale_x)),
+                  max(1, round(b.h * scale_y)), b.score) for b in boxes]
+    return rgb_to_qimage(apply_boxes(qimage_to_rgb(frame), scaled, method=method, seed=0))  # type: ignore[arg-type]
+
+
 @dataclass
 class LoadedPhoto:
     rgb: np.ndarray  # oriented RGB pixels: what redact_item draws on
     image: QImage
 
 
-def photo_job(vault: Any, item_id: int):  # -> Job
+def photo_job(vault: VaultService, item_id: int) -> Callable[[ProgressCallback, CancelToken], LoadedPhoto]:
     def run(_progress: ProgressCallback, cancel: CancelToken) -> LoadedPhoto:
         from app.redact.photo import load_oriented_rgb
 
@@ -85,7 +107,8 @@ def _scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * factor)), max(1, round(height * factor))
 
 
-def frames_job(vault: Any, item_id: int, *, max_side: int = FRAME_MAX_SIDE, budget: int = FRAME_BUDGET):  # -> Job
+def frames_job(vault: VaultService, item_id: int, *, max_side: int = FRAME_MAX_SIDE,
+               budget: int = FRAME_BUDGET) -> Callable[[ProgressCallback, CancelToken], VideoFrames]:
     def run(progress: ProgressCallback, cancel: CancelToken) -> VideoFrames:
         from app.media.ffmpeg_io import FrameReader, MediaInput, probe
 
@@ -113,7 +136,8 @@ def frames_job(vault: Any, item_id: int, *, max_side: int = FRAME_MAX_SIDE, budg
     return run
 
 
-def frame_job(vault: Any, item_id: int, index: int):  # -> Job
+def frame_job(vault: VaultService, item_id: int,
+              index: int) -> Callable[[ProgressCallback, CancelToken], tuple[int, QImage]]:
     """One exact frame at full resolution (decodes from the start: fine for review, not for playback)."""
     def run(_progress: ProgressCallback, cancel: CancelToken) -> tuple[int, QImage]:
         from app.media.ffmpeg_io import FrameReader

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,6 +19,9 @@ from PySide6.QtWidgets import (
 
 from app.ui.box_editor import DETECTED_COLOUR, RANGE_COLOUR, RESIDUAL_COLOUR, REVIEWER_COLOUR
 from app.ui.redaction_text import NamesView
+
+if TYPE_CHECKING:
+    from app.redact.photo import Method
 
 # Codes are those of app.redact.derive (METHODS, AUDIO_CHOICES, NAME_MODES); blur is never offered.
 METHOD_CHOICES = (("fill", "Solid fill (black)"), ("pixelate", "Coarse pixelation with noise"))
@@ -105,16 +110,16 @@ class RedactionOptions(QWidget):
         layout.addWidget(names_group, 1)
 
     @property
-    def method(self) -> str:
-        return self.method_combo.currentData()
+    def method(self) -> Method:
+        return "pixelate" if self.method_combo.currentData() == "pixelate" else "fill"  # METHOD_CHOICES
 
     @property
     def audio(self) -> str:
-        return self.audio_combo.currentData() if self.media in ("video", "audio") else "keep"
+        return str(self.audio_combo.currentData()) if self.media in ("video", "audio") else "keep"
 
     @property
     def name_mode(self) -> str:
-        return self.name_mode_combo.currentData()
+        return str(self.name_mode_combo.currentData())
 
     def set_option(self, combo_name: str, value: str) -> None:
         """Choose a value in one of the combos by its code ("pixelate", "mute", "redacted"...)."""

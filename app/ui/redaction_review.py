@@ -12,15 +12,18 @@ the UI thread, and nothing decoded is written to disk.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QListWidget,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -33,21 +36,29 @@ from PySide6.QtWidgets import (
 from app.errors import EvidenceVaultError
 from app.redact.derive import DerivativeResult, RedactionProposal, ResidualFaces, media_class, propose, redact_item
 from app.redact.faces import Box
+from app.redact.review_texts import ItemTexts
 from app.ui.box_editor import BoxEditorView
 from app.ui.icons import icon
+from app.ui.kept_faces import KeptFacesControl, legend_text
 from app.ui.redaction_media import (
     FRAME_BUDGET,
     LoadedPhoto,
     VideoFrames,
     frames_job,
     photo_job,
+    preview_frame,
     rgb_to_qimage,
 )
 from app.ui.redaction_options import RedactionOptions
-from app.ui.redaction_text import ItemTexts, texts_job
+from app.ui.redaction_text import NamesView, texts_job
 from app.ui.redaction_video import FrameBoxes, VideoReviewMixin, VideoTimeline
 from app.ui.safe_text import plain
 from app.ui.workers import Worker, WorkerPool
+from app.vault.models import Item
+from app.vault.service import VaultService
+
+if TYPE_CHECKING:
+    from app.redact.photo import Method
 
 _fallback_pool: WorkerPool | None = None
 
@@ -67,6 +78,17 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
     """Review and apply the redaction of one item.  Emits ``derivativeCreated(item_id)``."""
 
     derivativeCreated = Signal(int)
+    # Shorthands for the option widgets of self.options (set in __init__, used by callers and tests).
+    faces_check: QCheckBox
+    method_combo: QComboBox
+    boxes_label: QLabel
+    audio_combo: QComboBox
+    names_check: QCheckBox
+    name_mode_combo: QComboBox
+    names_view: NamesView
+    names_summary: QLabel
+    suggestions: QListWidget
+    kept: KeptFacesControl  # "Keep visible…": faces left visible, with whose they are and why
     frame_budget = FRAME_BUDGET  # bytes of decoded video frames kept in memory for scrubbing
     detectionFinished = Signal()  # the detector's proposal is on screen
     mediaLoaded = Signal()  # the photo or the video's frames are decoded and shown
@@ -75,20 +97,20 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
     residualFound = Signal(list)  # faces still visible after redacting (list[Box])
     applyFailed = Signal(object)  # any other EvidenceVaultError from applying
 
-    def __init__(self, vault: Any, item_id: int, parent: QWidget | None = None, *,
+    def __init__(self, vault: VaultService, item_id: int, parent: QWidget | None = None, *,
                  pool: WorkerPool | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
         self.item_id = item_id
         self.pool = pool or fallback_pool()
-        self.item: Any = None
+        self.item: Item | None = None
         self.media = "text"
         self.proposal: RedactionProposal | None = None
         self.photo: LoadedPhoto | None = None
         self.video: VideoFrames | None = None
         self.frame_boxes: FrameBoxes | None = None
         self.texts: ItemTexts | None = None
-        self.result: DerivativeResult | None = None
+        self.derivative: DerivativeResult | None = None  # the copy made (not `result`: QDialog.result())
         self.residual: list[Box] = []
         self.preview_image: QImage | None = None
         self.current_frame = 0
@@ -143,11 +165,16 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
                                      "Ctrl+B")
         self.remove_action = self._tool("fa5s.minus-square", self.tr("Remove box"), self.remove_selected)
         self.remove_action.setToolTip(self.tr("Remove the selected box (Delete)"))
+        self.keep_action = self._tool("fa5s.user-check", self.tr("Keep visible…"), lambda: self.kept.ask())
+        self.keep_action.setToolTip(self.tr("Leave the selected face visible (only a person who is not protected, "
+                                            "with the reason)"))
+        self.keep_action.setVisible(kind == "photo")
         self.toolbar.addSeparator()
         self.preview_action = self._tool("fa5s.eye", self.tr("Preview"), lambda: None, "Ctrl+P")
         self.preview_action.setCheckable(True)
         self.preview_action.toggled.connect(self.set_preview)
-        self.preview_action.setVisible(kind == "photo")
+        self.preview_action.setVisible(kind in ("photo", "video"))
+        self.frameShown.connect(lambda _index: self._refresh_preview())  # video: the preview follows the frame
         self.toolbar.addWidget(self.zoom_label)
         self.hint = QLabel(self.tr("Drag on the picture to draw a box; drag a box to move it, its corners to "
                                    "resize it; Delete removes the selected box. Ctrl+wheel zooms."))
@@ -165,6 +192,10 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
         picture_layout.addWidget(self.toolbar)
         picture_layout.addWidget(self.editor, 1)
         picture_layout.addWidget(self.hint)
+        self.legend = QLabel(legend_text())
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setVisible(kind == "photo")
+        picture_layout.addWidget(self.legend)
         picture_layout.addWidget(self.timeline)
         picture.setVisible(kind in ("photo", "video"))
         self.timeline.setVisible(kind == "video")
@@ -234,6 +265,7 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.residual_panel)
         layout.addLayout(bottom)
+        self.kept = KeptFacesControl(self.vault, self.item, self.editor, self.status, self)
         self.resize(1180, 700)  # fits a 1366×768 laptop screen with the title bar and panel
         self._update_buttons()
 
@@ -247,7 +279,7 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
 
     # -- options as values -----------------------------------------------------------------------
     @property
-    def method(self) -> str:
+    def method(self) -> Method:
         return self.options.method
 
     @property
@@ -399,28 +431,39 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
 
     # -- preview ---------------------------------------------------------------------------------
     def set_preview(self, on: bool) -> None:
-        """Photo only: show the redaction as it will be applied (computed in memory)."""
+        """Show the redaction as it will be applied (computed in memory): the photo, or the video frame shown."""
         if self.preview_action.isChecked() != on:
             self.preview_action.setChecked(on)  # comes back here through toggled
             return
-        if self.photo is None:
+        if self.photo is None and self.video is None:
             return
         if on:
             self._refresh_preview()
         else:
             self.preview_image = None
-            self.editor.set_image(self.photo.image)
+            if self.photo is not None:
+                self.editor.set_image(self.photo.image)
+            else:
+                self.show_frame(self.current_frame)
             self.editor.set_boxes_visible(True)
             self.editor.editable = True
         self._update_buttons()
 
     def _refresh_preview(self) -> None:
-        if not self.preview_action.isChecked() or self.photo is None:
+        if not self.preview_action.isChecked() or (self.photo is None and self.video is None):
             return
         from app.redact.photo import apply_boxes
 
         boxes = self.editor.boxes() if self.faces_check.isChecked() else []
-        self.preview_image = rgb_to_qimage(apply_boxes(self.photo.rgb, boxes, method=self.method, seed=0))
+        if self.photo is not None:
+            self.preview_image = rgb_to_qimage(apply_boxes(self.photo.rgb, boxes, method=self.method, seed=0))
+        elif self.video is not None:
+            frame = self.video.cached(self.current_frame)
+            frame = frame if frame is not None else self.video.nearest(self.current_frame)
+            if frame is None:
+                return
+            self.preview_image = preview_frame(frame, boxes, video_size=(self.video.width, self.video.height),
+                                               method=self.method)
         self.editor.set_image(self.preview_image)
         self.editor.set_boxes_visible(False)
         self.editor.editable = False
@@ -441,6 +484,7 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
         self.apply_button.setEnabled(ready)
         self.add_action.setEnabled(not self.preview_action.isChecked())
         self.remove_action.setEnabled(not self.preview_action.isChecked())
+        self.keep_action.setEnabled(not self.preview_action.isChecked())
 
     def apply(self, *, accept_residual: bool = False) -> Worker | None:
         """Make the redacted copy in a worker; ``derivativeCreated`` on success."""
@@ -458,6 +502,7 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
         }
         if kwargs["faces"] and self.media == "photo" and self.proposal is not None:
             kwargs["boxes"] = self.editor.boxes()  # before detection finished: redact_item detects itself
+            kwargs["keep_faces"] = self.kept.kept_faces() or None  # faces left visible, with their reasons
         elif kwargs["faces"] and self.media == "video" and self.frame_boxes is not None:
             kwargs["frames_boxes"] = self.frame_boxes.final()
         vault, item_id = self.vault, self.item_id
@@ -483,14 +528,16 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
         self._progress(done, total, message)
 
     def _applied(self, result: DerivativeResult) -> None:
-        self.result = result
+        self.derivative = result
         text = self.tr("Saved the redacted copy as item %1 (SHA-256 %2…). The original is unchanged.")
         self.status.setText(text.replace("%1", str(result.item_id)).replace("%2", result.sha256[:16]))
         if result.residual_faces:
             self.status.setText(self.status.text() + " " + self.tr(
                 "%1 area(s) you accepted as not being faces are recorded in the custody log.")
                 .replace("%1", str(len(result.residual_faces))))
-        self.derivativeCreated.emit(int(result.item_id))
+        # Announced once the vault is free again (_apply_finished): whoever listens (the main window's
+        # list, the copy's "(redacted)" title) calls the vault from the UI thread.
+        self._created_id: int | None = int(result.item_id)
 
     def _apply_failed(self, error: EvidenceVaultError) -> None:
         if isinstance(error, ResidualFaces):
@@ -519,6 +566,9 @@ class RedactionReviewDialog(VideoReviewMixin, QDialog):
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self._update_buttons()
+        created, self._created_id = getattr(self, "_created_id", None), None
+        if created is not None:
+            self.derivativeCreated.emit(created)
 
     def cover_residual(self) -> None:
         """Turn every still-visible face into a box the reviewer can adjust, then apply again."""

@@ -1,84 +1,37 @@
 """The texts of an item (title, description, tags, file name, notes, transcript) with the names
 of protected people highlighted, and possible unregistered names marked for the reviewer.
 
-Matching is the redaction code's own (``NameRedactor.find`` and ``suggest_names``), so what is
-highlighted is exactly what will be replaced.  Suggestions are only shown; nothing here registers
-or replaces a name.  Text is inserted as plain text (never HTML) after :func:`safe_text.plain`,
-which replaces control and bidi characters one for one, so match offsets stay valid.
+What is marked, and what each name becomes, is computed by the redaction code itself
+(``app.redact.review_texts``), so what is highlighted is exactly what will be replaced.
+Suggestions are only shown; nothing here registers or replaces a name.  Text is inserted as plain
+text (never HTML) after :func:`safe_text.plain`, which replaces control and bidi characters one for
+one, so match offsets stay valid.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QTextEdit, QWidget
 
 from app.progress import CancelToken, ProgressCallback
 from app.ui.safe_text import plain, timestamp
+from app.vault.service import VaultService
+
+if TYPE_CHECKING:
+    from app.redact.review_texts import ItemTexts, Span
 
 MARK = QTextFormat.Property.UserProperty + 1  # "protected" or "suggestion" on highlighted runs
 REDACTED = "[REDACTED]"
 
 
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
-    kind: str  # "protected" or "suggestion"
-    replacement: str = ""  # the pseudonym, for protected names
-
-
-@dataclass
-class Piece:
-    label: str
-    text: str
-    spans: list[Span] = field(default_factory=list)
-
-
-@dataclass
-class ItemTexts:
-    pieces: list[Piece]
-    names_found: list[str]
-    suggestions: list[str]
-
-
-def _pieces_of(vault: Any, item: Any) -> list[tuple[str, str]]:
-    pieces = [("Title", item.title or ""), ("Description", item.description or ""),
-              ("Tags", ", ".join(item.tags or ())), ("File name", item.original_name or "")]
-    pieces += [("Note", note.text) for note in vault.notes(item.id)]
-    for segment in vault.transcript(item.id):
-        # The speaker is part of the text (not the label): speakers' names are redacted too.
-        who = f"{segment.speaker}: " if segment.speaker else ""
-        pieces.append((timestamp(segment.start), who + segment.text))
-    return [(label, text) for label, text in pieces if text]
-
-
-def texts_job(vault: Any, item_id: int):  # -> Job
+def texts_job(vault: VaultService, item_id: int) -> Callable[[ProgressCallback, CancelToken], ItemTexts]:
     def run(_progress: ProgressCallback, cancel: CancelToken) -> ItemTexts:
-        from app.redact.name_suggest import suggest_names
-        from app.redact.names import redactor_from_persons
+        from app.redact.review_texts import item_texts  # loads the name tables: not at start-up
 
-        item = vault.get_item(item_id)
-        redactor = redactor_from_persons(vault.list_persons())
-        pieces: list[Piece] = []
-        found: list[str] = []
-        suggestions: set[str] = set()
-        for label, text in _pieces_of(vault, item):
-            cancel.check()
-            piece = Piece(label, text)
-            # File names are matched as redact_filename does: "_-.+~" act as spaces (one for one).
-            searched = "".join(" " if c in "_-.+~" else c for c in text) if label == "File name" else text
-            for match in redactor.find(searched):
-                piece.spans.append(Span(match.start, match.end, "protected",
-                                        redactor.replacement_for(match.person_id)))
-                found.append(text[match.start:match.end])
-            for suggestion in suggest_names(text, known=redactor):
-                piece.spans.append(Span(suggestion.start, suggestion.end, "suggestion"))
-                suggestions.add(suggestion.text)
-            pieces.append(piece)
-        return ItemTexts(pieces, found, sorted(suggestions))
+        return item_texts(vault, item_id, cancel=cancel)
 
     return run
 
@@ -109,7 +62,8 @@ class NamesView(QTextEdit):
         for number, piece in enumerate(texts.pieces):
             if number:
                 cursor.insertText("\n\n", normal)
-            cursor.insertText(plain(piece.label, max_length=200) + "\n", heading)
+            label = timestamp(piece.start) if piece.start is not None else piece.label
+            cursor.insertText(plain(label, max_length=200) + "\n", heading)
             # plain() maps each character to exactly one character, so the spans still line up.
             text = plain(piece.text, max_length=len(piece.text) + 1, keep_newlines=True)
             position = 0

@@ -4,10 +4,11 @@ range of frames, and the timeline (thumbnail strip, scrub slider, range controls
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import (
 from app.redact.faces import Box
 from app.ui.icons import icon
 from app.ui.redaction_media import frame_job
+from app.ui.workers import Worker
+from app.vault.service import VaultService
 
 
 @dataclass
@@ -230,6 +233,14 @@ class VideoReviewMixin:
     frame_boxes: FrameBoxes | None
     editor: Any
     timeline: VideoTimeline
+    vault: VaultService
+    item_id: int
+    current_frame: int
+    shown_frame: int | None  # the frame whose exact picture is displayed
+    _loading_boxes: bool
+    frameShown: SignalInstance
+    _run: Callable[..., Worker]
+    _update_box_count: Callable[[], None]
 
     def show_frame(self, index: int) -> None:
         """Display frame ``index`` with its boxes (``frameShown`` once the exact picture is on screen)."""

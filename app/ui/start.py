@@ -11,7 +11,6 @@ import getpass
 import math
 import time
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -34,23 +33,20 @@ from app.ui.icons import icon
 from app.ui.strength import StrengthMeter
 from app.ui.vault_dialogs import ROLES
 from app.ui.workers import WorkerPool
+from app.vault.service import VaultService, create_vault, open_vault
 
-OpenVault = Callable[[str, str, str], Any]  # (path, passphrase, actor) -> Vault
-CreateVault = Callable[[str, str, str, str], Any]  # (path, passphrase, actor, organisation) -> Vault
+OpenVault = Callable[[str, str, str], VaultService]  # (path, passphrase, actor) -> the open vault
+CreateVault = Callable[[str, str, str, str], VaultService]  # (path, passphrase, actor, organisation)
 
 VAULT_FILTER = "Evidence vaults (*.evault);;All files (*)"
 
 
-def default_open(path: str, passphrase: str, actor: str) -> Any:
-    from app.vault.vault import Vault
-
-    return Vault.open(path, passphrase, actor=actor)
+def default_open(path: str, passphrase: str, actor: str) -> VaultService:
+    return open_vault(path, passphrase, actor=actor)
 
 
-def default_create(path: str, passphrase: str, actor: str, organisation: str) -> Any:
-    from app.vault.vault import Vault
-
-    return Vault.create(path, passphrase, actor=actor, organisation=organisation)
+def default_create(path: str, passphrase: str, actor: str, organisation: str) -> VaultService:
+    return create_vault(path, passphrase, actor=actor, organisation=organisation)
 
 
 def login_name() -> str:
@@ -195,7 +191,7 @@ class StartWindow(QWidget):
             on_finished=lambda: self._set_busy(False),
         )
 
-    def _unlocked(self, vault: Any) -> None:
+    def _unlocked(self, vault: VaultService) -> None:
         self.backoff.reset()
         self.open_passphrase.clear()
         self.unlocked.emit(vault)
@@ -268,12 +264,15 @@ class StartWindow(QWidget):
         self.create_passphrase.textChanged.connect(self.meter.update_for)
         form.addRow(self.tr("Strength:"), self.meter)
         warning = QLabel(self.tr(
-            "Nobody can recover a lost passphrase — not you, not your organisation, not the developers. "
-            "If it is lost, everything in this vault is lost. Write it down and keep it somewhere safe."))
+            "A lost passphrase cannot be recovered by you or by the developers. Only if your organisation "
+            "sets up recovery shares for this vault (ask your security lead, before you need it) can a quorum "
+            "of trusted people open it again. Without that, everything in this vault is lost with the "
+            "passphrase. Write it down and keep it somewhere safe."))
         warning.setWordWrap(True)
         warning.setStyleSheet("font-weight: bold;")
         form.addRow(icon_label("fa5s.exclamation-triangle"), warning)
-        self.create_understood = QCheckBox(self.tr("I understand that a lost passphrase cannot be recovered"))
+        self.create_understood = QCheckBox(
+            self.tr("I understand that a lost passphrase cannot be recovered without recovery shares"))
         form.addRow("", self.create_understood)
         self.create_button = QPushButton(icon("fa5s.plus"), self.tr("&Create vault"))
         self.create_button.clicked.connect(self.try_create)
@@ -304,7 +303,8 @@ class StartWindow(QWidget):
         elif passphrase != self.create_repeat.text():
             problem = self.tr("The two passphrases are different. Type the same passphrase twice.")
         elif not self.create_understood.isChecked():
-            problem = self.tr("Tick the box to confirm you understand a lost passphrase cannot be recovered.")
+            problem = self.tr("Tick the box to confirm you understand a lost passphrase cannot be recovered "
+                              "without recovery shares.")
         if problem:
             self.create_message.setText(problem)
             return
@@ -318,7 +318,7 @@ class StartWindow(QWidget):
             on_finished=lambda: self._set_busy(False),
         )
 
-    def _created(self, vault: Any) -> None:
+    def _created(self, vault: VaultService) -> None:
         self.create_passphrase.clear()
         self.create_repeat.clear()
         # After a lock the unlock tab is shown: it must already name the vault just created.

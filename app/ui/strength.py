@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from app.vault.passphrase import passphrase_strength
+from app.vault.service import passphrase_strength
 
 
 def evaluate(passphrase: str) -> tuple[float, str]:

@@ -8,7 +8,6 @@ an outside auditor is given, so copying them to the clipboard or a file reveals 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -31,7 +30,9 @@ from PySide6.QtWidgets import (
 from app.errors import EvidenceVaultError
 from app.ui.icons import icon
 from app.ui.strength import StrengthMeter
+from app.ui.vault_gate import begin_job, end_job
 from app.ui.workers import Worker, WorkerPool
+from app.vault.service import VaultService
 
 ROLES = ("Investigator", "Lawyer", "Interviewer", "Documentation officer", "Translator", "Supervisor")
 
@@ -97,7 +98,7 @@ class PublicTextDialog(QDialog):
         return True
 
 
-def checkpoint_dialog(vault: Any, parent: QWidget | None = None) -> PublicTextDialog:
+def checkpoint_dialog(vault: VaultService, parent: QWidget | None = None) -> PublicTextDialog:
     """Signs a checkpoint now (recorded as an event) and shows it."""
     text: str = vault.checkpoint()
     return PublicTextDialog(
@@ -109,7 +110,7 @@ def checkpoint_dialog(vault: Any, parent: QWidget | None = None) -> PublicTextDi
         text, file_name="checkpoint.txt", parent=parent)
 
 
-def public_key_dialog(vault: Any, parent: QWidget | None = None) -> PublicTextDialog:
+def public_key_dialog(vault: VaultService, parent: QWidget | None = None) -> PublicTextDialog:
     pem: bytes = vault.public_key_pem()
     return PublicTextDialog(
         QGuiApplication.translate("public key", "Public signing key"),
@@ -124,7 +125,7 @@ class ChangePassphraseDialog(QDialog):
 
     changed = Signal()
 
-    def __init__(self, vault: Any, pool: WorkerPool, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: VaultService, pool: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
         self.pool = pool
@@ -168,14 +169,13 @@ class ChangePassphraseDialog(QDialog):
             self.message.setText(self.tr("The two passphrases are different. Type the same passphrase twice."))
             return None
         vault = self.vault
-        token = vault.begin(self.tr("changing the passphrase")) if hasattr(vault, "begin") else None
+        token = begin_job(vault, self.tr("changing the passphrase"))
         self.buttons.setEnabled(False)
         self.busy.setVisible(True)
         self.message.clear()
 
         def finished() -> None:
-            if token is not None:
-                vault.end(token)
+            end_job(vault, token)
             self.worker = None
             self.buttons.setEnabled(True)
             self.busy.setVisible(False)
@@ -205,7 +205,7 @@ class ProfileDialog(QDialog):
 
     saved = Signal(object)  # ActorProfile
 
-    def __init__(self, vault: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: VaultService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
         self.setWindowTitle(self.tr("Who is working"))

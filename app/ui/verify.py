@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -22,14 +20,17 @@ from PySide6.QtWidgets import (
 
 from app.errors import EvidenceVaultError
 from app.ui.icons import icon
-from app.ui.models import SORT_ROLE, EventsTableModel
+from app.ui.models import OBJECT_ROLE, SORT_ROLE, EventsTableModel
 from app.ui.safe_text import human_size, plain
+from app.ui.vault_gate import begin_job, end_job
 from app.ui.workers import Worker, WorkerPool
+from app.vault.models import VerifyReport
+from app.vault.service import VaultService
 
 
-def describe_warnings(report: Any) -> list[str]:
+def describe_warnings(report: VerifyReport) -> list[str]:
     """Doubts that are not alterations (e.g. a clock set back), each naming its event, in plain words."""
-    warnings = list(getattr(report, "warnings", None) or [])
+    warnings = report.warnings
     if not warnings:
         return []
     lines = ["", f"{len(warnings)} warning(s) — these do not mean anything was altered, but look at the "
@@ -42,7 +43,7 @@ def describe_warnings(report: Any) -> list[str]:
     return lines
 
 
-def describe_report(report: Any) -> tuple[bool, str]:
+def describe_report(report: VerifyReport) -> tuple[bool, str]:
     """Plain words for a VerifyReport."""
     checked = (f"Checked {report.items_checked} item(s) ({human_size(report.bytes_hashed)} re-hashed) "
                f"and {report.events_checked} custody event(s).")
@@ -60,12 +61,12 @@ def describe_report(report: Any) -> tuple[bool, str]:
 class VerifyDialog(QDialog):
     finished_with = Signal(bool)
 
-    def __init__(self, vault: Any, pool: WorkerPool, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: VaultService, pool: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vault = vault
         self.pool = pool
         self.worker: Worker | None = None
-        self.report: Any = None
+        self.report: VerifyReport | None = None
         self._token: int | None = None
         self.setWindowTitle(self.tr("Verify the vault"))
         self.intro = QLabel(self.tr(
@@ -74,8 +75,8 @@ class VerifyDialog(QDialog):
         self.intro.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.result = QPlainTextEdit()
-        self.result.setReadOnly(True)
+        self.report_view = QPlainTextEdit()
+        self.report_view.setReadOnly(True)
         self.verdict = QLabel()
         self.verdict.setTextFormat(Qt.TextFormat.PlainText)
         self.verdict.setStyleSheet("font-size: 13pt; font-weight: bold;")
@@ -95,7 +96,7 @@ class VerifyDialog(QDialog):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.verdict)
-        layout.addWidget(self.result, 1)
+        layout.addWidget(self.report_view, 1)
         layout.addWidget(close)
         self.resize(640, 420)
 
@@ -103,9 +104,9 @@ class VerifyDialog(QDialog):
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.verdict.setText(self.tr("Verifying…"))
-        self.result.clear()
+        self.report_view.clear()
         vault = self.vault
-        self._token = vault.begin(self.tr("verifying")) if hasattr(vault, "begin") else None
+        self._token = begin_job(vault, self.tr("verifying"))
         self.worker = self.pool.run(
             lambda progress, cancel: vault.verify(progress=progress, cancel=cancel),
             name="verify",
@@ -121,45 +122,53 @@ class VerifyDialog(QDialog):
         if self.worker is not None:
             self.worker.cancel()
 
-    def _done(self, report: Any) -> None:
+    def _done(self, report: VerifyReport) -> None:
         self.report = report
         ok, text = describe_report(report)
         self.progress.setValue(1000)
-        warned = ok and bool(getattr(report, "warnings", None))
+        warned = ok and bool(report.warnings)
         self.verdict.setText(self.tr("Intact, with warnings") if warned else
                              self.tr("Intact") if ok else self.tr("ALTERED OR DAMAGED"))
         colour = "#c77c00" if warned else ("#1b7f3b" if ok else "#b00020")
         self.verdict.setStyleSheet(f"font-size: 13pt; font-weight: bold; color: {colour};")
-        self.result.setPlainText(text)
+        self.report_view.setPlainText(text)
         self.finished_with.emit(ok)
 
     def _failed(self, error: EvidenceVaultError) -> None:
         self.verdict.setText(self.tr("ALTERED OR DAMAGED") if error.exit_code == 1 else self.tr("Could not verify"))
         self.verdict.setStyleSheet("font-size: 13pt; font-weight: bold; color: #b00020;")
-        self.result.setPlainText(error.user_message())
+        self.report_view.setPlainText(error.user_message())
         self.finished_with.emit(False)
 
     def _finished(self) -> None:
-        if self._token is not None:
-            self.vault.end(self._token)
-            self._token = None
+        end_job(self.vault, self._token)
+        self._token = None
         self.worker = None
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
 
 class EventsFilter(QSortFilterProxyModel):
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setFilterKeyColumn(-1)  # any column
 
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        # The shown words ("Stored the file in the vault") or the log's own action word (item_ingested).
+        if super().filterAcceptsRow(source_row, source_parent):
+            return True
+        model = self.sourceModel()
+        event = model.index(source_row, EventsTableModel.COL_ACTION, source_parent).data(OBJECT_ROLE)
+        wanted = self.filterRegularExpression().pattern().replace("\\", "")
+        return event is not None and bool(wanted) and wanted.casefold() in event.action.casefold()
+
 
 class CustodyLogWindow(QWidget):
     """The whole custody log as a sortable, filterable table."""
 
-    def __init__(self, vault: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: VaultService, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.vault = vault

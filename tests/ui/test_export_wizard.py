@@ -65,8 +65,22 @@ def _to_consent_page(wizard: ExportWizard, qtbot, *, audience: str, level: str, 
     wizard.output_page.path.setText(str(out))
     assert wizard.output_page.isComplete()
     wizard.next()
+    assert wizard.currentPage() is wizard.options_page and wizard.options_page.isComplete()  # defaults suit
+    wizard.next()
     assert wizard.currentPage() is wizard.consent_page
     qtbot.waitUntil(lambda: wizard.consent_page.report is not None, timeout=WAIT)
+
+
+def accept_automatic_redaction(wizard: ExportWizard, qtbot, start) -> None:
+    """A redacted export that would redact pictures itself stops and asks; accept under the actor's name."""
+    with qtbot.waitSignal(wizard.exportFailed, timeout=WAIT) as failed:
+        start()
+    page = wizard.progress_page
+    qtbot.waitUntil(lambda: not page.running, timeout=WAIT)
+    assert type(failed.args[0]).__name__ == "NeedsReview"
+    assert "no reviewed redacted copy" in page.message.text() and "Nothing was written" in page.message.text()
+    assert page.review_stop.isVisibleTo(wizard) and page.review_stop.name.text() == "Investigator A"
+    assert page.review_stop.accept_button.isEnabled()
 
 
 def test_consent_exclusions_are_shown_and_left_out(case, qtbot) -> None:
@@ -90,14 +104,17 @@ def test_consent_exclusions_are_shown_and_left_out(case, qtbot) -> None:
 
     page.leave_out.setChecked(True)
     assert page.isComplete()
+    accept_automatic_redaction(wizard, qtbot, wizard.next)
+    assert list(out.iterdir()) == []  # the stop comes before anything is made
     with qtbot.waitSignal(wizard.exportFinished, timeout=WAIT) as finished:
-        wizard.next()
+        wizard.progress_page.review_stop.accept_button.click()
     result = finished.args[0]
     assert result.exhibits == [free]
     assert {i for i, _ in result.excluded} == {court_only, withdrawn}
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.done_page, timeout=WAIT)
     text = wizard.done_page.details.toPlainText()
     assert str(target) in text and "Left out because of consent" in text
+    assert "evidence-vault verify-pdf" in text  # how the receiver checks the lone PDF
     assert result.derivatives_created and result.derivatives_used == {free: result.derivatives_created[0]}
     reader = PdfReader(str(target))
     first = reader.pages[0].extract_text()
@@ -108,6 +125,7 @@ def test_consent_exclusions_are_shown_and_left_out(case, qtbot) -> None:
     assert opened == [QUrl.fromLocalFile(str(out))] and wizard.opened_url == opened[0]
     exported = [e for e in vault.events() if e.action == "exported"][-1]
     assert exported.details["excluded_items"] == sorted([court_only, withdrawn])
+    assert exported.details["automatic_redaction_accepted_by"] == "Investigator A"
 
 
 def test_court_override_needs_a_reason_and_is_recorded(case, qtbot) -> None:
@@ -157,6 +175,7 @@ def test_bad_output_choices_are_explained(case, qtbot) -> None:
     vault, case_id, _items, out = case
     wizard, _opened = _wizard(vault, qtbot, case_id=case_id)
     page = wizard.output_page
+    assert "evidence registration number" in page.ern_help.text()  # the ERN prefix explained in words
     page.path.setText(str(out / "x.txt"))
     assert not page.isComplete() and ".pdf" in page.problem.text()
     (out / "exists.pdf").write_bytes(b"")
@@ -216,8 +235,9 @@ def test_near_matches_stop_a_redacted_export_until_a_reviewer_clears_them(case, 
     target = out / "ngo.pdf"
     _to_consent_page(wizard, qtbot, audience="ngo", level="redacted", out=target)
     wizard.consent_page.leave_out.setChecked(True)
+    accept_automatic_redaction(wizard, qtbot, wizard.next)
     with qtbot.waitSignal(wizard.exportFailed, timeout=WAIT):
-        wizard.next()
+        wizard.progress_page.review_stop.accept_button.click()
     page = wizard.progress_page
     qtbot.waitUntil(lambda: not page.running, timeout=WAIT)
     assert "look like the name of a protected person" in page.message.text() or \

@@ -64,7 +64,7 @@ def test_edit_button_saves_every_field_as_one_custody_event(unlocked, tmp_path, 
     assert window.details.values["place"].text() == "Mae Sot"
     assert window.details.values["captured"].text().strip("\u2066\u2069") == "2026-11-20 05:40 (UTC+07:00)"
     assert window.details.values["description"].text() == "Soldiers stop a truck at dawn."
-    assert "item_changed" in [window.details.events_model.index(r, 3).data()
+    assert "Changed the item's details" in [window.details.events_model.index(r, 3).data()
                               for r in range(window.details.events_model.rowCount())]
     assert vault.verify().ok
 

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QWidget, QWizard
 
+from app.vault.service import RecoverySetup
 from tests.ui.conftest import make_png
 
 # 1366×768 minus a title bar, a desktop panel and window borders.
@@ -47,7 +48,11 @@ def _wide_video(path: Path) -> Path:
 def items(vault: Any, tmp_path: Path) -> dict[str, Any]:
     photo = vault.ingest_file(make_png(tmp_path / "wide.png", 2400, 600), kind="photo", title="Wide photo")
     video = vault.ingest_file(_wide_video(tmp_path / "clip.mp4"), kind="video", title="Clip")
-    return {"photo": vault.get_item(photo.item_id), "video": vault.get_item(video.item_id)}
+    statement = tmp_path / "statement.txt"
+    statement.write_text("A long line of a written statement. " * 400, encoding="utf-8")
+    text = vault.ingest_file(statement, title="Statement")
+    return {"photo": vault.get_item(photo.item_id), "video": vault.get_item(video.item_id),
+            "text": vault.get_item(text.item_id)}
 
 
 @pytest.fixture
@@ -68,6 +73,7 @@ def _show(qtbot: Any, window: QWidget) -> QWidget:
 
 
 def _simple_windows(vault: Any, pool: Any, items: dict[str, Any]) -> dict[str, Callable[[], tuple[QWidget, list[str]]]]:
+    from app.ui.document_viewer import DocumentViewer
     from app.ui.export_wizard import ExportWizard
     from app.ui.guide import UserGuideWindow
     from app.ui.image_viewer import ImageViewer
@@ -76,6 +82,7 @@ def _simple_windows(vault: Any, pool: Any, items: dict[str, Any]) -> dict[str, C
     from app.ui.media_viewer import MediaViewer
     from app.ui.persons import PersonsDialog
     from app.ui.recording import RecordingDialog
+    from app.ui.recovery_dialog import RecoverySetupDialog, SharesDialog
     from app.ui.start import StartWindow
     from app.ui.vault_dialogs import ChangePassphraseDialog, ProfileDialog, checkpoint_dialog, public_key_dialog
     from app.ui.verify import CustodyLogWindow, VerifyDialog
@@ -84,7 +91,12 @@ def _simple_windows(vault: Any, pool: Any, items: dict[str, Any]) -> dict[str, C
         "start": lambda: (StartWindow(pool), ["unlock_button", "open_passphrase", "open_role"]),
         "main": lambda: (MainWindow(vault, pool), ["items_view", "cases_view", "search_edit"]),
         "image": lambda: (ImageViewer(vault, pool, items["photo"]), []),
-        "media": lambda: (MediaViewer(vault, items["video"]), ["play_button", "volume", "save_button"]),
+        "media": lambda: (MediaViewer(vault, items["video"]), ["play_button", "volume", "load_button",
+                                                               "save_button"]),
+        "document": lambda: (DocumentViewer(vault, items["text"]), ["text", "status"]),
+        "recovery": lambda: (RecoverySetupDialog(), ["passphrase", "threshold", "buttons"]),
+        "shares": lambda: (SharesDialog(RecoverySetup(shares=["word " * 33] * 16, threshold=9, fingerprint="ab" * 8,
+                                                      panic_destroys_keys=False)), ["text", "written", "buttons"]),
         "persons": lambda: (PersonsDialog(vault), ["save_button", "record_consent_button", "withdraw_button"]),
         "verify": lambda: (VerifyDialog(vault, pool), ["start_button", "cancel_button"]),
         "log": lambda: (CustodyLogWindow(vault), ["filter_edit", "view"]),
@@ -99,8 +111,9 @@ def _simple_windows(vault: Any, pool: Any, items: dict[str, Any]) -> dict[str, C
     }
 
 
-@pytest.mark.parametrize("name", ["start", "main", "image", "media", "persons", "verify", "log", "record", "export",
-                                  "edit", "passphrase", "profile", "checkpoint", "public key", "guide"])
+@pytest.mark.parametrize("name", ["start", "main", "image", "media", "document", "persons", "verify", "log", "record",
+                                  "export", "edit", "passphrase", "profile", "checkpoint", "public key", "guide",
+                                  "recovery", "shares"])
 def test_window_fits_a_laptop_screen(name: str, vault: Any, pool: Any, items: dict[str, Any], qtbot: Any) -> None:
     window, keys = _simple_windows(vault, pool, items)[name]()
     _show(qtbot, window)
@@ -109,6 +122,8 @@ def test_window_fits_a_laptop_screen(name: str, vault: Any, pool: Any, items: di
         widgets += [window.button(QWizard.WizardButton.NextButton), window.button(QWizard.WizardButton.CancelButton)]
     _fits(window, qtbot, widgets)
     getattr(window, "release", lambda: None)()
+    if hasattr(window, "written"):
+        window.written.setChecked(True)  # the shares window closes only once they are written down
     window.close()
 
 

@@ -110,8 +110,8 @@ def test_recording_without_devices_says_so(unlocked, qtbot):
 
 
 def test_opening_an_item_without_a_viewer_explains(unlocked, tmp_path, qtbot):
-    note = tmp_path / "statement.txt"
-    note.write_text("statement", encoding="utf-8")
+    note = tmp_path / "statement.bin"  # neither picture, recording, text nor PDF (text and PDF: DocumentViewer)
+    note.write_bytes(bytes(range(256)) * 4)
     unlocked.vault.ingest_file(note)
     item = unlocked.vault.list_items()[0]
     assert unlocked.open_item(item) is None

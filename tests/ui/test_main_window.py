@@ -177,7 +177,7 @@ def test_details_show_hashes_people_and_custody(unlocked, tmp_path, qtbot):
     assert details.people.item(0).text().startswith("Witness A")  # protected: pseudonym in lists
     assert window.items_model.index(0, ItemsTableModel.COL_PEOPLE).data() == "Witness A"
     actions = [details.events_model.index(r, 3).data() for r in range(details.events_model.rowCount())]
-    assert "item_ingested" in actions and "item_linked" in actions
+    assert "Stored the file in the vault" in actions and "Linked a person to the item" in actions
 
 
 def test_open_photo_zooms_and_is_logged(unlocked, tmp_path, qtbot):

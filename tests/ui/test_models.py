@@ -54,7 +54,8 @@ def test_events_cases_persons_models(qapp, qtmodeltester, vault):
     events = EventsTableModel()
     events.set_events(vault.events())
     qtmodeltester.check(events)
-    assert events.index(0, EventsTableModel.COL_ACTION).data() == "vault_created"
+    assert events.index(0, EventsTableModel.COL_ACTION).data() == "Created this vault"  # words, not vault_created
+    assert events.index(0, EventsTableModel.COL_ACTION).data(Qt.ItemDataRole.ToolTipRole) == "vault_created"
     cases = CasesModel()
     cases.set_cases(vault.list_cases())
     qtmodeltester.check(cases)

@@ -55,8 +55,8 @@ def test_verify_reports_in_plain_words(unlocked, tmp_path, qtbot):
         dialog.start()
     assert blocker.args == [True]
     assert dialog.verdict.text() == "Intact"
-    assert "Everything checks out" in dialog.result.toPlainText()
-    assert "1 item(s)" in dialog.result.toPlainText()
+    assert "Everything checks out" in dialog.report_view.toPlainText()
+    assert "1 item(s)" in dialog.report_view.toPlainText()
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled())
     assert unlocked.gate.busy_with is None
     assert unlocked.vault.events()[-1].action == "verified"
@@ -80,7 +80,7 @@ def test_verify_finds_a_tampered_vault(unlocked, vault_path, passphrase, tmp_pat
         dialog.start()
     assert blocker.args == [False]
     assert dialog.verdict.text() == "ALTERED OR DAMAGED"
-    assert "FAILED" in dialog.result.toPlainText()
+    assert "FAILED" in dialog.report_view.toPlainText()
 
 
 def test_custody_log_is_browsable_and_filterable(unlocked, tmp_path, qtbot):
@@ -93,7 +93,9 @@ def test_custody_log_is_browsable_and_filterable(unlocked, tmp_path, qtbot):
     assert total == len(vault.events()) >= 3
     window.filter_edit.setText("case_added")
     assert window.proxy.rowCount() == 2  # "Case A" of the fixture and "Case one"
-    assert window.proxy.index(0, EventsTableModel.COL_ACTION).data() == "case_added"
+    assert window.proxy.index(0, EventsTableModel.COL_ACTION).data() == "Opened a case"
     assert window.count.text() == f"2 of {total} event(s)"
+    window.filter_edit.setText("opened a case")  # the words on screen filter too
+    assert window.proxy.rowCount() == 2
     window.filter_edit.setText("")
     assert window.proxy.rowCount() == total
