@@ -46,9 +46,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     redact.add_argument("--audio", choices=AUDIO_CHOICES, default="keep")
     redact.add_argument("--accept-residual", action="store_true",
                         help="a reviewer checked the faces still detected after redacting")
-    redact.add_argument("--keep-face", action="append", default=[], metavar="X,Y,W,H",
-                        help="photos: leave this face visible (pixels of the photo as shown); repeat for "
-                             "several faces. Each needs --keep-person and a --keep-reason")
+    redact.add_argument("--keep-face", action="append", default=[], metavar="[FRAME:]X,Y,W,H",
+                        help="leave this face visible: photos X,Y,W,H (pixels of the photo as shown); videos "
+                             "FRAME:X,Y,W,H (a frame, numbered from 0, where the face is seen; it is followed "
+                             "through its shot). Repeat for several faces. Each needs --keep-person and a "
+                             "--keep-reason")
     redact.add_argument("--keep-person", action="append", default=[], type=int, metavar="PERSON",
                         help="whose face it is (a person who is not protected); the n-th goes with the n-th "
                              "--keep-face")
@@ -214,7 +216,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
         if not args.yes:
             print(propose(vault, args.item_id, faces=faces, names=names, progress=ProgressBar("detect")).summary())
             for face in keep:
-                print(f"  face kept visible at {face.box.to_list()}: {_person_label(vault, face.person_id)}; "
+                frame = "" if face.frame is None else f" on frame {face.frame} (followed through its shot)"
+                print(f"  face kept visible at {face.box.to_list()}{frame}: {_person_label(vault, face.person_id)}; "
                       f"reason: {clean_text(face.reason)}; decided by {clean_text(face.decided_by)}")
             print("Nothing was changed. Run again with --yes to make the redacted copy.", file=sys.stderr)
             return 0
@@ -226,6 +229,10 @@ def cmd_redact(args: argparse.Namespace) -> int:
         finally:
             bar.finish()
     print(result.item_id)
+    for entry in result.params.get("kept_faces") or []:
+        if "visible_frame_count" in entry:
+            print(f"note: the face kept from frame {entry['frame']} was left visible on {entry['visible_frame_count']} "
+                  "frame(s); where tracking was unsure it stayed covered (flagged for review)", file=sys.stderr)
     if result.residual_faces:
         print(f"note: {len(result.residual_faces)} residual face detection(s) accepted by the reviewer",
               file=sys.stderr)
@@ -250,13 +257,16 @@ def _kept_faces(vault: Any, args: argparse.Namespace) -> list[KeptFace]:
         decided_by = f"{profile.name} ({profile.role})" if profile.role else profile.name
     kept = []
     for index, text in enumerate(boxes):
+        frame_text, _, box_text = text.rpartition(":")
         try:
-            x, y, w, h = (int(v) for v in text.split(","))
+            x, y, w, h = (int(v) for v in box_text.split(","))
+            frame = int(frame_text) if frame_text else None
         except ValueError:
-            raise InvalidInput(f"'{clean_text(text)}' is not a box: write --keep-face X,Y,W,H in pixels, "
-                               "e.g. --keep-face 630,10,140,200.") from None
+            raise InvalidInput(f"'{clean_text(text)}' is not a box: write --keep-face X,Y,W,H in pixels for a "
+                               "photo (e.g. --keep-face 630,10,140,200), or FRAME:X,Y,W,H for a video "
+                               "(e.g. --keep-face 120:630,10,140,200).") from None
         reason = reasons[index] if len(reasons) == len(boxes) else reasons[0]
-        kept.append(KeptFace(Box(x, y, w, h), persons[index], reason, decided_by))
+        kept.append(KeptFace(Box(x, y, w, h), persons[index], reason, decided_by, frame))
     return check_kept_faces(vault.list_persons(), kept)
 
 

@@ -21,6 +21,7 @@ from app.progress import CancelToken, ProgressCallback
 from app.redact.copies import link_like_original, redacted_title
 from app.redact.faces import Box, boxes_from_lists
 from app.redact.kept import KeptFace, check_kept_faces
+from app.redact.kept_video import frame_runs
 
 METHODS = ("fill", "pixelate")
 AUDIO_CHOICES = ("keep", "mute", "disguise")
@@ -157,9 +158,12 @@ def redact_item(
     the detector's proposal is applied.  Faces still found on a redacted photo raise
     :class:`ResidualFaces` (nothing is stored) unless ``accept_residual``.
 
-    ``keep_faces`` (photos) are faces reviewers decided to leave visible, each naming a person who is
-    not protected, the reason and who decided: boxes lying mostly inside them are not applied, faces
-    found there afterwards are not residual, and each is recorded in the derivation (``kept_faces``).
+    ``keep_faces`` are faces reviewers decided to leave visible, each naming a person who is not
+    protected, the reason and who decided, and each recorded in the derivation (``kept_faces``). On a
+    photo, boxes lying mostly inside them are not applied and faces found there afterwards are not
+    residual. In a video each names a frame: the face is followed through its shot and left visible
+    where tracking is sure of it (``app.redact.kept_video``); the frames are recorded
+    (``visible_frames``), the others stay covered and are flagged.
     """
     if method not in METHODS:
         raise InvalidInput(f"Choose the redaction method: {' or '.join(METHODS)}.")
@@ -175,10 +179,11 @@ def redact_item(
     kind = media_class(item)
     kept: list[KeptFace] = []
     if keep_faces:
-        if kind != "photo" or not faces:
-            raise InvalidInput("Faces can be kept visible on photos whose faces are redacted; for this item "
-                               "leave out the faces to keep.")
+        if kind not in ("photo", "video") or not faces:
+            raise InvalidInput("Faces can be kept visible on photos and videos whose faces are redacted; for this "
+                               "item leave out the faces to keep.")
         kept = check_kept_faces(vault.list_persons(), keep_faces)
+        _check_kept_for(kind, kept, frames_boxes)
     seed = secrets.randbits(31) if seed is None else seed
     redactor = _name_redactor(vault, name_mode) if names else None
     residual: list[Box] = []
@@ -192,8 +197,9 @@ def redact_item(
         "names": {"mode": name_mode, "persons": _protected_ids(vault)} if names else None,
         "seed": seed,
     }
+    kept_records = [face.to_dict() for face in kept]  # videos add the frames each face was left visible on
     if kept:  # only when some are kept: derivations made without them stay exactly as before
-        base_params["kept_faces"] = [face.to_dict() for face in kept]
+        base_params["kept_faces"] = kept_records
 
     def store(stream: Any, *, out_name: str, out_kind: str, mime: str, params: dict[str, Any],
               with_progress: bool = False) -> Any:
@@ -201,7 +207,7 @@ def redact_item(
         event = ("redacted", {
             "kind": out_kind, "method": method if faces else None, "audio": audio, "seed": seed,
             "residual_faces_accepted": [b.to_list() for b in residual],
-            **({"kept_faces": [face.to_dict() for face in kept]} if kept else {}),
+            **({"kept_faces": kept_records} if kept else {}),
         })
         return vault.ingest_stream(stream, name=out_name, kind=out_kind, case_id=item.case_id,
                                    derived_from=item_id, derivation={**base_params, **params}, title=title,
@@ -220,8 +226,12 @@ def redact_item(
         try:
             with vault.open_original(item_id) as stream:
                 video = redact_video(stream, spool, frames_boxes=frames_boxes if faces else [],
-                                     method=method, audio=audio, seed=seed, progress=progress, cancel=cancel)
+                                     method=method, audio=audio, seed=seed, progress=progress, cancel=cancel,
+                                     kept_faces=_kept_requests(kept))
             params = {"media": "video", **_plain(video.params)}
+            for record, visible in zip(kept_records, video.kept_visible, strict=True):
+                record["visible_frames"] = frame_runs(visible)
+                record["visible_frame_count"] = len(visible)
             with spool.reader() as reader:
                 result = store(reader, out_name=name, out_kind=item.kind, mime="video/mp4", params=params)
         finally:
@@ -278,6 +288,27 @@ def replay(vault: Any, derivative_id: int, *, cancel: CancelToken | None = None)
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _check_kept_for(kind: str, kept: list[KeptFace], frames_boxes: list[list[Box]] | None) -> None:
+    """Photos' kept faces have no frame; videos' each name one, and are followed by face detection."""
+    if kind == "photo":
+        if any(face.frame is not None for face in kept):
+            raise InvalidInput("A photo has no frames: give the face to keep as X,Y,W,H, without a frame number.")
+        return
+    if any(face.frame is None for face in kept):
+        raise InvalidInput("For a video, say on which frame the face to keep is seen: FRAME:X,Y,W,H "
+                           "(frames numbered from 0), e.g. 120:300,80,90,110.")
+    if frames_boxes is not None:
+        raise InvalidInput("Faces to keep visible in a video are followed by face detection: redact without the "
+                           "reviewed boxes per frame, or remove the kept face's boxes in the review instead.")
+
+
+def _kept_requests(kept: list[KeptFace]) -> list[Any]:
+    from app.redact.kept_video import KeptRequest
+
+    return [KeptRequest(int(face.frame or 0), face.box) for face in kept]
+
 
 
 def _redact_photo(vault: Any, item_id: int, boxes: list[Box] | None, method: str, seed: int,

@@ -182,6 +182,23 @@ class ShotBoxes:
     boxes: list[list[tuple[np.ndarray, float]]]  # per frame of the shot: (x1 y1 x2 y2, score)
     lost: np.ndarray  # bool per frame: a face was held unseen for more than max_gap frames
     uncertain: np.ndarray  # bool per frame: covered on an uncertain detection only
+    # which track (index into ``tracks``) drew each box of ``boxes``, and each track's own drawing:
+    # what following one face through the shot (a kept face, app.redact.kept_video) needs
+    owners: list[list[int]] = field(default_factory=list)
+    tracks: list[TrackDrawing] = field(default_factory=list)
+
+
+@dataclass
+class TrackDrawing:
+    """One linked track as drawn over a shot: raw boxes (NaN where none) and where it was unsure."""
+
+    forward: bool  # linked forward in time (else backward)
+    drawn: np.ndarray  # (n, 4) x1 y1 x2 y2 per frame of the shot, NaN where the track draws nothing
+    lost: np.ndarray  # bool per frame: unseen for more than max_gap frames there
+    whole_frame: np.ndarray  # bool per frame: the fail-secure whole-frame box (a fast or elusive face)
+    first_seen: int  # frame numbers of the first and last sighting
+    last_seen: int
+    sure: bool
 
 
 def _held(box: np.ndarray, velocity: np.ndarray, d: np.ndarray, s: TrackSettings) -> np.ndarray:
@@ -226,7 +243,8 @@ def _cover_fast_gaps(track: Track, start: int, end: int, frame_box: np.ndarray, 
 
 
 def _render_track(track: Track, start: int, end: int, s: TrackSettings,
-                  out: ShotBoxes, frame_box: np.ndarray | None = None, detection_frames: int = 0) -> None:
+                  out: ShotBoxes, frame_box: np.ndarray | None = None, detection_frames: int = 0,
+                  forward: bool = True) -> None:
     frames, boxes = track.frames, track.boxes
     sure = any(track.sure)
     score = max(track.scores)
@@ -263,10 +281,15 @@ def _render_track(track: Track, start: int, end: int, s: TrackSettings,
         lost[g - start] = g - frames[-1] > s.max_gap
     # (two confirmed sightings at least: one sure flicker of texture must not black out a shot)
     elusive = sum(track.sure) >= 2 and len(frames) < s.min_hit_rate * detection_frames
+    whole = np.zeros(n, dtype=bool)
     if sure and frame_box is not None and (elusive or _fast(track, s)):
         _cover_fast_gaps(track, start, end, frame_box, s, drawn, lost)
+        whole = np.all(drawn == frame_box, axis=1)
+    owner = len(out.tracks)
+    out.tracks.append(TrackDrawing(forward, drawn.copy(), lost.copy(), whole, frames[0], frames[-1], sure))
     for i in np.nonzero(~np.isnan(drawn[:, 0]))[0]:
         out.boxes[i].append((drawn[i], score))
+        out.owners[i].append(owner)
     out.lost |= lost
     if not sure:
         out.uncertain |= ~np.isnan(drawn[:, 0])
@@ -291,14 +314,17 @@ def render_shot(
     (a held face that left the picture) are dropped.
     """
     n = end - start + 1
-    out = ShotBoxes(start, end, [[] for _ in range(n)], np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))
+    out = ShotBoxes(start, end, [[] for _ in range(n)], np.zeros(n, dtype=bool), np.zeros(n, dtype=bool),
+                    [[] for _ in range(n)])
     forward = link(frames, detections, settings)
     backward = link(list(frames)[::-1], list(detections)[::-1], settings)
     frame_box = np.array([0.0, 0.0, float(width), float(height)])
-    for track in forward + backward:
-        _render_track(track, start, end, settings, out, frame_box, len(frames))
+    for k, track in enumerate(forward + backward):
+        _render_track(track, start, end, settings, out, frame_box, len(frames), forward=k < len(forward))
     for i, items in enumerate(out.boxes):
-        out.boxes[i] = [(b, sc) for b, sc in items if _inside(b, width, height)]
+        keep = [j for j, (b, _) in enumerate(items) if _inside(b, width, height)]
+        out.boxes[i] = [items[j] for j in keep]
+        out.owners[i] = [out.owners[i][j] for j in keep]
     return out
 
 

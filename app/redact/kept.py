@@ -20,23 +20,31 @@ MAX_REASON = 500
 
 @dataclass(frozen=True)
 class KeptFace:
-    """One face left visible: its box (pixels of the oriented photo), whose it is, why, and who decided."""
+    """One face left visible: its box (pixels of the oriented photo), whose it is, why, and who decided.
+
+    For a video, ``frame`` is the frame (numbered from 0) the box is drawn on; the face is followed
+    from there through its shot (``app.redact.kept_video``)."""
 
     box: Box
     person_id: int | None
     reason: str
     decided_by: str
+    frame: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"box": self.box.to_list(), "person_id": self.person_id, "reason": self.reason,
-                "decided_by": self.decided_by}
+        entry: dict[str, Any] = {"box": self.box.to_list(), "person_id": self.person_id, "reason": self.reason,
+                                 "decided_by": self.decided_by}
+        if self.frame is not None:  # photos' records stay exactly as before
+            entry["frame"] = self.frame
+        return entry
 
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> KeptFace:
         x, y, w, h = (int(v) for v in value["box"])
         person = value.get("person_id")
+        frame = value.get("frame")
         return cls(Box(x, y, w, h), None if person is None else int(person), str(value.get("reason") or ""),
-                   str(value.get("decided_by") or ""))
+                   str(value.get("decided_by") or ""), None if frame is None else int(frame))
 
 
 def check_kept_faces(persons: Sequence[Any], kept: Sequence[KeptFace]) -> list[KeptFace]:
@@ -48,6 +56,10 @@ def check_kept_faces(persons: Sequence[Any], kept: Sequence[KeptFace]) -> list[K
     checked = []
     for face in kept:
         where = f"the face at x={face.box.x}, y={face.box.y}"
+        if face.frame is not None:
+            where += f" on frame {face.frame}"
+        if face.frame is not None and face.frame < 0:
+            raise InvalidInput(f"Frame {face.frame} is not in the video: frames are numbered from 0.")
         if face.box.w <= 0 or face.box.h <= 0:
             raise InvalidInput(f"The box of {where} has no size. Draw the box around the face to keep, then try again.")
         if face.person_id is None:
@@ -67,7 +79,7 @@ def check_kept_faces(persons: Sequence[Any], kept: Sequence[KeptFace]) -> list[K
         decided_by = " ".join(face.decided_by.split())[:200]
         if not decided_by:
             raise InvalidInput(f"Say who decided to keep {where} visible.")
-        checked.append(KeptFace(face.box, face.person_id, reason, decided_by))
+        checked.append(KeptFace(face.box, face.person_id, reason, decided_by, face.frame))
     return checked
 
 

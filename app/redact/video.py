@@ -50,6 +50,7 @@ from app.progress import CancelToken, ProgressCallback
 from app.redact.centerface import CenterFaceModel
 from app.redact.face_tracks import ReviewFlag
 from app.redact.faces import Box
+from app.redact.kept_video import KeptRequest
 from app.redact.video_analysis import DEFAULT_VIDEO_CONFIG, Analyser, VideoDetectorConfig
 
 METHODS = ("fill", "pixelate")
@@ -95,6 +96,7 @@ class VideoRedaction:
     # Frames where tracking lost a face or only an uncertain detection covered one: redacted
     # (covered meanwhile), but a reviewer must look at them before the copy is released.
     flags: list[ReviewFlag] = field(default_factory=list)
+    kept_visible: list[list[int]] = field(default_factory=list)  # per kept face: frames it was left visible on
 
     @property
     def needs_review(self) -> bool:
@@ -107,15 +109,19 @@ def _progress(progress: ProgressCallback | None, done: int, total: int, message:
 
 
 def _analyse(media_input: MediaInput, info: Any, config: VideoDetectorConfig,
-             progress: ProgressCallback | None, cancel: CancelToken | None
-             ) -> tuple[list[list[Box]], list[ReviewFlag], dict[str, Any]]:
-    """Decode the whole video once for detection; boxes per frame, review flags, parameters."""
+             progress: ProgressCallback | None, cancel: CancelToken | None, kept: Sequence[KeptRequest] = (),
+             visible: list[list[int]] | None = None) -> tuple[list[list[Box]], list[ReviewFlag], dict[str, Any]]:
+    """Decode the whole video once for detection; boxes per frame, review flags, parameters.
+
+    With ``kept`` faces, ``visible`` receives the frames each was left visible on."""
     analyser = Analyser(info.width, info.height, config, CenterFaceModel.shared())
     with FrameReader(media_input, info=info, cancel=cancel) as reader:
         for index, frame in enumerate(reader):
             analyser.push(index, frame)
             _progress(progress, index + 1, info.frame_count, "Finding faces")
-    frames, flags = analyser.finish()
+    frames, flags = analyser.finish(kept)
+    if visible is not None:
+        visible[:] = analyser.kept_visible
     return frames, flags, analyser.params(flags)
 
 
@@ -253,6 +259,7 @@ def redact_video(
     encoder: EncoderSettings | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    kept_faces: Sequence[KeptRequest] = (),
 ) -> VideoRedaction:
     """Write a redacted copy of ``source`` to ``sink`` (H.264/AAC fragmented MP4, no metadata).
 
@@ -261,7 +268,15 @@ def redact_video(
     range.  ``method``: "fill" (black, the safe default) or "pixelate".  ``audio``: "keep",
     "mute" (no audio track at all) or "disguise" (pitch and formant shift).  On error or cancel
     the ffmpeg processes are stopped and nothing is left in ``sink``.
+
+    ``kept_faces`` (frame and box) are faces reviewers decided to leave visible: each is followed
+    through its shot by the face tracks and its boxes are left off where that is certain
+    (``app.redact.kept_video``); ``VideoRedaction.kept_visible`` lists those frames per face. They
+    need the detector's tracks, so they cannot be combined with ``frames_boxes``.
     """
+    if kept_faces and frames_boxes is not None:
+        raise InvalidInput("Faces to keep visible are followed by face detection: leave out the reviewed boxes "
+                           "per frame, or cover the face to keep by removing its boxes in the review.")
     if method not in METHODS:
         raise InvalidInput(f"Unknown redaction method {method!r}; choose one of {', '.join(METHODS)}.")
     if audio not in AUDIO_MODES:
@@ -281,11 +296,13 @@ def redact_video(
         channels = 1 if info.audio_channels == 1 else 2
         relay = AudioRelay() if use_audio else None
         flags: list[ReviewFlag] = []
+        kept_visible: list[list[int]] = []
         detection: dict[str, Any] = {"source": "frames_boxes given"}
         if frames_boxes is None:
             # Analyse the whole video first: a face seen late in a shot is covered from the shot's
             # first frame, which a single pass with a short delay line cannot do.
-            frames_boxes, flags, detection = _analyse(media_input, info, config, progress, cancel)
+            frames_boxes, flags, detection = _analyse(media_input, info, config, progress, cancel, kept_faces,
+                                                      kept_visible)
         reader = FrameReader(media_input, info=info, audio=relay, audio_channels=channels,
                              audio_filter=audio_filter, cancel=cancel)
         writer = FrameWriter(sink, width=info.width, height=info.height, fps=info.fps, audio=relay,
@@ -343,4 +360,4 @@ def redact_video(
         "metadata": "removed (map_metadata -1, map_chapters -1, only video and audio kept, bitexact)",
     }
     return VideoRedaction(info.width, info.height, fps, len(applied), writer.sha256, writer.bytes_written, params,
-                          flags=flags)
+                          flags=flags, kept_visible=kept_visible)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from app.errors import InvalidInput
 from app.redact.centerface import MODEL_NAME, MODEL_SHA256, CenterFaceModel
 from app.redact.face_tracks import (
     FLAG_LOST,
@@ -26,6 +27,7 @@ from app.redact.face_tracks import (
     render_shot,
 )
 from app.redact.faces import Box, fuse, fuse_clusters, run_pass
+from app.redact.kept_video import KeptRequest, decide_shot, kept_flags, uncover
 from app.redact.scene_cuts import CutSettings, SceneCutDetector
 
 
@@ -121,6 +123,7 @@ class Analyser:
         self._detections_since_key = 0
         self.frame_count = 0
         self.keyframe_count = 0
+        self.kept_visible: list[list[int]] = []  # per kept face given to finish(): frames left visible
         longest = max(width, height)
         self._base_scale = min(1.0, config.detect_size / longest)
         self._key_scale = min(config.keyframe_scale, config.keyframe_max_side / longest)
@@ -174,8 +177,16 @@ class Analyser:
         self._prev = (index, frame)
         self.frame_count = index + 1
 
-    def finish(self) -> tuple[list[list[Box]], list[ReviewFlag]]:
-        """Boxes for every frame pushed, and the review flags."""
+    def finish(self, kept: Sequence[KeptRequest] = ()) -> tuple[list[list[Box]], list[ReviewFlag]]:
+        """Boxes for every frame pushed, and the review flags.
+
+        ``kept``: faces reviewers decided to leave visible (``app.redact.kept_video``); the frames each
+        was left visible on are then in ``self.kept_visible`` (one list per request, in order)."""
+        for request in kept:
+            if not 0 <= request.frame < self.frame_count:
+                raise InvalidInput(f"Frame {request.frame} is not in this video (it has {self.frame_count} frames, "
+                                   f"numbered from 0). Give the frame where the face to keep is seen.")
+        self.kept_visible = [[] for _ in kept]
         if self._prev is not None and self._prev_detected != self._prev[0]:
             self._detect(self._prev[0], self._prev[1], key=True)  # the last frame is always checked
         self._prev = None
@@ -190,8 +201,14 @@ class Analyser:
             hi = bisect.bisect_left(self.det_frames, after)
             shot = render_shot(start, after - 1, self.det_frames[lo:hi], self.dets[lo:hi],
                                self.width, self.height, settings)
-            frames += [self._pad(items) for items in shot.boxes]
+            requests = [(k, r) for k, r in enumerate(kept) if start <= r.frame < after]
+            decision = decide_shot(shot, requests)
+            for k, visible in decision.visible.items():
+                self.kept_visible[k] = visible
+            frames += [uncover(self._pad(items), shown) for items, shown in zip(decision.boxes, decision.shown,
+                                                                               strict=True)]
             flags += flag_ranges(shot.lost, FLAG_LOST, start) + flag_ranges(shot.uncertain, FLAG_UNCERTAIN, start)
+            flags += kept_flags(decision.covered, start)
         flags.sort(key=lambda f: (f.first_frame, f.reason))
         return frames, flags
 

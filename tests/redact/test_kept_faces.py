@@ -95,3 +95,11 @@ def test_a_protected_or_unknown_person_or_no_reason_is_refused(vault) -> None:
             redact_item(vault, item, faces=True, names=False, keep_faces=[kept])
         assert message in raised.value.user_message()
     assert len(vault.list_items()) == count  # nothing stored
+
+
+def test_a_frame_number_on_a_photo_is_refused(vault) -> None:
+    item, perpetrator, _ = _case(vault)
+    with pytest.raises(InvalidInput, match="no frames"):
+        redact_item(vault, item, names=False, keep_faces=[KeptFace(RIGHT_FACE, perpetrator, "court copy", "lawyer", 3)])
+    assert KeptFace.from_dict(KeptFace(RIGHT_FACE, perpetrator, "r", "d", 3).to_dict()).frame == 3
+    assert "frame" not in KeptFace(RIGHT_FACE, perpetrator, "r", "d").to_dict()  # photo records stay as before
