@@ -41,7 +41,8 @@ def _kept_rows(vault: Any, ern: str, derivation: dict[str, Any], redactor: Any, 
 
     persons = {person.id: person for person in vault.list_persons()}
     rows = []
-    for face in kept_faces_of(derivation):
+    raw = derivation.get("kept_faces") or []
+    for index, face in enumerate(kept_faces_of(derivation)):
         person = persons.get(face.person_id) if face.person_id is not None else None
         if person is None:
             label = "an unnamed person"
@@ -50,8 +51,14 @@ def _kept_rows(vault: Any, ern: str, derivation: dict[str, Any], redactor: Any, 
         else:
             label = "the alleged perpetrator" if person.role == "perpetrator" else f"a {person.role}"
         who = redactor.redact(face.decided_by)
-        rows.append(RedactionRow(ern, f"Face of {label} left visible: {redactor.redact(face.reason)}, decided by "
-                                 f"{who}, {when}", "KEPT", "not redacted (kept visible)", who, when))
+        shown = ""
+        if face.frame is not None:  # a video: say on how many frames it really was left visible
+            entry = raw[index] if index < len(raw) and isinstance(raw[index], dict) else {}
+            count = entry.get("visible_frame_count")
+            shown = (f" (named on frame {face.frame}; left visible on {count} frame(s), covered and flagged "
+                     "wherever tracking was not sure)") if isinstance(count, int) else f" (named on frame {face.frame})"
+        rows.append(RedactionRow(ern, f"Face of {label} left visible{shown}: {redactor.redact(face.reason)}, "
+                                 f"decided by {who}, {when}", "KEPT", "not redacted (kept visible)", who, when))
     return rows
 
 

@@ -48,3 +48,31 @@ def test_kept_face_row_names_the_pseudonym_reason_and_decider(tmp_path: Path, mo
     assert "KEPT" in log and "PW-ID" in log  # the other faces are still covered and logged
     text = contents.attachments["dossier-text.txt"].decode("utf-8")
     assert "Captain Lo" not in text and "Sok Chantha" not in text
+
+
+class _Persons:
+    def __init__(self, *persons: object) -> None:
+        self._persons = persons
+
+    def list_persons(self) -> list[object]:
+        return list(self._persons)
+
+
+class _SameText:
+    def redact(self, text: str) -> str:
+        return text
+
+
+def test_kept_face_on_a_video_says_on_how_many_frames_it_was_visible() -> None:
+    from types import SimpleNamespace
+
+    from app.export.redaction_log import _kept_rows
+
+    accused = SimpleNamespace(id=7, pseudonym=None, role="perpetrator", name="Real Name")
+    face = KeptFace(Box(10, 20, 30, 40), 7, REASON, "Lawyer Somchai", frame=12).to_dict()
+    derivation = {"kept_faces": [{**face, "visible_frames": [[12, 44]], "visible_frame_count": 33}]}
+    rows = _kept_rows(_Persons(accused), "EV-00003-Red", derivation, _SameText(), "2026-12-07")
+    assert len(rows) == 1
+    text = rows[0].what
+    assert "the alleged perpetrator" in text and "frame 12" in text and "33 frame(s)" in text
+    assert "Real Name" not in text
