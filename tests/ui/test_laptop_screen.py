@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QWidget, QWizard
 
 from app.vault.service import RecoverySetup
@@ -66,6 +66,10 @@ def pool(qapp: Any) -> Any:
 
 
 def _show(qtbot: Any, window: QWidget) -> QWidget:
+    # These tests only measure sizes.  A window that deletes itself on close would be gone before
+    # pytest-qt closes it again at teardown ("Internal C++ object already deleted"), depending on when
+    # the deferred delete runs: keep it alive until its Python wrapper goes.
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
