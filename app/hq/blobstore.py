@@ -9,7 +9,6 @@ already stored is not read or written again.  Memory stays at two chunks whateve
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -18,21 +17,12 @@ import psycopg
 from app.errors import IntegrityError
 from app.hq.storage_crypto import StorageKeys, open_chunk, seal_chunk
 from app.progress import CancelToken, ProgressCallback
+from app.vault.chunked_io import ChunkedReader, read_full
 
 CHUNK_SIZE = 1 << 20
 _COPY_CHUNKS = "COPY blob_chunks (sha256, seq, nonce, data) FROM STDIN (FORMAT BINARY)"
 
 
-def _read_full(stream: BinaryIO, size: int) -> bytes:
-    parts: list[bytes] = []
-    remaining = size
-    while remaining:
-        data = stream.read(remaining)
-        if not data:
-            break
-        parts.append(data)
-        remaining -= len(data)
-    return b"".join(parts)
 
 
 def is_stored(conn: psycopg.Connection, sha256: str) -> bool:
@@ -61,12 +51,12 @@ def store_original(
     seq = 0
     with conn.cursor() as cursor, cursor.copy(_COPY_CHUNKS) as copy:
         copy.set_types(["text", "int4", "bytea", "bytea"])
-        current = _read_full(stream, CHUNK_SIZE)
+        current = read_full(stream, CHUNK_SIZE)
         while current:
             if cancel is not None:
                 cancel.check()
             # Read ahead one chunk: the last chunk is sealed as final, so a cut-off original fails.
-            following = _read_full(stream, CHUNK_SIZE) if len(current) == CHUNK_SIZE else b""
+            following = read_full(stream, CHUNK_SIZE) if len(current) == CHUNK_SIZE else b""
             hasher.update(current)
             nonce, sealed = seal_chunk(keys, sha256=sha256, seq=seq, final=not following, data=current)
             copy.write_row((sha256, seq, nonce, sealed))
@@ -124,72 +114,27 @@ def rehash(conn: psycopg.Connection, keys: StorageKeys, sha256: str) -> tuple[st
     return hasher.hexdigest(), size
 
 
-class OriginalReader(io.RawIOBase):
+class OriginalReader(ChunkedReader):
     """A read-only, seekable file object over one stored original; decrypts a chunk at a time."""
 
     def __init__(self, conn: psycopg.Connection, keys: StorageKeys, sha256: str) -> None:
-        super().__init__()
         row = conn.execute("SELECT size, chunk_size, chunk_count FROM blobs WHERE sha256 = %s", (sha256,)).fetchone()
         if row is None:
             raise IntegrityError(
                 "A stored original is missing from headquarters' archive.", debug_detail=f"original {sha256}"
             )
         self._conn, self._keys, self._sha256 = conn, keys, sha256
-        self._size, self._chunk_size, self._count = int(row[0]), int(row[1]), int(row[2])
-        self._pos = 0
-        self._cached_seq = -1
-        self._cached = b""
+        self._count = int(row[2])
+        super().__init__(int(row[0]), int(row[1]))
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
-
-    def _chunk(self, seq: int) -> bytes:
-        if seq != self._cached_seq:
-            row = self._conn.execute(
-                "SELECT nonce, data FROM blob_chunks WHERE sha256 = %s AND seq = %s", (self._sha256, seq)
-            ).fetchone()
-            if row is None:
-                raise IntegrityError(
-                    "Part of a stored original at headquarters is missing. Run 'evidence-vault hq verify'.",
-                    debug_detail=f"original {self._sha256} chunk {seq}",
-                )
-            self._cached = open_chunk(
-                self._keys, sha256=self._sha256, seq=seq, final=seq == self._count - 1, nonce=row[0], data=row[1]
+    def _load_chunk(self, seq: int) -> bytes:
+        row = self._conn.execute(
+            "SELECT nonce, data FROM blob_chunks WHERE sha256 = %s AND seq = %s", (self._sha256, seq)
+        ).fetchone()
+        if row is None:
+            raise IntegrityError(
+                "Part of a stored original at headquarters is missing. Run 'evidence-vault hq verify'.",
+                debug_detail=f"original {self._sha256} chunk {seq}",
             )
-            self._cached_seq = seq
-        return self._cached
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self.closed:
-            raise ValueError("I/O operation on closed file.")
-        view = memoryview(buffer).cast("B")
-        written = 0
-        while written < len(view) and self._pos < self._size:
-            seq, offset = divmod(self._pos, self._chunk_size)
-            chunk = self._chunk(seq)
-            count = min(len(view) - written, len(chunk) - offset)
-            view[written : written + count] = chunk[offset : offset + count]
-            written += count
-            self._pos += count
-        return written
-
-    def close(self) -> None:
-        self._cached = b""
-        super().close()
+        return open_chunk(self._keys, sha256=self._sha256, seq=seq, final=seq == self._count - 1, nonce=row[0],
+                          data=row[1])

@@ -11,7 +11,6 @@ chunks wait to be hashed, plus SQLite's bounded page cache.
 from __future__ import annotations
 
 import hashlib
-import io
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -22,9 +21,10 @@ import sqlcipher3
 
 from app.errors import IntegrityError, InvalidInput
 from app.progress import CancelToken, ProgressCallback
+from app.vault.chunked_io import ChunkedReader, read_full
 
 if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer  # exists for type checkers only
+    pass  # exists for type checkers only
 
 CHUNK_SIZE = 1 << 20
 _QUEUE_DEPTH = 8
@@ -69,17 +69,6 @@ class _Hasher:
             self._thread.join()
 
 
-def _read_full(stream: BinaryIO, size: int) -> bytes:
-    """Read up to ``size`` bytes, looping over short reads (pipes return what is available)."""
-    parts: list[bytes] = []
-    remaining = size
-    while remaining:
-        data = stream.read(remaining)
-        if not data:
-            break
-        parts.append(data)
-        remaining -= len(data)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def store_stream(
@@ -109,7 +98,7 @@ def store_stream(
         while True:
             if cancel is not None:
                 cancel.check()
-            data = _read_full(stream, CHUNK_SIZE)
+            data = read_full(stream, CHUNK_SIZE)
             if not data:
                 break
             hasher.update(data)
@@ -149,12 +138,11 @@ def iter_chunks(conn: sqlcipher3.Connection, blob_id: int) -> Iterator[tuple[int
         yield int(row[0]), row[1]
 
 
-class BlobReader(io.RawIOBase):
+class BlobReader(ChunkedReader):
     """Read-only, seekable view of one stored blob; decrypts one chunk at a time on demand."""
 
     def __init__(self, connection: Callable[[], sqlcipher3.Connection], blob_id: int,
                  lock: threading.RLock | None = None) -> None:
-        super().__init__()
         self._connection = connection
         self._lock = lock or threading.RLock()  # the vault's lock: one thread in SQLite at a time
         row = connection().execute(
@@ -163,83 +151,19 @@ class BlobReader(io.RawIOBase):
         if row is None:
             raise IntegrityError("The stored original is missing from the vault.", debug_detail=f"blob {blob_id}")
         self._blob_id = blob_id
-        self._size, self._chunk_size, self._chunk_count = (int(v) for v in row)
-        self._pos = 0
-        self._cached_seq = -1
-        self._cached: bytes = b""
+        size, chunk_size, self._chunk_count = (int(v) for v in row)
+        super().__init__(size, chunk_size)
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return False
-
-    def tell(self) -> int:
-        self._check_open()
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._check_open()
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._pos + offset
-        elif whence == io.SEEK_END:
-            target = self._size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if target < 0:
-            raise ValueError("negative seek position")
-        self._pos = target
-        return target
-
-    def _chunk(self, seq: int) -> bytes:
-        if seq != self._cached_seq:
-            with self._lock:
-                row = self._connection().execute(
-                    "SELECT data FROM chunks WHERE blob_id = ? AND seq = ?", (self._blob_id, seq)
-                ).fetchone()
-            expected = min(self._chunk_size, self._size - seq * self._chunk_size)
-            if row is None or len(row[0]) != expected:
-                raise IntegrityError(
-                    "Part of a stored original is missing or damaged. Run a verification of the vault.",
-                    debug_detail=f"blob {self._blob_id} chunk {seq}",
-                )
-            self._cached_seq, self._cached = seq, row[0]
-        return self._cached
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        self._check_open()
-        view = memoryview(buffer).cast("B")
-        written = 0
-        while written < len(view) and self._pos < self._size:
-            seq, offset = divmod(self._pos, self._chunk_size)
-            chunk = self._chunk(seq)
-            count = min(len(view) - written, len(chunk) - offset)
-            view[written: written + count] = chunk[offset: offset + count]
-            written += count
-            self._pos += count
-        return written
-
-    def readall(self) -> bytes:
-        parts: list[bytes] = []
-        while True:
-            data = self.read(self._chunk_size)
-            if not data:
-                return b"".join(parts)
-            parts.append(data)
-
-    def close(self) -> None:
-        self._cached = b""
-        super().close()
-
-    def _check_open(self) -> None:
-        if self.closed:
-            raise ValueError("I/O operation on closed file.")
+    def _load_chunk(self, seq: int) -> bytes:
+        with self._lock:
+            row = self._connection().execute(
+                "SELECT data FROM chunks WHERE blob_id = ? AND seq = ?", (self._blob_id, seq)
+            ).fetchone()
+        expected = min(self._chunk_size, self._size - seq * self._chunk_size)
+        if row is None or len(row[0]) != expected:
+            raise IntegrityError(
+                "Part of a stored original is missing or damaged. Run a verification of the vault.",
+                debug_detail=f"blob {self._blob_id} chunk {seq}",
+            )
+        data: bytes = row[0]
+        return data
