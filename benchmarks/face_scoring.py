@@ -40,6 +40,22 @@ def union_mask(boxes: Sequence[Box], width: int, height: int) -> np.ndarray:
     return mask
 
 
+def _pixels_inside(
+    boxes: Sequence[Box], union_of: Sequence[Box], width: int, height: int
+) -> list[tuple[int, np.int64]]:
+    """For each of ``boxes``: its clipped area and how many of those pixels lie in the union of ``union_of``."""
+    mask = union_mask(union_of, width, height)
+    # An integral image makes each box's covered-pixel count O(1).
+    integral = np.zeros((height + 1, width + 1), dtype=np.int64)
+    integral[1:, 1:] = mask.cumsum(axis=0).cumsum(axis=1)
+    result = []
+    for box in boxes:
+        x1, y1, x2, y2 = _clip(box, width, height)
+        inside = integral[y2, x2] - integral[y1, x2] - integral[y2, x1] + integral[y1, x1]
+        result.append(((x2 - x1) * (y2 - y1), inside))
+    return result
+
+
 def coverage(
     gt_boxes: Sequence[Box],
     redaction_boxes: Sequence[Box],
@@ -52,20 +68,8 @@ def coverage(
     The face's own area is measured after clipping to the image (a face cut by the frame edge
     only needs its visible part hidden). A face with no visible pixels counts as covered.
     """
-    mask = union_mask(redaction_boxes, width, height)
-    # An integral image makes each face's covered-pixel count O(1).
-    integral = np.zeros((height + 1, width + 1), dtype=np.int64)
-    integral[1:, 1:] = mask.cumsum(axis=0).cumsum(axis=1)
-    result = []
-    for box in gt_boxes:
-        x1, y1, x2, y2 = _clip(box, width, height)
-        area = (x2 - x1) * (y2 - y1)
-        if area <= 0:
-            result.append(True)
-            continue
-        inside = integral[y2, x2] - integral[y1, x2] - integral[y2, x1] + integral[y1, x1]
-        result.append(inside >= threshold * area)
-    return result
+    return [area <= 0 or inside >= threshold * area
+            for area, inside in _pixels_inside(gt_boxes, redaction_boxes, width, height)]
 
 
 def on_face(
@@ -194,18 +198,8 @@ def face_fraction(redaction_boxes: Sequence[Box], gt_boxes: Sequence[Box], width
     Issue #10's precision: a box is "mostly on a face" when this is >= 0.3. Ignored (invalid)
     WIDER faces count as faces: hiding a real tiny or blurred face is not a false positive.
     """
-    faces = union_mask(gt_boxes, width, height)
-    integral = np.zeros((height + 1, width + 1), dtype=np.int64)
-    integral[1:, 1:] = faces.cumsum(axis=0).cumsum(axis=1)
-    result = []
-    for box in redaction_boxes:
-        x1, y1, x2, y2 = _clip(box, width, height)
-        area = (x2 - x1) * (y2 - y1)
-        if area <= 0:
-            continue
-        inside = integral[y2, x2] - integral[y1, x2] - integral[y2, x1] + integral[y1, x1]
-        result.append(float(inside) / area)
-    return result
+    return [float(inside) / area
+            for area, inside in _pixels_inside(redaction_boxes, gt_boxes, width, height) if area > 0]
 
 
 def area_outside_faces(redaction_boxes: Sequence[Box], gt_boxes: Sequence[Box], width: int, height: int) -> int:

@@ -1717,8 +1717,6 @@ def line_chain_hash(line: bytes, event: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-
-# ---------------------------------------------------------------------------------------------
 # Consistency proof files (FORMAT.md "Consistency proof files": `evidence-vault proof` / `verify-proof`)
 # ---------------------------------------------------------------------------------------------
 
@@ -1807,6 +1805,8 @@ def verify_proof(path: Path, key_path: Path | None, held: Path | None) -> int:
         report.ok(f"consistency proof {old.size} -> {new.size} ({len(proof)} hashes)")
     return report.print(f"Consistency proof {path} (independent verifier, written from docs/FORMAT.md)")
 
+
+# ---------------------------------------------------------------------------------------------
 
 def read_passphrase() -> str:
     if "EVIDENCE_VAULT_PASSPHRASE" in os.environ:

@@ -109,15 +109,25 @@ def _store_records(hq: Headquarters, vault_id: int, manifest: TransferManifest, 
             "ON CONFLICT (field_vault_id, field_item_id) DO UPDATE SET record = EXCLUDED.record",
             (vault_id, int(derivation["item_id"]), seal_record(keys, "derivations", ident, derivation)),
         )
+    # Grouped once by item id (only numbers can equal one): scanning every note, transcript and link
+    # for each item is quadratic in a large package.
+    notes_of: dict[Any, list[dict[str, Any]]] = {}
+    transcript_of: dict[Any, dict[str, Any]] = {}
+    links_of: dict[Any, list[dict[str, Any]]] = {}
+    for entries, add in ((manifest.notes, notes_of), (manifest.links, links_of)):
+        for entry in entries:
+            if isinstance(entry.get("item_id"), int | float):
+                add.setdefault(entry["item_id"], []).append(entry)
+    for entry in manifest.transcripts:
+        if isinstance(entry.get("item_id"), int | float):
+            transcript_of.setdefault(entry["item_id"], entry)  # the first one
     for item in manifest.items:
         item_id = int(item["id"])
-        notes = [n for n in manifest.notes if n.get("item_id") == item_id]
-        transcript: list[dict[str, Any]] = next(
-            (t["segments"] for t in manifest.transcripts if t.get("item_id") == item_id), []
-        )
+        notes = notes_of.get(item_id, [])
+        transcript: list[dict[str, Any]] = transcript_of[item_id]["segments"] if item_id in transcript_of else []
         record = {
             "item": item, "notes": notes, "transcript": transcript,
-            "person_ids": [link["person_id"] for link in manifest.links if link.get("item_id") == item_id],
+            "person_ids": [link["person_id"] for link in links_of.get(item_id, [])],
         }
         conn.execute(
             "INSERT INTO items(field_vault_id, field_item_id, field_case_id, package_id, sha256, kind, size, "

@@ -52,26 +52,43 @@ _ITEM_SQL = (
 )
 
 
-def _item(hq: Headquarters, row: tuple[Any, ...]) -> ArchiveItem:
-    record = open_record(hq.keys, "items", f"{row[8]}:{row[2]}", bytes(row[9]))
+def _record(hq: Headquarters, row: tuple[Any, ...]) -> dict[str, Any]:
+    record: dict[str, Any] = open_record(hq.keys, "items", f"{row[8]}:{row[2]}", bytes(row[9]))
+    return record
+
+
+def _item(hq: Headquarters, row: tuple[Any, ...], record: dict[str, Any] | None = None) -> ArchiveItem:
+    record = _record(hq, row) if record is None else record
     return ArchiveItem(id=int(row[0]), origin=str(row[1]), field_item_id=int(row[2]), kind=str(row[3]),
                        title=str(record["item"].get("title") or ""), size=int(row[4]), sha256=str(row[5]),
                        package_id=str(row[6]), imported_at=str(row[7]))
 
 
-def list_items(hq: Headquarters, *, origin: str | None = None) -> list[ArchiveItem]:
+def _item_rows(hq: Headquarters, origin: str | None) -> list[tuple[Any, ...]]:
     if origin is None:
-        rows = hq.conn.execute(_ITEM_SQL + " ORDER BY i.id").fetchall()
-    else:
-        rows = hq.conn.execute(_ITEM_SQL + " WHERE v.origin = %s ORDER BY i.id", (origin,)).fetchall()
-    return [_item(hq, row) for row in rows]
+        return hq.conn.execute(_ITEM_SQL + " ORDER BY i.id").fetchall()
+    return hq.conn.execute(_ITEM_SQL + " WHERE v.origin = %s ORDER BY i.id", (origin,)).fetchall()
+
+
+def list_items(hq: Headquarters, *, origin: str | None = None) -> list[ArchiveItem]:
+    return [_item(hq, row) for row in _item_rows(hq, origin)]
+
+
+def list_item_records(hq: Headquarters, *, origin: str | None = None) -> list[tuple[ArchiveItem, dict[str, Any]]]:
+    """Like list_items, with each item's decrypted record: one query, one decryption per item."""
+    pairs = []
+    for row in _item_rows(hq, origin):
+        record = _record(hq, row)
+        pairs.append((_item(hq, row, record), record))
+    return pairs
 
 
 def item_record(hq: Headquarters, item_id: int) -> tuple[ArchiveItem, dict[str, Any]]:
     row = hq.conn.execute(_ITEM_SQL + " WHERE i.id = %s", (item_id,)).fetchone()
     if row is None:
         raise InvalidInput(f"There is no item {item_id} in headquarters' archive. See 'hq list' for the numbers.")
-    return _item(hq, row), open_record(hq.keys, "items", f"{row[8]}:{row[2]}", bytes(row[9]))
+    record = _record(hq, row)
+    return _item(hq, row, record), record
 
 
 def list_vaults(hq: Headquarters) -> list[FieldVaultRow]:

@@ -66,8 +66,9 @@ def plan_redacted(hq: Headquarters, origin: str, chosen: Sequence[ArchiveItem]) 
     has no redacted copy."""
     from app.export.selection import is_face_redaction, media_class
 
-    vault_items = query.list_items(hq, origin=origin)
-    records = {i.id: query.item_record(hq, i.id)[1] for i in vault_items}
+    pairs = query.list_item_records(hq, origin=origin)
+    vault_items = [item for item, _ in pairs]
+    records = {item.id: record for item, record in pairs}
     by_field_id = {i.field_item_id: i for i in vault_items}
     exhibits: dict[int, ArchiveItem] = {}
     for item in chosen:

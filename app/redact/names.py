@@ -50,8 +50,8 @@ from app.redact.name_variants import derive, loose_key
 
 __all__ = [
     "REDACTED", "TITLES", "Mode", "NameForm", "NameMatch", "NameRedactor", "ProtectedName", "Skeleton",
-    "is_spaceless", "loose_key", "redact_filename", "redactor_from_persons", "skeleton", "skeleton_text",
-    "strip_title",
+    "filename_as_text", "is_spaceless", "loose_key", "redact_filename", "redactor_from_persons", "skeleton",
+    "skeleton_text", "strip_title",
 ]
 
 REDACTED = "[REDACTED]"
@@ -356,6 +356,12 @@ def redactor_from_persons(persons: Iterable[Any], *, mode: Mode = "pseudonym") -
 _FILENAME_SEPARATORS = "_-.+~"
 
 
+def filename_as_text(name: str) -> str:
+    """``name`` as file names are matched: its separators (underscores, dashes, dots, plus signs,
+    tildes) as spaces, one for one, so offsets in it are offsets in ``name``."""
+    return "".join(" " if c in _FILENAME_SEPARATORS else c for c in name)
+
+
 def redact_filename(name: str, redactor: NameRedactor) -> str:
     """Names in file names ("interview_Nguyen_Van_An.mp4") replaced; the rest is kept.
 
@@ -363,10 +369,9 @@ def redact_filename(name: str, redactor: NameRedactor) -> str:
     treatment on purpose: callers also pass stems, and "Nguyen.Van.An" must not keep "An" as
     an "extension".  The replacement's spaces become underscores.
     """
-    spaced = "".join(" " if c in _FILENAME_SEPARATORS else c for c in name)
     parts: list[str] = []
     cursor = 0
-    for match in redactor.find(spaced):
+    for match in redactor.find(filename_as_text(name)):
         parts.append(name[cursor:match.start])
         replacement = redactor.replacement_for(match.person_id)
         parts.append("".join("_" if c.isspace() or c in "/\\:" else c for c in replacement))

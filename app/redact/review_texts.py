@@ -15,8 +15,7 @@ from typing import Any
 
 from app.progress import CancelToken
 from app.redact.name_suggest import suggest_names
-from app.redact.names import _FILENAME_SEPARATORS as FILENAME_SEPARATORS  # the same package's rule
-from app.redact.names import redactor_from_persons
+from app.redact.names import filename_as_text, redactor_from_persons
 
 FILE_NAME = "File name"
 
@@ -68,7 +67,7 @@ def item_texts(vault: Any, item_id: int, *, cancel: CancelToken | None = None) -
             cancel.check()
         text = piece.text
         # File names are matched as redact_filename does: its separators act as spaces (one for one).
-        searched = "".join(" " if c in FILENAME_SEPARATORS else c for c in text) if piece.label == FILE_NAME else text
+        searched = filename_as_text(text) if piece.label == FILE_NAME else text
         for match in redactor.find(searched):
             piece.spans.append(Span(match.start, match.end, "protected", redactor.replacement_for(match.person_id)))
             found.append(text[match.start:match.end])

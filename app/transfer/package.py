@@ -126,10 +126,9 @@ def write_transfer(vault: Vault, *, case_id: int, item_ids: Sequence[int] | None
         progress(total, total, "Recording the transfer in the custody log")
         # The point of no return: from here on the log says the package was made.
         item_list = [i.id for i in records.items]
-        action, details = actions.recorded_as(actions.TRANSFERRED, {
+        vault.record_event(actions.TRANSFERRED, details={
             "package_id": package_id.hex(), "recipient_key_id": recipient_id, "recipient_name": recipient.name,
             "case_id": case_id, "item_ids": item_list, "sha256s": [e["sha256"] for e in entries]})
-        vault.record_event(action, details=details)
         checkpoint = vault.checkpoint()
         events = vault.events()
         leaves = vault.leaf_hashes()

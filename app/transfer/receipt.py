@@ -149,10 +149,9 @@ def import_receipt(vault: Vault, data: bytes, hq: HqPublicIdentity) -> Receipt:
     if sorted(set(sent[-1].details.get("sha256s") or ())) != sorted(receipt.item_hashes):
         raise TransferError("This receipt does not list exactly the originals sent in that package, so the "
                             "transfer is not confirmed. Ask headquarters to check the import. Nothing was recorded.")
-    action, details = actions.recorded_as(actions.RECEIPT_IMPORTED, {
+    vault.record_event(actions.RECEIPT_IMPORTED, details={
         "package_id": receipt.package_id, "hq_name": receipt.hq_name, "hq_key_id": receipt.hq_key_id,
         "received_at": receipt.received_at, "cosigned_at": receipt.cosigned_at,
         "cosigned_checkpoint": receipt.cosigned_checkpoint, "tree_size": checkpoint.tree_size,
         "items": len(receipt.item_hashes), "receipt_sha256": receipt.sha256})
-    vault.record_event(action, details=details)
     return receipt

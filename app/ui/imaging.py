@@ -26,11 +26,15 @@ QImageReader.setAllocationLimit(512)  # MiB; a real photo is far smaller when de
 
 IMAGE_KINDS = frozenset({"photo"})
 MAX_IMAGE_FILE = 256 << 20  # bytes of an encoded photo shown in the app; far above any camera's
+_READ_SIZE = 1 << 20
 
 
 def _encoded_bytes(vault: VaultService, item_id: int) -> QByteArray:
+    # Read in pieces: one read(MAX_IMAGE_FILE + 1) would allocate 256 MiB for every thumbnail.
+    data = bytearray()
     with vault.open_original(item_id) as stream:
-        data = stream.read(MAX_IMAGE_FILE + 1)
+        while len(data) <= MAX_IMAGE_FILE and (piece := stream.read(_READ_SIZE)):
+            data += piece
     if len(data) > MAX_IMAGE_FILE:
         raise InvalidInput(f"Item {item_id} is too large to show as a picture here "
                            f"(over {MAX_IMAGE_FILE >> 20} MB). Export it to look at it with another program.")

@@ -137,16 +137,21 @@ class ItemsTableModel(_HeadedTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[ItemRow] = []
+        self._row_by_id: dict[int, int] = {}  # row_of is called by every sort comparison (ItemFilter.lessThan)
         self._thumbs: dict[int, QIcon] = {}  # in memory only; dropped at lock
 
     def set_rows(self, rows: Sequence[ItemRow]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
+        self._row_by_id = {}
+        for row, entry in enumerate(self._rows):
+            self._row_by_id.setdefault(entry.item.id, row)
         self.endResetModel()
 
     def clear(self) -> None:
         self.beginResetModel()
         self._rows = []
+        self._row_by_id = {}
         self._thumbs.clear()
         self.endResetModel()
 
@@ -154,10 +159,7 @@ class ItemsTableModel(_HeadedTableModel):
         return self._rows[row].item
 
     def row_of(self, item_id: int) -> int:
-        for row, entry in enumerate(self._rows):
-            if entry.item.id == item_id:
-                return row
-        return -1
+        return self._row_by_id.get(item_id, -1)
 
     def item_ids(self) -> list[int]:
         return [entry.item.id for entry in self._rows]

@@ -12,8 +12,6 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 from app.ui.safe_text import plain
 
 MAX_LINES = 200
-_FIELDS = {"title": "title", "description": "description", "tags": "tags", "note": "note",
-           "transcript": "transcript", "place": "place", "source": "source"}
 
 
 def timecode(seconds: float) -> str:
@@ -23,7 +21,7 @@ def timecode(seconds: float) -> str:
 
 
 def hit_line(hit: Any, title: str) -> str:
-    where = _FIELDS.get(hit.field, hit.field)
+    where = str(hit.field)
     if hit.field == "transcript" and hit.start is not None:
         where = f"transcript at {timecode(hit.start)}"
     snippet = plain(hit.snippet, max_length=160)

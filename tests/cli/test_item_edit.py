@@ -8,27 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.cli.main import main
 from app.errors import InvalidInput
 from app.vault.records import capture_time
 from app.vault.vault import Vault
-from tests.conftest import TEST_PASSPHRASE
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    vault = tmp_path / "case.vault"
-    monkeypatch.setenv("EVIDENCE_VAULT", str(vault))
-    monkeypatch.setenv("EVIDENCE_VAULT_PASSPHRASE", TEST_PASSPHRASE)
-
-    def run(*args: str, expect: int = 0) -> tuple[str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        assert code == expect, f"{args} exited {code}: {err}"
-        return out, err
-
-    run.vault = vault  # type: ignore[attr-defined]
-    return run
 
 
 @pytest.fixture

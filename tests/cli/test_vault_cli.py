@@ -9,27 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
-from app.cli.main import main
 from tests.conftest import PROJECT_ROOT, TEST_PASSPHRASE
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    vault = tmp_path / "case.vault"
-    monkeypatch.setenv("EVIDENCE_VAULT", str(vault))
-    monkeypatch.setenv("EVIDENCE_VAULT_PASSPHRASE", TEST_PASSPHRASE)
-
-    def run(*args: str, expect: int = 0) -> tuple[str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        assert code == expect, f"{args} exited {code}: {err}"
-        return out, err
-
-    run.vault = vault  # type: ignore[attr-defined]
-    return run
 
 
 def _photo(path: Path, colour: tuple[int, int, int] = (10, 120, 200)) -> Path:

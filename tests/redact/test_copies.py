@@ -10,17 +10,14 @@ import pytest
 from app.redact.copies import redacted_title
 from app.redact.derive import redact_item
 from tests.conftest import shared_data_path
-from tests.vault.vaultkit import new_vault, speed_up
+from tests.vault.vaultkit import fast_vault
 
 FACE_PHOTO = "13_Interview_Interview_On_Location_13_513.jpg"
 
 
 @pytest.fixture
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    speed_up(monkeypatch)
-    opened = new_vault(tmp_path)
-    yield opened
-    opened.close()
+    yield from fast_vault(tmp_path, monkeypatch)
 
 
 def test_redacted_title_marks_the_copy_once() -> None:

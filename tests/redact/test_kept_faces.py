@@ -15,7 +15,7 @@ from app.redact.faces import Box
 from app.redact.kept import KeptFace, kept_faces_of
 from app.redact.photo import load_oriented_rgb
 from tests.conftest import shared_data_path
-from tests.vault.vaultkit import new_vault, speed_up
+from tests.vault.vaultkit import fast_vault
 
 # Two people: annotated faces [288, 76, 108, 160] (left) and [652, 40, 92, 160] (right).
 TWO_FACES = "13_Interview_Interview_On_Location_13_187.jpg"
@@ -25,10 +25,7 @@ LEFT_FACE_INSIDE = (288 + 20, 76 + 20, 288 + 88, 76 + 140)
 
 @pytest.fixture
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    speed_up(monkeypatch)
-    opened = new_vault(tmp_path)
-    yield opened
-    opened.close()
+    yield from fast_vault(tmp_path, monkeypatch)
 
 
 def _case(vault) -> tuple[int, int, int]:

@@ -21,7 +21,7 @@ from app.redact.faces import Box
 from app.redact.kept import KeptFace, kept_faces_of
 from app.redact.kept_video import FLAG_KEPT_COVERED, KeptRequest, decide_shot, frame_runs, uncover
 from tests.conftest import shared_data_path
-from tests.vault.vaultkit import new_vault, speed_up
+from tests.vault.vaultkit import fast_vault
 
 W, H, FRAMES = 320, 240, 40
 FACE_W, FACE_H = 70, 82
@@ -64,10 +64,7 @@ def make_two_faces_clip(clip: Path) -> Path:
 
 @pytest.fixture
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    speed_up(monkeypatch)
-    opened = new_vault(tmp_path)
-    yield opened
-    opened.close()
+    yield from fast_vault(tmp_path, monkeypatch)
 
 
 def _people(vault) -> tuple[int, int]:

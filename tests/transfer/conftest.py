@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +60,3 @@ def field(tmp_path: Path) -> Iterator[Field]:
         yield Field(vault, case_id, items, other_case, other_item, person, tmp_path)
     finally:
         vault.close()
-
-
-def random_file(path: Path, size: int) -> Path:
-    with open(path, "wb") as out:
-        while size > 0:
-            piece = min(size, 1 << 20)
-            out.write(os.urandom(piece))
-            size -= piece
-    return path

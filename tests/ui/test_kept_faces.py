@@ -15,7 +15,7 @@ from app.redact.photo import load_oriented_rgb
 from app.ui.box_editor import KEPT_COLOUR
 from app.ui.redaction_review import RedactionReviewDialog
 from tests.conftest import shared_data_path
-from tests.vault.vaultkit import new_vault, speed_up
+from tests.vault.vaultkit import fast_vault
 
 TWO_FACES = "13_Interview_Interview_On_Location_13_187.jpg"  # faces at [288, 76, …] and [652, 40, …]
 WAIT = 60_000
@@ -24,10 +24,7 @@ REASON = "identification of the accused; decided with counsel"
 
 @pytest.fixture
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    speed_up(monkeypatch)
-    opened = new_vault(tmp_path)
-    yield opened
-    opened.close()
+    yield from fast_vault(tmp_path, monkeypatch)
 
 
 def test_keep_visible_leaves_the_chosen_face_and_hides_the_other(vault, qtbot) -> None:

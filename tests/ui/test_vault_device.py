@@ -19,7 +19,7 @@ from PySide6.QtCore import QIODevice
 
 from app.ui.vault_device import VaultDevice
 from app.vault.vault import Vault
-from tests.vault.vaultkit import new_vault, speed_up
+from tests.vault.vaultkit import fast_vault
 
 THREADS = 4
 READS = 60
@@ -27,10 +27,7 @@ READS = 60
 
 @pytest.fixture
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    speed_up(monkeypatch)
-    opened = new_vault(tmp_path)
-    yield opened
-    opened.close()
+    yield from fast_vault(tmp_path, monkeypatch)
 
 
 def _stored(vault: Vault, tmp_path: Path, name: str, size: int, seed: int) -> tuple[int, bytes]:

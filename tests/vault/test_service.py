@@ -16,7 +16,7 @@ from app.vault import record_digest
 from app.vault.service import VaultService, open_vault
 from app.vault.vault import Vault
 from tests.conftest import TEST_PASSPHRASE
-from tests.vault.vaultkit import ACTOR, new_vault, raw_connect, speed_up
+from tests.vault.vaultkit import ACTOR, fast_vault, raw_connect
 
 
 def _members(cls: type) -> dict[str, Any]:
@@ -25,10 +25,7 @@ def _members(cls: type) -> dict[str, Any]:
 
 @pytest.fixture
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    speed_up(monkeypatch)
-    opened = new_vault(tmp_path)
-    yield opened
-    opened.close()
+    yield from fast_vault(tmp_path, monkeypatch)
 
 
 def test_vault_and_gate_offer_every_call_of_the_service_api_with_its_signature() -> None:

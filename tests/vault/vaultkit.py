@@ -1,4 +1,5 @@
-"""Helpers for the vault tests (plain functions; each test module declares its own fixtures).
+"""Helpers for the vault tests (plain functions; each test module declares its own fixtures, and
+``fast_vault`` is the body many of their ``vault`` fixtures share).
 
 Tests lower SQLCipher's KDF cost through the clearly named test-only knob
 ``app.vault.db._unsafe_kdf_iter_for_tests`` (production stays at 256,000 iterations; at least one test
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,14 @@ def speed_up(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def new_vault(folder: Path, name: str = "test.vault") -> Vault:
     return Vault.create(folder / name, TEST_PASSPHRASE, actor=ACTOR)
+
+
+def fast_vault(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Vault]:
+    """Body of a module's ``vault`` fixture: a new vault with the fast KDF, closed after the test."""
+    speed_up(monkeypatch)
+    opened = new_vault(folder)
+    yield opened
+    opened.close()
 
 
 def sha256_file(path: Path) -> str:

@@ -139,6 +139,7 @@ def markup(text: str, *, width: float | None = None, size: float = 9.0, bold: bo
     Thai and Chinese; see the module docstring).  Each of ``marks`` (redaction marks such as
     ``[Survivor S-1]``) is drawn in a distinct style: dark red and underlined."""
     fonts = ensure_fonts()
+    shown_marks = [escape(mark) for mark in marks]  # once per text, not once per script run
     out_lines: list[str] = []
     for paragraph in str(text).replace("\r\n", "\n").split("\n"):
         lines = break_lines(paragraph, width, size, bold=bold) if width else [paragraph]
@@ -147,8 +148,7 @@ def markup(text: str, *, width: float | None = None, size: float = 9.0, bold: bo
             for script, run in split_runs(line):
                 font = fonts[script].bold if bold else fonts[script].regular
                 escaped = escape(run)
-                for mark in marks:
-                    shown = escape(mark)
+                for shown in shown_marks:
                     if shown in escaped:
                         escaped = escaped.replace(shown, f'<font color="{MARK_COLOUR}"><u>{shown}</u></font>')
                 parts.append(f'<font name="{font}">{escaped}</font>')
