@@ -33,7 +33,10 @@ def needing_faces(selection: Selection) -> list[Any]:
 
 
 def _redact_photo(vault: Any, item: Any, cancel: CancelToken | None) -> int:
-    boxes: list[Any] | None = None
+    # The detector's proposal, found once: the first attempt applies it exactly as redact_item would
+    # (boxes=None), and every retry adds the faces still found to it without detecting it again.
+    with vault.open_original(item.id) as stream:
+        boxes = list(propose(stream, cancel=cancel).boxes)
     for attempt in range(_RETRIES + 1):
         try:
             return int(derive.redact_item(vault, item.id, faces=True, names=True, method="fill",
@@ -44,9 +47,6 @@ def _redact_photo(vault: Any, item: Any, cancel: CancelToken | None) -> int:
                     f"Item {item.id}: faces could still be seen after redacting it automatically. Review it "
                     f"with 'evidence-vault redact {item.id} --faces' and try the export again."
                 ) from residual
-            if boxes is None:
-                with vault.open_original(item.id) as stream:
-                    boxes = list(propose(stream).boxes)
             boxes = boxes + list(residual.boxes)
     raise AssertionError("unreachable")
 
