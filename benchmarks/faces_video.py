@@ -3,6 +3,10 @@
 Measured per video (``face_scoring.coverage``): a ground-truth face is covered on a frame when
 >= 90% of its area lies inside the union of that frame's redaction boxes; a frame is *exposed*
 when a face >= 24 px tall (also reported: >= 48 px) is not covered. Target: 0 exposed frames.
+What that costs the evidence: the masked share of the frame area (union of the boxes), as a mean
+over all frames, over the dossier's key frames (``KEY_FRAMES`` from the middle of equal slices, as
+``app.export.keyframes`` takes them), on the worst frame, and the number of frames more than half
+masked. ``faces_video_replay.py`` re-scores tracking and padding changes on cached detections.
 
 Videos:
 - ../shared/data/video/synthetic_panzoom.mp4 (exact boxes per frame, 4 hard cuts);
@@ -47,6 +51,7 @@ HAMILTON = DATA / "video" / "real_short_hamilton_clip.mp4"
 DEFACE_PYTHON = Path(os.environ.get("DEFACE_VENV", "/tmp/deface-venv")) / "bin" / "python"
 W, H, FPS = 1280, 720, 25
 SEGMENT_FRAMES = 40
+KEY_FRAMES = 9  # app.export.keyframes.DEFAULT_FRAMES: the frames a dossier shows of a video
 BACKGROUNDS = ["neg_skimage_coffee.jpg", "neg_skimage_hubble_deep_field.jpg", "neg_skimage_retina.jpg",
                "neg_dlib_dogs.jpg", "neg_skimage_moon.jpg"]
 
@@ -237,9 +242,13 @@ def score(frames_boxes: list[list[list[int]]], annotations: dict[str, Any]) -> d
         if any(not c and box[3] >= 48 for box, c in zip(gt, ok, strict=True)):
             exposed48 += 1
     masked = [float(union_mask(f, width, height).mean()) for f in frames_boxes]
+    # the dossier's contact sheet: KEY_FRAMES frames from the middle of equal slices (app.export.keyframes)
+    key = [masked[int((k + 0.5) * len(masked) / KEY_FRAMES)] for k in range(KEY_FRAMES)] if masked else [0.0]
     return {"face_frames": total, "covered": covered, "coverage": covered / total if total else float("nan"),
             "exposed24": exposed24, "exposed48": exposed48, "exposed_frames": exposed_frames,
-            "masked": sum(masked) / len(masked) if masked else 0.0}
+            "masked": sum(masked) / len(masked) if masked else 0.0,
+            "masked_key": sum(key) / len(key), "masked_max": max(masked, default=0.0),
+            "mostly_masked": sum(1 for m in masked if m > 0.5)}
 
 
 def run_ours(video: Path, out_path: Path) -> tuple[list[list[list[int]]], float, Any]:
@@ -322,12 +331,14 @@ def main() -> None:
                 print(f"  exposed frames: {ours['exposed_frames']}")
     print()
     print(f"{'video':10s} {'truth':24s} {'frames':>6s} {'cover':>7s} {'exp>=24':>7s} {'exp>=48':>7s} "
-          f"{'masked':>7s} {'fps':>5s} {'flagged':>7s} | deface: {'cover':>7s} {'exp>=24':>7s} {'fps':>5s}")
+          f"{'masked':>7s} {'m.key':>6s} {'m.max':>6s} {'>50%':>5s} {'fps':>5s} {'flagged':>7s} | "
+          f"deface: {'cover':>7s} {'exp>=24':>7s} {'masked':>7s} {'fps':>5s}")
     for r in rows:
         d = r.get("deface")
-        tail = f"{d['coverage']:7.2%} {d['exposed24']:7d} {d['fps']:5.1f}" if d else "(not run)"
+        tail = f"{d['coverage']:7.2%} {d['exposed24']:7d} {d['masked']:7.1%} {d['fps']:5.1f}" if d else "(not run)"
         print(f"{r['video']:10s} {r['truth']:24s} {r['frames']:6d} {r['coverage']:7.2%} {r['exposed24']:7d} "
-              f"{r['exposed48']:7d} {r['masked']:7.1%} {r['fps']:5.1f} {r['flagged_frames']:7d} |         {tail}")
+              f"{r['exposed48']:7d} {r['masked']:7.1%} {r['masked_key']:6.1%} {r['masked_max']:6.1%} "
+              f"{r['mostly_masked']:5d} {r['fps']:5.1f} {r['flagged_frames']:7d} |         {tail}")
     total = sum(r["exposed24"] for r in rows)
     print(f"exposed frames (faces >= 24 px) over all videos: {total} (target 0)")
 

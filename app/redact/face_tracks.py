@@ -13,7 +13,13 @@ redaction analyses the video first), so tracks are built over the entire shot:
   grown every unseen frame (the face may have moved or turned where the detector lost it);
 - a confirmed face seen moving faster than the tracker can follow (``fast_speed``), or found on
   too few of the shot's detection frames (``min_hit_rate``: blur or turning keeps losing it), is
-  covered by the whole frame wherever it goes unseen for more than ``fast_gap`` frames (flagged);
+  covered by the *region it can have reached* wherever it goes unseen for more than ``fast_gap``
+  frames (flagged): every edge of its last box moved outwards by its speed bound times the frames
+  since that sighting, intersected with the same from its next sighting (it must also get there),
+  the shot's first and last frame bounding the rest. The speed bound is physical: the fastest edge
+  speed observed between its sightings (``speed_margin`` more); an elusive face's sightings do not
+  bound its speed (it may be found only where it turns), so it gets at least ``elusive_speed`` face
+  sizes per frame. A region covering most of the frame (``whole_share``) becomes the whole frame;
 - frames where a face had not been seen for more than ``max_gap`` frames, and frames covered on
   the evidence of an uncertain detection only, are returned as :class:`ReviewFlag` ranges: covered
   meanwhile, and shown to the reviewer.
@@ -53,12 +59,20 @@ class TrackSettings:
     weak_hold: int = 12  # frames a track of uncertain sightings only is held
     # A confirmed face that moved faster than this many face sizes per frame between two sightings
     # cannot be followed through misses (it may turn back or leave between detections): wherever it
-    # goes unseen for more than ``fast_gap`` frames, the whole frame is covered and flagged.
+    # goes unseen for more than ``fast_gap`` frames, the region it can be in is covered and flagged.
     fast_speed: float = 0.6
     fast_gap: int = 4
+    fast_steps: int = 2  # ... seen moving that fast between this many pairs of its sightings
     # Likewise a confirmed face found on fewer than this fraction of the shot's detection frames: the
-    # detector keeps losing it (motion blur, turning), so where it is unseen it may be anywhere.
+    # detector keeps losing it (motion blur, turning), so where it is unseen it may be far away.
     min_hit_rate: float = 0.25
+    # Such a face is covered where it can have got to, not by the whole frame: its speed bound is
+    # the fastest edge speed seen between two of its sightings times ``speed_margin``; an elusive
+    # face's own sightings do not bound it (it may be found only where it turns), so it gets at
+    # least ``elusive_speed`` face sizes per frame.
+    speed_margin: float = 1.5
+    elusive_speed: float = 2.0
+    whole_share: float = 0.8  # a region over this share of the frame: the whole frame is covered
 
 
 @dataclass(frozen=True)
@@ -111,23 +125,27 @@ def _size(box: np.ndarray) -> float:
     return float(max(box[2] - box[0], box[3] - box[1], 1.0))
 
 
-def _match_cost(box: np.ndarray, predicted: np.ndarray, iou: float, frames_apart: int,
-                s: TrackSettings) -> float:
-    """How well a sighting continues a track (lower is better; inf: it does not).
+def match_costs(boxes: np.ndarray, predicted: np.ndarray, ious: np.ndarray, frames_apart: np.ndarray,
+                s: TrackSettings) -> np.ndarray:
+    """How well each sighting ``boxes`` (N, 4) continues each track's ``predicted`` box (M, 4): (N, M), lower is
+    better, inf where it does not.  ``frames_apart`` (M,): frames since each track was last seen.
 
     Overlap with the predicted box comes first; without overlap a sighting of similar size whose
     centre lies near enough still continues the track (small fast faces may not overlap at all):
     "near" grows with the frames since the track was last seen, up to ``max_speed_frames``.
+    Computed for all pairs at once: a crowd gives thousands of sightings and tracks per frame.
     """
-    if iou >= s.match_iou:
-        return 1.0 - iou
-    a, b = _size(box), _size(predicted)
-    if not 0.5 <= a / b <= 2.0:
-        return float("inf")
-    ca, cb = (box[:2] + box[2:]) / 2, (predicted[:2] + predicted[2:]) / 2
-    radius = max(a, b) * (s.match_centre + s.max_speed * min(abs(frames_apart), s.max_speed_frames))
-    distance = float(np.hypot(*(ca - cb)))
-    return 1.0 + distance / radius if distance <= radius else float("inf")
+    size_a = np.maximum(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]), 1.0)
+    size_b = np.maximum(np.maximum(predicted[:, 2] - predicted[:, 0], predicted[:, 3] - predicted[:, 1]), 1.0)
+    ratio = size_a[:, None] / size_b[None, :]
+    centre_a = (boxes[:, :2] + boxes[:, 2:]) / 2
+    centre_b = (predicted[:, :2] + predicted[:, 2:]) / 2
+    distance = np.hypot(centre_a[:, None, 0] - centre_b[None, :, 0], centre_a[:, None, 1] - centre_b[None, :, 1])
+    reach = s.match_centre + s.max_speed * np.minimum(np.abs(frames_apart), s.max_speed_frames)
+    radius = np.maximum(size_a[:, None], size_b[None, :]) * reach[None, :]
+    near = (ratio >= 0.5) & (ratio <= 2.0) & (distance <= radius)
+    cost = np.where(near, 1.0 + distance / np.maximum(radius, 1e-12), np.inf)
+    return np.asarray(np.where(ious >= s.match_iou, 1.0 - ious, cost))
 
 
 def link(frames: Sequence[int], detections: Sequence[np.ndarray], settings: TrackSettings) -> list[Track]:
@@ -144,17 +162,14 @@ def link(frames: Sequence[int], detections: Sequence[np.ndarray], settings: Trac
             continue
         boxes = dets[:, :4].astype(np.float64)
         predicted = np.array([t.predict(frame) for t in active]).reshape(-1, 4)
-        ious = iou_matrix(boxes, predicted)
-        pairs = []
-        for i in range(len(boxes)):
-            for j, track in enumerate(active):
-                cost = _match_cost(boxes[i], predicted[j], float(ious[i, j]), frame - track.frames[-1], settings)
-                if cost < float("inf"):
-                    pairs.append((cost, -float(dets[i, 4]), i, j))
-        pairs.sort()
+        apart = np.array([frame - t.frames[-1] for t in active], dtype=np.float64)
+        costs = match_costs(boxes, predicted, iou_matrix(boxes, predicted), apart, settings)
+        rows, cols = np.nonzero(np.isfinite(costs))
+        # Best first: lowest cost, then the surer sighting, then the order found.
+        order = np.lexsort((cols, rows, -dets[rows, 4], costs[rows, cols]))
         assigned: dict[int, Track] = {}
         used: set[int] = set()
-        for _, _, i, j in pairs:
+        for i, j in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
             if i not in assigned and j not in used:
                 assigned[i] = active[j]
                 used.add(j)
@@ -195,10 +210,11 @@ class TrackDrawing:
     forward: bool  # linked forward in time (else backward)
     drawn: np.ndarray  # (n, 4) x1 y1 x2 y2 per frame of the shot, NaN where the track draws nothing
     lost: np.ndarray  # bool per frame: unseen for more than max_gap frames there
-    whole_frame: np.ndarray  # bool per frame: the fail-secure whole-frame box (a fast or elusive face)
+    region: np.ndarray  # bool per frame: drawn is where a fast or elusive face can be, not its box
     first_seen: int  # frame numbers of the first and last sighting
     last_seen: int
     sure: bool
+    face: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (n, 2) the face's own width, height
 
 
 def _held(box: np.ndarray, velocity: np.ndarray, d: np.ndarray, s: TrackSettings) -> np.ndarray:
@@ -222,24 +238,59 @@ def _velocity(track: Track, k: int) -> np.ndarray:
 
 
 def _fast(track: Track, s: TrackSettings) -> bool:
-    """Did this face move faster than the tracker can follow between two of its sightings?"""
+    """Did this face move faster than the tracker can follow between ``fast_steps`` of its sightings
+    (or between its only two)? One jump inside a slow track is a crowd neighbour linked by mistake."""
+    fast = 0
     for k in range(len(track.frames) - 1):
         a, b = track.boxes[k], track.boxes[k + 1]
         step = float(np.hypot(*((b[:2] + b[2:]) / 2 - (a[:2] + a[2:]) / 2)))
         if step / (track.frames[k + 1] - track.frames[k]) > s.fast_speed * max(_size(a), _size(b)):
-            return True
-    return False
+            fast += 1
+    return fast >= min(s.fast_steps, len(track.frames) - 1) > 0
 
 
-def _cover_fast_gaps(track: Track, start: int, end: int, frame_box: np.ndarray, s: TrackSettings,
-                     drawn: np.ndarray, lost: np.ndarray) -> None:
-    """Whole-frame boxes wherever a fast face went unseen for more than ``fast_gap`` frames."""
-    seen = [start - 1, *track.frames, end + 1]  # the shot's edges count as sightings
-    for f, nxt in itertools.pairwise(seen):
-        if nxt - f > s.fast_gap:
-            g = np.arange(max(f + 1, start), min(nxt, end + 1))
-            drawn[g - start] = frame_box
-            lost[g - start] = True
+def _observed_speed(track: Track) -> float:
+    """The fastest edge motion (px per frame) between two consecutive sightings of ``track``."""
+    return max((float(np.abs(track.boxes[k + 1] - track.boxes[k]).max()) / (track.frames[k + 1] - track.frames[k])
+                for k in range(len(track.frames) - 1)), default=0.0)
+
+
+def _cover_regions(track: Track, start: int, end: int, s: TrackSettings, frame_box: np.ndarray,
+                   drawn: np.ndarray, lost: np.ndarray, floor: float) -> np.ndarray:
+    """Where a fast or elusive face goes unseen for more than ``fast_gap`` frames, the region it can be in.
+
+    From a sighting ``d`` frames away, every edge of the face's box can have moved at most ``v * d``
+    (``v``: the speed bound, at least ``floor`` face sizes per frame); between two sightings the face
+    is in both such boxes (their intersection, which holds the straight path between them). The
+    face's own interpolated or held box stays inside. Returns bool per frame: drawn there is a
+    region (flagged as lost)."""
+    region = np.zeros(len(drawn), dtype=bool)
+    observed = s.speed_margin * _observed_speed(track)
+    seen: list[tuple[int, np.ndarray | None]] = [(start - 1, None), *zip(track.frames, track.boxes, strict=True),
+                                                 (end + 1, None)]  # the shot's edges bound the rest
+    frame_area = float((frame_box[2] - frame_box[0]) * (frame_box[3] - frame_box[1]))
+    outwards = np.array([-1.0, -1.0, 1.0, 1.0])
+    for (f, before), (nxt, after) in itertools.pairwise(seen):
+        if nxt - f <= s.fast_gap:
+            continue
+        g = np.arange(max(f + 1, start), min(nxt, end + 1))
+        lo = np.full((len(g), 2), -np.inf)
+        hi = np.full((len(g), 2), np.inf)
+        for box, d in ((before, g - f), (after, nxt - g)):
+            if box is not None:
+                grown = box[None, :] + outwards[None, :] * (max(observed, floor * _size(box)) * d)[:, None]
+                lo, hi = np.maximum(lo, grown[:, :2]), np.minimum(hi, grown[:, 2:])
+        own = drawn[g - start]
+        has = ~np.isnan(own[:, 0])
+        lo[has], hi[has] = np.minimum(lo[has], own[has, :2]), np.maximum(hi[has], own[has, 2:])
+        reach = np.concatenate([lo, hi], axis=1)
+        inside = np.clip(np.minimum(hi, frame_box[2:]) - np.maximum(lo, frame_box[:2]), 0, None)
+        most = inside[:, 0] * inside[:, 1] >= s.whole_share * frame_area
+        reach[most] = frame_box
+        drawn[g - start] = reach
+        lost[g - start] = True
+        region[g - start] = True
+    return region
 
 
 def _render_track(track: Track, start: int, end: int, s: TrackSettings,
@@ -281,18 +332,29 @@ def _render_track(track: Track, start: int, end: int, s: TrackSettings,
         lost[g - start] = g - frames[-1] > s.max_gap
     # (two confirmed sightings at least: one sure flicker of texture must not black out a shot)
     elusive = sum(track.sure) >= 2 and len(frames) < s.min_hit_rate * detection_frames
-    whole = np.zeros(n, dtype=bool)
+    region = np.zeros(n, dtype=bool)
     if sure and frame_box is not None and (elusive or _fast(track, s)):
-        _cover_fast_gaps(track, start, end, frame_box, s, drawn, lost)
-        whole = np.all(drawn == frame_box, axis=1)
+        region = _cover_regions(track, start, end, s, frame_box, drawn, lost, s.elusive_speed if elusive else 0.0)
     owner = len(out.tracks)
-    out.tracks.append(TrackDrawing(forward, drawn.copy(), lost.copy(), whole, frames[0], frames[-1], sure))
+    # padding is measured on the face's own size, not on the drawn box: an interpolated, held or
+    # region box has already grown by where the face can have moved
+    out.tracks.append(TrackDrawing(forward, drawn.copy(), lost.copy(), region, frames[0], frames[-1], sure,
+                                   _face_sizes(track, start, end)))
     for i in np.nonzero(~np.isnan(drawn[:, 0]))[0]:
         out.boxes[i].append((drawn[i], score))
         out.owners[i].append(owner)
     out.lost |= lost
     if not sure:
         out.uncertain |= ~np.isnan(drawn[:, 0])
+
+
+def _face_sizes(track: Track, start: int, end: int) -> np.ndarray:
+    """The face's own width and height on every frame of the shot: interpolated between sightings,
+    the nearest sighting's beyond them."""
+    frames = np.arange(start, end + 1)
+    sizes = np.array([[b[2] - b[0], b[3] - b[1]] for b in track.boxes], dtype=np.float64)
+    return np.stack([np.interp(frames, track.frames, sizes[:, 0]), np.interp(frames, track.frames, sizes[:, 1])],
+                    axis=1)
 
 
 def _inside(box: np.ndarray, width: int, height: int) -> bool:

@@ -7,12 +7,17 @@ frame. Its boxes are left off a frame only where the face is confidently the sam
 - both the forward and the backward track of the face draw a box there, they agree (IoU), and
   the frame lies between the face's first and last sighting (a held box is a guess, not a face);
 - neither track has lost the face there (unseen for more than ``max_gap`` frames), and neither
-  covers the whole frame there (a face too fast or too elusive to follow);
+  draws the region a face too fast or too elusive to follow can be in there;
 - no other track's box touches the kept face there: where two faces meet, identity may switch.
 
 Everywhere else the kept face stays covered, as every other face does, and the frames where it
-stayed covered inside its shot are flagged (``FLAG_KEPT_COVERED``) for the reviewer. A whole-frame
-box is never removed: when the kept track itself drew it, the face was lost there.
+stayed covered inside its shot are flagged (``FLAG_KEPT_COVERED``) for the reviewer. A region box
+(or whole-frame box) is never removed: when the kept track itself drew it, the face was lost there.
+
+A reviewed video (boxes corrected per frame in the review) is analysed again with the kept faces
+and merged with the review by :func:`merge_reviewed`: the reviewer's own boxes are always drawn,
+even over a kept face (that frame then no longer counts as visible), and the detector's boxes the
+reviewer deleted stay deleted.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class KeptRequest:
 @dataclass
 class ShotDecision:
     boxes: list[list[tuple[np.ndarray, float]]]  # per frame of the shot: what is still drawn
+    owners: list[list[int]]  # per frame: the track (index into ShotBoxes.tracks) of each box still drawn
     shown: list[list[np.ndarray]] = field(default_factory=list)  # per frame: kept faces' boxes left visible
     visible: dict[int, list[int]] = field(default_factory=dict)  # request index -> frames left visible
     covered: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # a kept face stayed covered
@@ -63,8 +69,8 @@ def uncover(boxes: Sequence[Box], shown: Sequence[np.ndarray]) -> list[Box]:
 
     Only on frames where no other face comes near a kept one (:func:`decide_shot`): the padding of a
     neighbour's box (generous for large faces at the frame edge) must not hide the kept face itself,
-    while the neighbour's face and the rest of its padding stay covered. A whole-frame box never
-    reaches here: it touches every face, so the kept one stays covered on that frame."""
+    while the neighbour's face and the rest of its padding stay covered. A region box (where a fast
+    face can be) that touches the kept face never reaches here: the kept one stays covered there."""
     result = list(boxes)
     for hole in shown:
         hx1, hy1 = int(np.ceil(hole[0])), int(np.ceil(hole[1]))
@@ -87,7 +93,7 @@ def _find_track(tracks: Sequence[TrackDrawing], forward: bool, i: int, box: np.n
     best, best_iou = None, MATCH_IOU
     for k, track in enumerate(tracks):
         drawn = track.drawn[i]
-        if track.forward != forward or np.isnan(drawn[0]) or track.whole_frame[i]:
+        if track.forward != forward or np.isnan(drawn[0]) or track.region[i]:
             continue
         cx, cy = (drawn[0] + drawn[2]) / 2, (drawn[1] + drawn[3]) / 2
         iou = _iou(drawn, box)
@@ -101,8 +107,8 @@ def decide_shot(shot: ShotBoxes, requests: Sequence[tuple[int, KeptRequest]]) ->
 
     Raises :class:`InvalidInput` when a request's box holds no face the detector followed."""
     n = shot.end - shot.start + 1
-    decision = ShotDecision([list(items) for items in shot.boxes], [[] for _ in range(n)],
-                            covered=np.zeros(n, dtype=bool))
+    decision = ShotDecision([list(items) for items in shot.boxes], [list(o) for o in shot.owners],
+                            [[] for _ in range(n)], covered=np.zeros(n, dtype=bool))
     if not requests:
         return decision
     pairs: dict[int, tuple[int, int]] = {}
@@ -127,7 +133,7 @@ def decide_shot(shot: ShotBoxes, requests: Sequence[tuple[int, KeptRequest]]) ->
             if np.isnan(box_a[0]) and np.isnan(box_b[0]):
                 continue  # the face is not in this part of the shot at all
             if np.isnan(box_a[0]) or np.isnan(box_b[0]) or not first <= shot.start + i <= last \
-                    or a.lost[i] or b.lost[i] or a.whole_frame[i] or b.whole_frame[i] \
+                    or a.lost[i] or b.lost[i] or a.region[i] or b.region[i] \
                     or _iou(box_a, box_b) < AGREE_IOU \
                     or any(owner not in kept_tracks and (_touches(raw, box_a) or _touches(raw, box_b))
                            for (raw, _), owner in zip(shot.boxes[i], shot.owners[i], strict=True)):
@@ -143,6 +149,7 @@ def decide_shot(shot: ShotBoxes, requests: Sequence[tuple[int, KeptRequest]]) ->
         if drop[i]:
             decision.boxes[i] = [item for item, owner in zip(shot.boxes[i], shot.owners[i], strict=True)
                                  if owner not in drop[i]]
+            decision.owners[i] = [owner for owner in shot.owners[i] if owner not in drop[i]]
     return decision
 
 
@@ -160,3 +167,75 @@ def frame_runs(frames: Sequence[int]) -> list[list[int]]:
         else:
             runs.append([f, f])
     return runs
+
+
+@dataclass
+class ReviewedMerge:
+    """Reviewed boxes merged with an analysis that kept faces (:func:`merge_reviewed`)."""
+
+    frames: list[list[Box]]  # what is drawn on each frame
+    visible: list[list[int]]  # per kept face: frames it is left visible on
+    covered: np.ndarray  # bool per frame: a reviewer's box covers where a kept face was left visible
+    record: dict[str, int]  # counts for the derivation's record
+
+
+def _key(box: Box) -> tuple[int, int, int, int]:
+    return box.x, box.y, box.w, box.h
+
+
+def _over_uncovered(box: Box, plain: Sequence[Box], kept: Sequence[Box]) -> bool:
+    """Does ``box`` reach a pixel the plain analysis covers and the analysis with kept faces does not?"""
+    x1, y1 = max(box.x, 0), max(box.y, 0)
+    if box.x2 <= x1 or box.y2 <= y1:
+        return False
+    area = np.zeros((box.y2 - y1, box.x2 - x1), dtype=bool)
+    for boxes, value in ((plain, True), (kept, False)):
+        for b in boxes:
+            bx1, by1 = max(b.x, x1) - x1, max(b.y, y1) - y1
+            bx2, by2 = min(b.x2, box.x2) - x1, min(b.y2, box.y2) - y1
+            if bx2 > bx1 and by2 > by1:
+                area[by1:by2, bx1:bx2] = value
+    return bool(area.any())
+
+
+def merge_reviewed(reviewed: Sequence[Sequence[Box]], plain: Sequence[Sequence[Box]],
+                   kept: Sequence[Sequence[Box]], visible: Sequence[Sequence[int]]) -> ReviewedMerge:
+    """A reviewer's boxes per frame combined with an analysis run again to keep faces visible.
+
+    ``plain`` is the analysis without kept faces (what the review showed: the same detector and
+    settings give the same boxes), ``kept`` the same analysis with them, ``visible`` the frames each
+    kept face was left visible on. Per frame:
+
+    - the detector's boxes come from ``kept``, except those the reviewer deleted (a box of
+      ``plain`` missing from ``reviewed``: the reviewer judged it is not a face);
+    - every box of ``reviewed`` that is not the detector's (drawn, moved or resized by the reviewer,
+      or held over a range of frames) is drawn as well, wherever it lies: keeping a face never
+      uncovers what a reviewer covered;
+    - where such a box reaches the area keeping a face uncovered, that frame no longer counts as
+      visible for any kept face seen on it, and is flagged (``covered``)."""
+    if not len(reviewed) == len(plain) == len(kept):
+        raise InvalidInput("The reviewed face boxes do not belong to this video (their number of frames differs). "
+                           "Open the redaction review of this video again.")
+    shown = [set(frames) for frames in visible]
+    seen = set().union(*shown) if shown else set()
+    covered = np.zeros(len(kept), dtype=bool)
+    frames: list[list[Box]] = []
+    record = {"reviewer_boxes": 0, "frames_with_reviewer_boxes": 0, "detector_boxes_removed": 0}
+    for i, (own_boxes, plain_boxes, kept_boxes) in enumerate(zip(reviewed, plain, kept, strict=True)):
+        detector = {_key(b) for b in plain_boxes}
+        removed = detector - {_key(b) for b in own_boxes}
+        own = [b for b in own_boxes if _key(b) not in detector]
+        merged, keys = [], set()
+        for b in [*(b for b in kept_boxes if _key(b) not in removed), *own]:
+            if _key(b) not in keys:
+                keys.add(_key(b))
+                merged.append(b)
+        frames.append(merged)
+        record["reviewer_boxes"] += len(own)
+        record["frames_with_reviewer_boxes"] += bool(own)
+        record["detector_boxes_removed"] += len(removed)
+        if i in seen and any(_over_uncovered(b, plain_boxes, kept_boxes) for b in own):
+            covered[i] = True
+            for frames_shown in shown:
+                frames_shown.discard(i)
+    return ReviewedMerge(frames, [sorted(s) for s in shown], covered, record)

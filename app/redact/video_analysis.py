@@ -57,9 +57,13 @@ class VideoDetectorConfig:
     growth: float = 0.02
     max_growth: float = 1.0
     weak_hold: int = 12
-    fast_speed: float = 0.6  # face sizes per frame: faster faces get the whole frame where unseen
+    fast_speed: float = 0.6  # face sizes per frame: faster faces get the region they can reach where unseen
     fast_gap: int = 4
+    fast_steps: int = 2  # ... seen that fast this often (once: a crowd neighbour linked by mistake)
     min_hit_rate: float = 0.25  # ... as do faces found on fewer of a shot's detection frames than this
+    speed_margin: float = 1.5  # their speed bound: the fastest observed between sightings x this ...
+    elusive_speed: float = 2.0  # ... and at least this many face sizes per frame for an elusive face
+    whole_share: float = 0.8  # a region over this share of the frame becomes the whole frame
     cut_threshold: float = CutSettings().thumb_threshold
     cut_hist_threshold: float = CutSettings().hist_threshold
     # Padding of the tracked face box. Video keeps the generous photo padding of before: no
@@ -77,7 +81,9 @@ class VideoDetectorConfig:
         return TrackSettings(match_iou=self.match_iou, link_gap=self.link_gap, max_gap=self.max_gap,
                              motion_scale=self.motion_scale, extrapolate=self.extrapolate, growth=self.growth,
                              max_growth=self.max_growth, weak_hold=self.weak_hold, fast_speed=self.fast_speed,
-                             fast_gap=self.fast_gap, min_hit_rate=self.min_hit_rate)
+                             fast_gap=self.fast_gap, fast_steps=self.fast_steps, min_hit_rate=self.min_hit_rate,
+                             speed_margin=self.speed_margin,
+                             elusive_speed=self.elusive_speed, whole_share=self.whole_share)
 
 
 DEFAULT_VIDEO_CONFIG = VideoDetectorConfig()
@@ -205,18 +211,21 @@ class Analyser:
             decision = decide_shot(shot, requests)
             for k, visible in decision.visible.items():
                 self.kept_visible[k] = visible
-            frames += [uncover(self._pad(items), shown) for items, shown in zip(decision.boxes, decision.shown,
-                                                                               strict=True)]
+            for i, (items, owners, shown) in enumerate(zip(decision.boxes, decision.owners, decision.shown,
+                                                           strict=True)):
+                faces = [shot.tracks[owner].face[i] for owner in owners]
+                frames.append(uncover(self._pad(items, faces), shown))
             flags += flag_ranges(shot.lost, FLAG_LOST, start) + flag_ranges(shot.uncertain, FLAG_UNCERTAIN, start)
             flags += kept_flags(decision.covered, start)
         flags.sort(key=lambda f: (f.first_frame, f.reason))
         return frames, flags
 
-    def _pad(self, raw: Iterable[tuple[np.ndarray, float]]) -> list[Box]:
+    def _pad(self, raw: Iterable[tuple[np.ndarray, float]], faces: Iterable[np.ndarray]) -> list[Box]:
+        """Drawn boxes padded in proportion to their face's own size (``faces``: width, height), not the
+        box's: an interpolated, held or region box has already grown by where the face can have moved."""
         cfg = self.config
         boxes = []
-        for (x1, y1, x2, y2), score in raw:
-            w, h = x2 - x1, y2 - y1
+        for ((x1, y1, x2, y2), score), (w, h) in zip(raw, faces, strict=True):
             side, top, bottom = cfg.pad_side * w, cfg.pad_top * h, cfg.pad_bottom * h
             # A face cut by the frame edge is only partly seen and the model places its box less
             # well: pad it more along that edge (measured: faces sliding in at the edge).

@@ -10,6 +10,7 @@ from app.redact.face_tracks import (
     ReviewFlag,
     TrackSettings,
     flag_ranges,
+    link,
     render_shot,
 )
 from app.redact.scene_cuts import SceneCutDetector
@@ -129,16 +130,57 @@ def test_scene_cuts_found_between_different_pictures_not_in_a_pan() -> None:
     assert cuts == [20]
 
 
-def test_a_face_too_fast_to_follow_is_covered_by_the_whole_frame_where_unseen() -> None:
+def _area(boxes: list[tuple[np.ndarray, float]]) -> float:
+    """Share of the frame the union of ``boxes`` (clipped to the frame) covers."""
+    mask = np.zeros((H, W), dtype=bool)
+    for b, _ in boxes:
+        x1, y1, x2, y2 = (round(v) for v in (max(b[0], 0), max(b[1], 0), min(b[2], W), min(b[3], H)))
+        mask[y1:max(y1, y2), x1:max(x1, x2)] = True
+    return float(mask.mean())
+
+
+def test_a_face_too_fast_to_follow_is_covered_where_it_can_have_got_to() -> None:
     # A 60 px face swinging across the frame at 50 px/frame (0.8 face sizes), seen on frames 10-14
-    # only: it may be anywhere before and after, so the whole frame is covered there and flagged.
+    # only. Before and after, it may have gone on, stopped or turned back at up to its speed bound
+    # (1.5 x 50 px per frame, every edge): each such face is covered, flagged, and the region grows
+    # with the frames since the sighting until it is the whole frame.
+    settings = TrackSettings()
     frames = list(range(10, 16, 2))
     dets = [_det(200 + 50 * (f - 10), 300, 60) for f in frames]
     shot = render_shot(0, 39, frames, dets, W, H)
-    whole = (0, 0, W, H)
-    assert all(_covers(shot.boxes[g], whole) for g in [*range(0, 10), *range(15, 40)])
+    bound = settings.speed_margin * 50
+    for g in [*range(0, 10), *range(15, 40)]:
+        d, x0 = (10 - g, 200) if g < 10 else (g - 14, 400)
+        for direction in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                x, y = x0 + direction * bound * d, 300 + dy * bound * d
+                face = (max(x, 0), max(y, 0), min(x + 60, W), min(y + 60, H))
+                if face[2] > face[0] and face[3] > face[1]:
+                    assert _covers(shot.boxes[g], face), (g, direction, dy)
     assert shot.lost[:10].all() and shot.lost[15:].all()
-    assert not any(_covers(shot.boxes[g], whole) for g in range(10, 15))  # seen or interpolated: its own box
+    assert not any(_covers(shot.boxes[g], (0, 0, W, H)) for g in range(8, 18))  # near the sightings: a region
+    assert _area(shot.boxes[9]) < 0.1 and _area(shot.boxes[16]) < 0.15
+    assert all(_covers(shot.boxes[g], (0, 0, W, H)) for g in range(24, 40))  # far: it may be anywhere
+
+
+def test_a_fast_face_unseen_between_two_sightings_is_covered_by_what_both_allow() -> None:
+    # 60 px face at 40 px/frame, seen on frames 0-6 and 20-26 at the same height, missed in between
+    # (say behind a passer-by): it must get from the one sighting to the other, so the region is the
+    # intersection of what each allows -- never the whole frame, and every path within the speed
+    # bound is covered (straight on, or a detour up or down and back).
+    settings = TrackSettings()
+    frames = [0, 2, 4, 6, 20, 22, 24, 26]
+    dets = [_det(100 + 40 * f, 300, 60) for f in frames]
+    shot = render_shot(0, 26, frames, dets, W, H)
+    bound = settings.speed_margin * 40
+    for g in range(7, 20):
+        reach = min(g - 6, 20 - g) * bound
+        for dy in (-reach, 0.0, reach):
+            x, y = 100 + 40 * g, 300 + dy
+            assert _covers(shot.boxes[g], (x, max(y, 0), x + 60, min(y + 60, H))), (g, dy)
+        assert not _covers(shot.boxes[g], (0, 0, W, H)), g
+    assert _area(shot.boxes[8]) < 0.15 and max(_area(shot.boxes[g]) for g in range(7, 20)) < 0.8
+    assert shot.lost[7:20].all() and not shot.lost[:7].any() and not shot.lost[20:].any()
 
 
 def test_a_slow_face_is_not_given_the_whole_frame() -> None:
@@ -147,15 +189,41 @@ def test_a_slow_face_is_not_given_the_whole_frame() -> None:
     assert not any(_covers(shot.boxes[g], (0, 0, W, H)) for g in range(40))
 
 
-def test_a_face_the_detector_keeps_losing_is_covered_by_the_whole_frame_where_unseen() -> None:
+def test_a_face_the_detector_keeps_losing_is_covered_where_it_can_be_where_unseen() -> None:
     # Detections every 2nd frame of a 40-frame shot; a blurred face is found on 2 of 20 (at a slow
-    # turning point of a fast path): elsewhere it may be anywhere, so the whole frame is covered.
+    # turning point of a fast path): its own sightings do not bound its speed, so it is given the
+    # elusive_speed face sizes per frame -- the whole frame far away.
+    settings = TrackSettings()
     frames = list(range(0, 40, 2))
     dets = [_det(100, 100, 60) if f in (20, 22) else np.empty((0, 6)) for f in frames]
     shot = render_shot(0, 39, frames, dets, W, H)
     whole = (0, 0, W, H)
-    assert all(_covers(shot.boxes[g], whole) for g in [*range(0, 20), *range(23, 40)])
-    assert not any(_covers(shot.boxes[g], whole) for g in (20, 21, 22))
+    bound = settings.elusive_speed * 60
+    for g in [*range(0, 20), *range(23, 40)]:
+        d = 20 - g if g < 20 else g - 22
+        right, down = 100 + bound * d, 100 + bound * d
+        assert _covers(shot.boxes[g], (100, 100, min(right + 60, W), min(down + 60, H))), g
+    assert not any(_covers(shot.boxes[g], whole) for g in range(17, 26))
+    assert all(_covers(shot.boxes[g], whole) for g in [*range(0, 5), *range(38, 40)])
+    assert shot.lost[:20].all() and shot.lost[23:].all()
     # the same face found on most detection frames is held as usual, not by the whole frame
     steady = render_shot(0, 39, frames, [_det(100, 100, 60) if f >= 10 else np.empty((0, 6)) for f in frames], W, H)
     assert not any(_covers(steady.boxes[g], whole) for g in range(40))
+
+
+def test_a_crowd_of_nine_hundred_faces_links_into_one_track_per_face() -> None:
+    """A pan over a crowd photo gives thousands of sightings a frame; each face must stay its own track
+    (linking compares every sighting with every track, all at once)."""
+    grid = np.array([(x, y) for x in range(0, 1200, 40) for y in range(0, 1200, 40)], dtype=np.float64)
+    frames = list(range(8))
+    detections = []
+    for frame in frames:
+        moved = grid + np.array([3.0 * frame, 1.0 * frame])  # the camera pans: every face moves alike
+        scores = np.linspace(0.3, 0.9, len(grid))
+        detections.append(np.column_stack([moved, moved + 24.0, scores, np.ones(len(grid))]))
+    tracks = link(frames, detections, TrackSettings())
+    assert len(tracks) == len(grid) == 900
+    for track in tracks:
+        assert track.frames == frames
+        starts = np.array([b[:2] for b in track.boxes]) - np.array([(3.0 * f, 1.0 * f) for f in frames])
+        assert np.allclose(starts, starts[0])  # the same face in every frame

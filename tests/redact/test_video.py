@@ -213,3 +213,50 @@ def test_detection_covers_annotated_faces_on_real_frames(tmp_path):
         ours = [b.to_list() for b in detection.frames[offset]]
         covered = coverage(gt, ours, 1280, 720)
         assert all(covered), (offset, gt, ours)
+
+
+def _fast_face_clip(clip: Path) -> list[list[list[float]]]:
+    """0.9 s, 960x540: the astronaut's face (57 px tall) crossing at 40 px per frame (0.7 face sizes),
+    hidden behind a grey panel on frames 7-11; returns the visible face box per frame ([] behind it)."""
+    from PIL import Image
+
+    photo = Image.open(shared_data_path("media", "png_rgb_face_astronaut.png")).convert("RGB")
+    crop = np.asarray(photo.crop((140, 10, 310, 210)).resize((85, 100), Image.Resampling.LANCZOS))
+    rng = np.random.default_rng(3)
+    background = rng.integers(90, 140, (540 // 10, 960 // 10, 3), dtype=np.uint8).repeat(10, axis=0).repeat(10, axis=1)
+    encoder = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "960x540",
+                                "-r", "25", "-i", "-", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18",
+                                str(clip)], stdin=subprocess.PIPE)
+    assert encoder.stdin is not None
+    faces: list[list[list[float]]] = []
+    for i in range(22):
+        frame = background.copy()
+        x, y = 20 + 40 * i, 220
+        frame[y:y + 100, x:x + 85] = crop
+        if 7 <= i <= 11:
+            frame[y - 20:y + 120, x - 10:x + 95] = 115  # behind a passer-by: not seen, not exposed
+            faces.append([])
+        else:  # the face inside the crop: (40, 50)-(130, 165) of 170x200, scaled by 1/2
+            faces.append([[x + 20.0, y + 25.0, 45.0, 57.5]])
+        encoder.stdin.write(frame.tobytes())
+    encoder.stdin.close()
+    assert encoder.wait() == 0
+    return faces
+
+
+def test_a_fast_face_lost_behind_something_is_covered_where_it_can_be_not_by_the_whole_frame(tmp_path):
+    """Fail-secure without blacking out the picture: while the fast face is unseen, the region it can
+    have reached (its speed bound x the frames since and until a sighting) is covered and flagged."""
+    from benchmarks.face_scoring import union_mask
+
+    clip = tmp_path / "fast.mp4"
+    truth = _fast_face_clip(clip)
+    detection = detect_video(clip)
+    assert len(detection.frames) == 22
+    for index, gt in enumerate(truth):
+        assert all(coverage(gt, [b.to_list() for b in detection.frames[index]], 960, 540)), index
+    masked = [float(union_mask([b.to_list() for b in boxes], 960, 540).mean()) for boxes in detection.frames]
+    behind = masked[7:12]
+    assert max(behind) < 0.6, masked  # a whole-frame cover (the old rule) would be 1.0 there
+    assert masked[9] > 2 * masked[6], masked  # ... but more than the face's own box: it may have turned
+    assert any(f.first_frame <= 9 <= f.last_frame for f in detection.flags)  # and the reviewer is told
