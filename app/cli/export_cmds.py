@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "automatically; your name is recorded in the chain and the redaction log")
     parser.add_argument("--seal-p12", type=Path, metavar="FILE", default=None,
                         help="seal with the organisation's certificate and key from this PKCS#12 file (its "
-                        f"passphrase from ${SEAL_PASSPHRASE_ENV}) instead of the vault's self-signed seal")
+                        f"passphrase from ${SEAL_PASSPHRASE_ENV}) for this export, instead of the seal kept in the "
+                        "vault ('seal import') or the vault's self-signed seal")
     parser.add_argument("--timestamp-command", metavar="CMD", default=None,
                         help="add an RFC 3161 timestamp to the seal (PAdES B-T): a command that reads a DER "
                         "timestamp request on standard input and writes the DER response (e.g. openssl ts "
@@ -103,6 +104,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     kind = ("bundle (ZIP)" if args.out.suffix.lower() == ".zip" else "bundle (folder)") if args.bundle \
         else "sealed PDF dossier"
     print(f"Wrote {kind}: {clean_text(str(result.paths[0]))}")
+    for load_file in result.paths[1:]:  # a lone PDF's load files (DAT, CSV, OPT) beside it
+        print(f"  load file: {clean_text(str(load_file))}")
     print(f"  exhibits: {len(result.exhibits)} (items {', '.join(map(str, result.exhibits))})")
     print(f"  pages: {result.pages} ({result.ern_first} to {result.ern_last})")
     print(f"  audience: {args.audience}; level: {args.level}")

@@ -256,6 +256,7 @@ def cmd_export(args: argparse.Namespace) -> int:
               f"written to {dossier.path} "
               f"(sealed; SHA-256 {dossier.pdf_sha256}; proofs lead to its checkpoint of {dossier.tree_size} events, "
               "cosigned by headquarters).")
+        print("Load files (DAT, CSV, OPT page map) beside it: " + ", ".join(p.name for p in dossier.load_files))
         return EXIT_OK
     with _open(args) as hq:
         result = export_items(hq, _item_ids(args.items), args.out, actor=_actor(args))

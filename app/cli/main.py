@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.bundle_cmds",
     "app.cli.pdf_cmds",
     "app.cli.export_cmds",
+    "app.cli.seal_cmds",
     "app.cli.recovery_cmds",
     "app.cli.transfer_cmds",
     "app.cli.hq_cmds",

@@ -188,29 +188,21 @@ def load_file_members(dossier: Dossier, plans: Sequence[ExhibitPlan], page_spans
                       custodian: str) -> list[tuple[str, Callable[[], BinaryIO]]]:
     """The load files (bundle path, opener).  ``natives``: original id -> (bundle path, sha256) of the file
     shipped; ``texts``: original id -> bundle path of its transcript."""
-    from app.export.load_files import CSV_NAME, DAT_NAME, OPT_NAME, LoadDocument, csv_bytes, dat_bytes, opt_bytes
+    from app.export.load_files import (
+        CSV_NAME,
+        DAT_NAME,
+        OPT_NAME,
+        ExhibitFiles,
+        csv_bytes,
+        dat_bytes,
+        opt_bytes,
+        production_documents,
+    )
 
-    documents = []
-    exhibit_pages: set[int] = set()
-    for exhibit, plan, (first, last) in zip(dossier.exhibits, plans, page_spans, strict=True):
-        count = max(1, last - first + 1)
-        exhibit_pages.update(range(first, first + count))
-        page_erns = [ern.page_ern(exhibit.ern, k) for k in range(1, count + 1)]
-        native, sha = natives.get(plan.item.id, ("", ""))
-        documents.append(LoadDocument(
-            begin=page_erns[0], end=page_erns[-1], ern=exhibit.ern, title=exhibit.title, kind=exhibit.kind,
-            language=exhibit.language, sha256=sha, native=native, text=texts.get(plan.item.id, ""),
-            confidentiality=exhibit.confidentiality, consent=exhibit.consent_status, custodian=custodian,
-            first_page=first, last_page=first + count - 1, page_erns=page_erns))
-    # The dossier's own pages (cover, index, consent, logs, certification) as one more document.
-    own = [p for p in range(1, pages + 1) if p not in exhibit_pages]
-    if own:
-        own_erns = [f"{dossier.ern_prefix}-{p:06d}" for p in own]
-        documents.append(LoadDocument(
-            begin=own_erns[0], end=own_erns[-1], ern=f"{dossier.ern_prefix}-{own[0]:06d}",
-            title=f"Dossier pages: {dossier.case_title}", kind="dossier", language="en", sha256="",
-            native="dossier.pdf", text="", confidentiality=dossier.confidentiality, consent="", custodian=custodian,
-            first_page=own[0], last_page=own[-1], page_erns=own_erns, page_numbers=own))
+    files = [ExhibitFiles(*natives.get(plan.item.id, ("", "")), text=texts.get(plan.item.id, "")) for plan in plans]
+    # The dossier's own pages (cover, index, consent, logs, certification) are one more document.
+    documents = production_documents(dossier, page_spans, pages, files,
+                                     own=ExhibitFiles(native="dossier.pdf", sha256=""), custodian=custodian)
     dat, csv_data, opt = dat_bytes(documents), csv_bytes(documents), opt_bytes(documents)
     return [(DAT_NAME, lambda: io.BytesIO(dat)), (CSV_NAME, lambda: io.BytesIO(csv_data)),
             (OPT_NAME, lambda: io.BytesIO(opt))]

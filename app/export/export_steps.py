@@ -132,7 +132,8 @@ def event_view(guard: TextGuard, hidden: set[int]) -> Callable[[Any], dict[str, 
 
 def write_bundle(vault: Any, out: Path, files: Sequence[Any], events: Sequence[Any], checkpoint_text: str, *,
                   audience: str, level: str, view: Callable[[Any], dict[str, object] | None] | None,
-                  progress: ProgressCallback, cancel: CancelToken | None) -> Any:
+                  progress: ProgressCallback, cancel: CancelToken | None, seal_cert_pem: bytes | None = None) -> Any:
+    """``seal_cert_pem``: the certificate the dossier PDF was sealed with (an organisation's), else the vault's."""
     from app.export.bundle import write_bundle
     from app.transfer.gather import received_checkpoints
 
@@ -142,5 +143,5 @@ def write_bundle(vault: Any, out: Path, files: Sequence[Any], events: Sequence[A
     return write_bundle(
         out=out, as_zip=out.suffix.lower() == ".zip", files=files, events=events,
         leaf_hashes=vault.leaf_hashes(), checkpoint_text=checkpoint_text, signing_key=vault.signing_key,
-        seal_cert_pem=vault.seal_identity.cert_pem, audience=audience, level=level, progress=progress,
+        seal_cert_pem=seal_cert_pem or vault.seal_identity.cert_pem, audience=audience, level=level, progress=progress,
         cancel=cancel, earlier_checkpoints=earlier, event_view=view)

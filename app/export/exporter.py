@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from app.errors import Cancelled, DiskFull, EvidenceVaultError, IntegrityError, InvalidInput
-from app.export import consent_gate, dossier_builder, dossier_court, export_steps, unreadable
+from app.export import consent_gate, dossier_builder, dossier_court, export_steps, pdf_load_files, unreadable
 from app.export import selection as selection_mod
 from app.export.commitments import commitment_key
 from app.export.consent_preview import consent_links
@@ -113,6 +113,8 @@ def _check_arguments(audience: str, level: str, out: Path, bundle: bool, ern_pre
         raise InvalidInput(f"The folder {out.parent} does not exist. Create it first.")
     if not bundle and out.suffix.lower() != ".pdf":
         raise InvalidInput("Give the dossier a file name ending in .pdf (or add --bundle for a bundle).")
+    if not bundle:
+        pdf_load_files.check_free(out)  # its load files (NAME.dat, .csv, .opt) go beside it
 
 
 def _organisation(vault: Any) -> str:
@@ -292,6 +294,9 @@ def export(
     out = Path(out)
     stages = _Stages(progress or no_progress)
     _check_arguments(audience, level, out, bundle, ern_prefix)
+    from app.export.org_seal import chosen_seal
+
+    seal = chosen_seal(vault, seal)  # the one given, else the organisation seal kept in the vault; valid now
     court = dossier_court.court_options(audience=audience, level=level, confidentiality=confidentiality,
                                         paper=paper, place=place, review_required=review_required,
                                         accept_automatic_redaction=accept_automatic_redaction, seal=seal,
@@ -487,8 +492,13 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
             details["near_match_report"] = [{"person_id": m.person_id, "reason": m.reason, "place": m.place}
                                             for m in near]
         if not bundle:
-            _publish(pdf_temp, out)
-            event = _record_exported(vault, out, details)
+            loads = pdf_load_files.prepare(dossier, rendered, out, pdf_sha, temp,
+                                           redactor=guard.redactor if guard.redacting else None)
+            details["load_files"] = pdf_load_files.event_details(loads)
+            with pdf_load_files.published(loads, _publish, _remove_output):
+                _publish(pdf_temp, out)
+                event = _record_exported(vault, out, details)
+            result.paths += [f.out for f in loads]
         else:
             files, withheld_files = bundle_inputs(vault, plans, guard, level=level, pdf_path=pdf_temp,
                                                   manifest=manifest, dossier=dossier, rendered=rendered)
@@ -511,7 +521,8 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
                 bundle_checkpoint = vault.checkpoint()
                 written = export_steps.write_bundle(vault, out, files, [*bundle_events, event], bundle_checkpoint,
                                         audience=audience, level=level, view=view,
-                                        progress=stages.stage("bundle"), cancel=cancel)
+                                        progress=stages.stage("bundle"), cancel=cancel,
+                                        seal_cert_pem=court.seal.cert_pem if court.seal is not None else None)
             except BaseException as exc:
                 export_steps.record_failed(vault, event.seq, exc)
                 raise

@@ -19,6 +19,9 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from app.export import ern
 
 DAT_QUOTE = "\u00fe"
 DAT_SEPARATOR = "\u0014"
@@ -53,6 +56,44 @@ class LoadDocument:
         return [self.begin, self.end, self.ern, self.title, self.kind, self.language, self.sha256, self.native,
                 self.text, self.confidentiality, self.consent, self.custodian,
                 str(len(self.page_erns)), f"{self.first_page}-{self.last_page}"]
+
+
+@dataclass(frozen=True)
+class ExhibitFiles:
+    """What a production ships for one exhibit besides its pages (each may be "")."""
+
+    native: str
+    sha256: str
+    text: str = ""
+
+
+def production_documents(dossier: Any, page_spans: Sequence[tuple[int, int]], pages: int,
+                         files: Sequence[ExhibitFiles], *, own: ExhibitFiles, custodian: str) -> list[LoadDocument]:
+    """One document per exhibit of ``dossier`` (an ``app.export.dossier_model.Dossier``; its pages in the
+    dossier PDF, ``page_spans`` as rendered), then the dossier's own pages as one document (``own``)."""
+    documents = []
+    exhibit_pages: set[int] = set()
+    for exhibit, shipped, (first, last) in zip(dossier.exhibits, files, page_spans, strict=True):
+        count = max(1, last - first + 1)
+        exhibit_pages.update(range(first, first + count))
+        # An exhibit without a persistent ERN (a headquarters dossier) has its pages numbered like the
+        # dossier's own pages: the renderer prints PREFIX-NNNNNN there.
+        page_erns = [ern.page_ern(exhibit.ern, k) for k in range(1, count + 1)] if exhibit.ern else [
+            f"{dossier.ern_prefix}-{p:06d}" for p in range(first, first + count)]
+        documents.append(LoadDocument(
+            begin=page_erns[0], end=page_erns[-1], ern=exhibit.ern or page_erns[0], title=exhibit.title,
+            kind=exhibit.kind, language=exhibit.language, sha256=shipped.sha256, native=shipped.native,
+            text=shipped.text, confidentiality=exhibit.confidentiality, consent=exhibit.consent_status,
+            custodian=custodian, first_page=first, last_page=first + count - 1, page_erns=page_erns))
+    own_pages = [p for p in range(1, pages + 1) if p not in exhibit_pages]
+    if own_pages:
+        own_erns = [f"{dossier.ern_prefix}-{p:06d}" for p in own_pages]
+        documents.append(LoadDocument(
+            begin=own_erns[0], end=own_erns[-1], ern=own_erns[0], title=f"Dossier pages: {dossier.case_title}",
+            kind="dossier", language="en", sha256=own.sha256, native=own.native, text=own.text,
+            confidentiality=dossier.confidentiality, consent="", custodian=custodian, first_page=own_pages[0],
+            last_page=own_pages[-1], page_erns=own_erns, page_numbers=own_pages))
+    return documents
 
 
 def _clean(value: str) -> str:

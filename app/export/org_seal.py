@@ -3,16 +3,20 @@
 The self-signed seal the vault makes at creation stays the offline default: it proves that a dossier
 is unchanged since sealing and which key sealed it, but nobody vouches for that key.  An organisation
 that holds a certificate issued by a certificate authority (a qualified seal, or one a court's registry
-recognises) gives its PKCS#12 file and passphrase for an export; the key is used in memory for that
-export only and is never stored.  The key must be RSA (other keys make pyHanko write PDF 2.0, which
-PDF/A-3 forbids).
+recognises) either imports its PKCS#12 file once into the vault (``evidence-vault seal import``, kept
+encrypted in the vault: :mod:`app.vault.org_seal_store`), which every export then uses, or gives the file
+and passphrase for one export (the key is then used in memory for that export only, and wins over the
+stored one).  The key must be RSA (other keys make pyHanko write PDF 2.0, which PDF/A-3 forbids), and the
+certificate must be valid at the time of sealing.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -33,6 +37,7 @@ class OrganisationSeal:
     chain_pem: tuple[bytes, ...]
     subject: str
     issuer: str
+    stored: bool = False  # kept in the vault (seal import), not given for this export only
 
     @property
     def fingerprint(self) -> str:
@@ -40,8 +45,45 @@ class OrganisationSeal:
 
     @property
     def note(self) -> str:
-        return (f"organisation seal of {self.subject}, certificate issued by {self.issuer} (imported for this "
-                "export; the certificate and its chain are inside the signature).")
+        how = "kept in this vault" if self.stored else "imported for this export"
+        return (f"organisation seal of {self.subject}, certificate issued by {self.issuer} ({how}; the "
+                "certificate and its chain are inside the signature).")
+
+
+def check_valid(cert_pem: bytes, now: datetime | None = None) -> None:
+    """Refuse a seal certificate that has expired or is not valid yet (a seal made with it would not validate)."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    moment = now or datetime.now(UTC)
+    subject = cert.subject.rfc4514_string()
+    if moment < cert.not_valid_before_utc:
+        raise InvalidInput(f"The seal certificate of {subject} is not valid yet: it is valid from "
+                           f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC. Use it from then on, or ask the "
+                           "certificate authority for a current one.")
+    if moment > cert.not_valid_after_utc:
+        raise InvalidInput(f"The seal certificate of {subject} expired on {cert.not_valid_after_utc:%Y-%m-%d} "
+                           "(UTC). Import a renewed certificate from the certificate authority, or remove the "
+                           "organisation seal to seal with this vault's own seal.")
+
+
+def from_pem(key_pem: bytes, certs_pem: bytes, *, stored: bool = False) -> OrganisationSeal:
+    """A seal from its PKCS#8 key and its certificate followed by the issuing chain (PEM, as the vault keeps it)."""
+    certs = x509.load_pem_x509_certificates(certs_pem)
+    pems = [c.public_bytes(serialization.Encoding.PEM) for c in certs]
+    return OrganisationSeal(key_pem=key_pem, cert_pem=pems[0], chain_pem=tuple(pems[1:]),
+                            subject=certs[0].subject.rfc4514_string(), issuer=certs[0].issuer.rfc4514_string(),
+                            stored=stored)
+
+
+def chosen_seal(vault: Any, given: OrganisationSeal | None) -> OrganisationSeal | None:
+    """The seal of an export: the one ``given`` for it, else the organisation seal kept in the vault, else None (the
+    vault's self-signed seal).  Either must be valid now."""
+    seal = given
+    if seal is None:
+        stored = getattr(vault, "org_seal", None)
+        seal = stored() if callable(stored) else None
+    if seal is not None:
+        check_valid(seal.cert_pem)
+    return seal
 
 
 def cert_fingerprint(cert_pem: bytes) -> str:
@@ -71,6 +113,7 @@ def load_pkcs12(data: bytes, passphrase: str | None) -> OrganisationSeal:
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     chain = tuple(c.public_bytes(serialization.Encoding.PEM) for c in (extra or []))
+    check_valid(cert.public_bytes(serialization.Encoding.PEM))
     return OrganisationSeal(key_pem=key_pem, cert_pem=cert.public_bytes(serialization.Encoding.PEM),
                             chain_pem=chain, subject=cert.subject.rfc4514_string(),
                             issuer=cert.issuer.rfc4514_string())

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from app.errors import DiskFull, IntegrityError, InvalidInput
+from app.export import pdf_load_files
 from app.hq import blobstore, hq_log, query, redacted
 from app.hq.headquarters import Headquarters
 from app.hq.storage_crypto import open_record, seal_record
@@ -51,6 +52,7 @@ class DossierSummary:
     origin: str
     tree_size: int
     pdf_sha256: str
+    load_files: list[Path]
 
 
 def _seal_identity(hq: Headquarters) -> keys.SealIdentity:
@@ -165,6 +167,7 @@ def export_dossier(hq: Headquarters, item_ids: list[int] | None, out: Path, *, a
         raise InvalidInput(f"{out} already exists. Choose another name, or move the old dossier away first.")
     if not out.parent.is_dir():
         raise InvalidInput(f"The folder {out.parent} does not exist.")
+    pdf_load_files.check_free(out)  # its load files (NAME.dat, .csv, .opt) go beside it
     every = {i.id: i for i in query.list_items(hq)}
     unknown = [i for i in item_ids or [] if i not in every]
     if unknown:
@@ -295,19 +298,24 @@ def export_dossier(hq: Headquarters, item_ids: list[int] | None, out: Path, *, a
         # attached (what 'evidence-vault verify-pdf' reads), then the PAdES seal.
         with hq.conn.transaction():  # originals are read a chunk at a time, inside one snapshot
             # At the redacted level it also refuses to write when a protected name is left in the text.
-            write_sealed_pdf(dossier, temp, scratch, vault=None, guard=guard, redactor=cast(Any, redactor),
-                             originals=[], render_progress=progress, cancel=cancel, org_seal=seal)
+            rendered = write_sealed_pdf(dossier, temp, scratch, vault=None, guard=guard,
+                                        redactor=cast(Any, redactor), originals=[], render_progress=progress,
+                                        cancel=cancel, org_seal=seal)
         with open(temp, "rb") as handle:
             os.fsync(handle.fileno())
         digest = hashlib.sha256(temp.read_bytes()).hexdigest()
+        # The same DAT/CSV/OPT load files as a field export of a lone PDF, checked for protected names too.
+        loads = pdf_load_files.prepare(dossier, rendered, out, digest, scratch,
+                                       redactor=redactor if redacting else None)
         with hq.conn.transaction():
             hq_log.append(hq.conn, actor=actor, action="exported", details={
                 "items": [i.id for i in chosen], "originals": sorted({i.sha256 for i in chosen}), "out": out.name,
                 "dossier_sha256": digest, "audience": audience, "level": level, "field_origin": origins[0],
-                "field_tree_size": checkpoint.tree_size,
+                "field_tree_size": checkpoint.tree_size, "load_files": pdf_load_files.event_details(loads),
             })
             hq_log.make_checkpoint(hq.conn, hq.identity.signing_key)
-        os.replace(temp, out)
+        with pdf_load_files.published(loads, _publish, _remove):
+            _publish(temp, out)
     except OSError as exc:
         if exc.errno == 28:
             raise DiskFull(debug_detail=str(exc)) from exc
@@ -315,4 +323,18 @@ def export_dossier(hq: Headquarters, item_ids: list[int] | None, out: Path, *, a
     finally:
         for path in (temp, *made):
             path.unlink(missing_ok=True)
-    return DossierSummary(out, len(exhibits), origins[0], checkpoint.tree_size, digest)
+    return DossierSummary(out, len(exhibits), origins[0], checkpoint.tree_size, digest,
+                          [load.out for load in loads])
+
+
+def _publish(temp: Path, out: Path) -> None:
+    """Put a finished file in place, never over an existing one (a name taken meanwhile is an error)."""
+    try:
+        os.link(temp, out)
+    except FileExistsError as exc:
+        raise InvalidInput(f"{out} appeared while exporting. Nothing was overwritten; choose another name.") from exc
+    temp.unlink()
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -1,7 +1,10 @@
 """The export wizard's options and stops, as ``evidence-vault export`` has them (app/cli/export_cmds.py).
 
 :class:`OptionsPage` chooses the confidentiality legend on every page, the paper (A4 or Letter), the place of
-the certification, the organisation's seal (a PKCS#12 file and its passphrase) and a timestamp command.
+the certification, the organisation's seal and a timestamp command.  It says which seal the export will use: the
+organisation's seal kept in the vault (subject and fingerprint), a PKCS#12 file given for this export only, or the
+vault's self-signed seal (the offline default); a PKCS#12 file can be kept in the vault for every export (through
+the service API, ``VaultService.import_org_seal``) and removed again.
 :class:`ReviewStop` and :class:`DamagedQuestion` sit on the progress page: a redacted export that would make
 redacted copies itself stops until the user opens redaction review or accepts automatic redaction under their
 name (recorded in the custody log); an export that meets a picture that cannot be read asks whether to include
@@ -34,6 +37,7 @@ from app.export.dossier_model import PAPERS
 from app.export.ern import LEGENDS, default_legend, legend_text
 from app.ui.icons import icon
 from app.ui.safe_text import plain
+from app.vault.service import OrgSealInfo
 
 PAPER_WORDS = {"A4": "A4 (210 × 297 mm)", "Letter": "US Letter (8.5 × 11 in)"}
 
@@ -61,8 +65,14 @@ class OptionsPage(QWizardPage):
             self.paper.addItem(self.tr(PAPER_WORDS.get(name, name)), name)
         self.place = QLineEdit()
         self.place.setPlaceholderText(self.tr("Where you make the certification, e.g. Bangkok, Thailand"))
-        self.use_seal = QCheckBox(self.tr("Seal with our organisation's certificate (a .p12 or .pfx file) instead "
-                                          "of this vault's own seal"))
+        self.stored_seal: OrgSealInfo | None = None  # the organisation seal kept in the vault
+        self.seal_status = QLabel()
+        self.seal_status.setWordWrap(True)
+        self.seal_status.setAccessibleName(self.tr("Which seal the dossier gets"))
+        self.remove_seal = QPushButton(icon("fa5s.trash-alt"), self.tr("Remove it from the vault"))
+        self.remove_seal.clicked.connect(self.remove_stored_seal)
+        self.use_seal = QCheckBox(self.tr("Seal with our organisation's certificate from a file (a .p12 or .pfx "
+                                          "file)"))
         self.use_seal.toggled.connect(self._seal_toggled)
         self.seal_path = QLineEdit()
         self.seal_path.setPlaceholderText(self.tr("The organisation's certificate and key (PKCS#12)"))
@@ -73,6 +83,10 @@ class OptionsPage(QWizardPage):
         self.seal_passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.seal_passphrase.setPlaceholderText(self.tr("Passphrase of the certificate file"))
         self.seal_passphrase.textChanged.connect(self._seal_changed)
+        self.keep_seal = QPushButton(icon("fa5s.lock"), self.tr("Keep it in the vault for every export"))
+        self.keep_seal.setToolTip(self.tr("Stores the certificate and its key inside the encrypted vault (recorded "
+                                          "in the custody log); later exports are sealed with it without the file."))
+        self.keep_seal.clicked.connect(self.keep_seal_in_vault)
         self.timestamp = QLineEdit()
         self.timestamp.setPlaceholderText(self.tr("Optional: a command that returns an RFC 3161 timestamp"))
         self.timestamp.setToolTip(self.tr(
@@ -94,10 +108,15 @@ class OptionsPage(QWizardPage):
         form.addRow(self.tr("Place of certification:"), self.place)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.seal_status, 1)
+        status_row.addWidget(self.remove_seal)
+        layout.addLayout(status_row)
         layout.addWidget(self.use_seal)
         seal_form = QFormLayout()
         seal_form.addRow(self.tr("Certificate file:"), seal_box)
         seal_form.addRow(self.tr("Its passphrase:"), self.seal_passphrase)
+        seal_form.addRow("", self.keep_seal)
         seal_form.addRow(self.tr("Timestamp command:"), self.timestamp)
         layout.addLayout(seal_form)
         layout.addWidget(self.problem)
@@ -108,6 +127,56 @@ class OptionsPage(QWizardPage):
         audience, level = self._wizard.audience or "court", self._wizard.level or "redacted"
         self.legend.setItemText(0, self.tr("Default: %1").replace("%1", LEGENDS[default_legend(audience, level)]))
         self.problem.setText("")
+        self.refresh_seal()
+
+    def refresh_seal(self) -> None:
+        """Ask the vault which organisation seal it keeps, and say which seal this export will get."""
+        try:
+            self.stored_seal = self._wizard.vault.org_seal_info()
+        except EvidenceVaultError as error:
+            self.stored_seal = None
+            self.problem.setText(plain(error.user_message(), max_length=400))
+        self._show_seal()
+
+    def _show_seal(self) -> None:
+        stored = self.stored_seal
+        if self.use_seal.isChecked():
+            text = self.tr("Seal: the certificate file chosen below, for this export only.")
+        elif stored is not None:
+            text = (self.tr("Seal: the organisation's seal kept in this vault, %1 (SHA-256 fingerprint %2), valid "
+                            "until %3.").replace("%1", plain(stored.subject, max_length=200))
+                    .replace("%2", stored.fingerprint).replace("%3", stored.not_after[:10]))
+        else:
+            text = self.tr("Seal: self-signed, offline default (this vault's own seal: it proves the file is "
+                           "unchanged, but no certificate authority vouches for it). Choose your organisation's "
+                           "certificate file below to seal with it, and keep it in the vault for every export.")
+        self.seal_status.setText(text)
+        self.remove_seal.setVisible(stored is not None and not self.use_seal.isChecked())
+        self.keep_seal.setEnabled(self.use_seal.isChecked() and bool(self.seal_path.text().strip()))
+
+    def keep_seal_in_vault(self) -> bool:
+        """Import the chosen PKCS#12 file into the vault (the service checks it); later exports use it."""
+        try:
+            self.stored_seal = self._wizard.vault.import_org_seal(Path(self.seal_path.text().strip()).expanduser(),
+                                                                  self.seal_passphrase.text() or None)
+        except EvidenceVaultError as error:
+            self.problem.setText(plain(error.user_message(), max_length=400))
+            return False
+        self.seal_passphrase.clear()
+        self.seal_path.clear()
+        self.use_seal.setChecked(False)  # the stored seal is now the default
+        self.problem.setText("")
+        self._show_seal()
+        return True
+
+    def remove_stored_seal(self) -> bool:
+        try:
+            self._wizard.vault.remove_org_seal()
+        except EvidenceVaultError as error:
+            self.problem.setText(plain(error.user_message(), max_length=400))
+            return False
+        self.refresh_seal()
+        return True
 
     def _seal_toggled(self, on: bool) -> None:
         for widget in (self.seal_path, self.seal_browse, self.seal_passphrase):
@@ -117,6 +186,7 @@ class OptionsPage(QWizardPage):
     def _seal_changed(self, *_args: Any) -> None:
         self.seal = None  # loaded again from the file and passphrase now shown
         self.problem.setText("")
+        self._show_seal()
         self.completeChanged.emit()
 
     def browse_seal(self) -> None:

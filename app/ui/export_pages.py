@@ -436,6 +436,10 @@ class DonePage(QWizardPage):
             return
         lines = [self.tr("Written:")]
         lines += [f"  {plain(str(p), max_length=500)}" for p in result.paths]
+        if not self._wizard.bundle and len(result.paths) > 1:
+            lines.append(self.tr("The .dat, .csv and .opt files beside the PDF are its load files (one row per "
+                                 "exhibit with its ERNs and hash, and the page map) for a court's review platform: "
+                                 "send them with the PDF."))
         lines += [
             "",
             self.tr("Exhibits (item numbers): %1").replace("%1", ", ".join(str(i) for i in result.exhibits)),

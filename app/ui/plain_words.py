@@ -34,6 +34,8 @@ ACTION_SENTENCES: dict[str, str] = {
     "recovery_configured": "Set up organisational recovery",
     "transferred": "Sent a transfer package to headquarters",
     "receipt_imported": "Recorded headquarters' receipt",
+    "seal_imported": "Imported the organisation's seal certificate",
+    "seal_removed": "Removed the organisation's seal certificate",
 }
 
 # Detail keys worth reading, in words; everything else is summarised by its name only.

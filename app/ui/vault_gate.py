@@ -26,7 +26,7 @@ from app.errors import EvidenceVaultError
 from app.progress import CancelToken, ProgressCallback
 from app.vault.events import Event
 from app.vault.models import Case, IngestResult, Item, Note, Person, SearchHit, Segment, VerifyReport
-from app.vault.service import ActorProfile, VaultService
+from app.vault.service import ActorProfile, OrgSealInfo, VaultService
 
 
 class VaultBusy(EvidenceVaultError):
@@ -147,6 +147,9 @@ class GatedVault(VaultService):
     def persons_for_item(self, item_id: int) -> list[Person]:
         return self._target().persons_for_item(item_id)
 
+    def persons_for_case(self, case_id: int) -> list[Person]:
+        return self._target().persons_for_case(case_id)
+
     def items_for_person(self, person_id: int) -> list[Item]:
         return self._target().items_for_person(person_id)
 
@@ -188,6 +191,15 @@ class GatedVault(VaultService):
 
     def set_actor_profile(self, *, role: str, organisation: str) -> None:
         self._target().set_actor_profile(role=role, organisation=organisation)
+
+    def import_org_seal(self, path: str | os.PathLike[str], passphrase: str | None) -> OrgSealInfo:
+        return self._target().import_org_seal(path, passphrase)
+
+    def org_seal_info(self) -> OrgSealInfo | None:
+        return self._target().org_seal_info()
+
+    def remove_org_seal(self) -> OrgSealInfo:
+        return self._target().remove_org_seal()
 
 
 def begin_job(vault: VaultService, what: str) -> int | None:

@@ -55,6 +55,8 @@ ACTIONS: frozenset[str] = frozenset(
         "recovery_configured",
         "transferred",
         "receipt_imported",
+        "seal_imported",
+        "seal_removed",
     }
 )
 

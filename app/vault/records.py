@@ -474,6 +474,16 @@ class RecordsMixin:
             ).fetchall()
         return [_person_from_row(r) for r in rows]
 
+    def persons_for_case(self, case_id: int) -> list[Person]:
+        """Every person linked to at least one item of case ``case_id``, in one query (by id)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT p.id, p.name, p.aliases, p.pseudonym, p.role, p.protected, p.created_at FROM persons p "
+                "WHERE p.id IN (SELECT l.person_id FROM item_persons l JOIN items i ON i.id = l.item_id "
+                "WHERE i.case_id = ?) ORDER BY p.id", (case_id,)
+            ).fetchall()
+        return [_person_from_row(r) for r in rows]
+
     def items_for_person(self, person_id: int) -> list[Item]:
         columns = ", ".join(f"i.{c.strip()}" for c in ITEM_COLUMNS.split(","))
         with self._read() as conn:

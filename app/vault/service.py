@@ -25,6 +25,7 @@ from app.progress import CancelToken, ProgressCallback
 from app.vault.collect import collect_files
 from app.vault.events import Event
 from app.vault.models import Case, IngestResult, Item, Note, Person, SearchHit, Segment, VerifyReport
+from app.vault.org_seal_store import OrgSealInfo
 from app.vault.passphrase import Strength, passphrase_strength
 from app.vault.recovery import MAX_SHARES as _MAX_SHARES
 from app.vault.recovery import PanicResult, RecoverySetup
@@ -33,7 +34,7 @@ from app.vault.recovery import panic as _panic
 from app.vault.vault import ActorProfile, Vault
 
 __all__ = [
-    "MAX_RECOVERY_SHARES", "ActorProfile", "PanicResult", "RecoverySetup", "Strength", "VaultService",
+    "MAX_RECOVERY_SHARES", "ActorProfile", "OrgSealInfo", "PanicResult", "RecoverySetup", "Strength", "VaultService",
     "collect_files", "create_vault", "enable_recovery", "open_vault", "panic", "passphrase_strength",
 ]
 
@@ -96,6 +97,8 @@ class VaultService(Protocol):
 
     def persons_for_item(self, item_id: int) -> list[Person]: ...
 
+    def persons_for_case(self, case_id: int) -> list[Person]: ...
+
     def items_for_person(self, person_id: int) -> list[Item]: ...
 
     def add_consent(self, person_id: int, *, scopes: Iterable[str] | str, date: str | None = None,
@@ -124,6 +127,13 @@ class VaultService(Protocol):
     def actor_profile(self) -> ActorProfile: ...
 
     def set_actor_profile(self, *, role: str, organisation: str) -> None: ...
+
+    # -- the organisation's seal (PKCS#12 kept in the vault; app/vault/org_seal_store.py) ------------
+    def import_org_seal(self, path: str | os.PathLike[str], passphrase: str | None) -> OrgSealInfo: ...
+
+    def org_seal_info(self) -> OrgSealInfo | None: ...
+
+    def remove_org_seal(self) -> OrgSealInfo: ...
 
 
 def open_vault(path: str | os.PathLike[str], passphrase: str, *, actor: str,

@@ -41,12 +41,15 @@ from app.vault.events import Event, utc_now
 from app.vault.ingest import guess_type, probe, safe_name, store_item
 from app.vault.lock import VaultLock
 from app.vault.models import IngestResult, Problem, SearchHit, VerifyReport
+from app.vault.org_seal_store import OrgSealMixin
 from app.vault.passphrase import check_passphrase, normalise
 from app.vault.records import RecordsMixin
 
 FORMAT_NAME = "evidence-vault"
 # Actions only the vault itself records (each with its own checks); record_event refuses them.
-_INTERNAL_ACTIONS = frozenset({"vault_created", "item_ingested", "passphrase_changed", "checkpoint_made"})
+_INTERNAL_ACTIONS = frozenset({
+    "vault_created", "item_ingested", "passphrase_changed", "checkpoint_made", "seal_imported", "seal_removed",
+})
 DAMAGED_MESSAGE = ("The vault file is damaged (an encrypted page failed its check). Keep this copy unchanged "
                    "for examination and restore the vault from a backup.")
 
@@ -85,7 +88,7 @@ def _check_actor(actor: str) -> str:
     return actor.strip()
 
 
-class Vault(RecordsMixin):
+class Vault(RecordsMixin, OrgSealMixin):
     """An open vault.  Create with :meth:`create`, open with :meth:`open`, always :meth:`close`."""
 
     _read_only = False  # set by open(read_only=True)

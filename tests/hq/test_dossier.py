@@ -6,7 +6,9 @@ the dossier rendered, converted to PDF/A, sealed, then parsed back (pypdf) and i
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -79,6 +81,22 @@ def test_dossier_from_the_archive_is_sealed_and_carries_the_witnessed_proofs(
         "SELECT convert_from(canonical, 'UTF8')::json->>'action' FROM hq_events ORDER BY seq")]
     assert actions[-2:] == ["exported", "verified"]
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    # Its load files beside it: the page map points at pages of this PDF that print the page's ERN,
+    # and the dossier's own row carries the PDF's hash; the export event names each file's hash.
+    opt = [line.split(",") for line in out.with_suffix(".opt").read_text("utf-8").splitlines() if line]
+    pages = PdfReader(out).pages
+    assert len(opt) == len(pages)
+    for row in opt:
+        number = int(row[2].rsplit("#page=", 1)[1])
+        assert row[2].startswith("dossier.pdf#page=") and row[0] in (pages[number - 1].extract_text() or "")
+    dat = out.with_suffix(".dat").read_bytes().decode("utf-8-sig")
+    assert hashlib.sha256(out.read_bytes()).hexdigest() in dat
+    assert "Nguyễn" not in dat and "Nguyễn" not in out.with_suffix(".csv").read_text("utf-8-sig")
+    exported = json.loads(hq.conn.execute(
+        "SELECT convert_from(canonical, 'UTF8') FROM hq_events WHERE convert_from(canonical, 'UTF8')::json->>'action'"
+        " = 'exported'").fetchone()[0])
+    assert exported["details"]["load_files"] == {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in map(out.with_suffix, (".dat", ".csv", ".opt"))}
 
 
 def test_dossier_refusals_write_nothing(hq: Headquarters, tmp_path: Path,
@@ -98,3 +116,7 @@ def test_dossier_refusals_write_nothing(hq: Headquarters, tmp_path: Path,
     assert main(_args(hq, "--items", "2", "--out", str(out))) == 2
     assert "already exists" in capsys.readouterr().err
     assert io.BytesIO(out.read_bytes()).read() == b""
+    out.unlink()
+    out.with_suffix(".opt").write_bytes(b"")  # a load file's name taken: refused before any work
+    assert main(_args(hq, "--items", "2", "--out", str(out))) == 2
+    assert "already exists" in capsys.readouterr().err and not out.exists()

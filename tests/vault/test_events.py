@@ -157,6 +157,7 @@ def test_actions_are_the_contract_list() -> None:
         "consent_withdrawn", "item_ingested", "item_changed", "item_viewed", "item_linked", "note_added",
         "transcript_set", "annotated", "redacted", "exported", "verified", "passphrase_changed",
         "checkpoint_made", "consent_override", "locked", "recovery_configured", "transferred", "receipt_imported",
+        "seal_imported", "seal_removed",
     } == ACTIONS
 
 

@@ -332,7 +332,8 @@ def test_record_event_and_append_only_log(vault: Vault, tmp_path: Path) -> None:
     item = vault.ingest_file(_file(tmp_path / "a.bin", b"x" * 100)).item_id
     event = vault.record_event("item_viewed", item_id=item, details={"purpose": "review"})
     assert event.item_sha256 == vault.get_item(item).sha256 and event.seq == 2
-    for internal in ("item_ingested", "vault_created", "checkpoint_made", "passphrase_changed"):
+    for internal in ("item_ingested", "vault_created", "checkpoint_made", "passphrase_changed",
+                     "seal_imported", "seal_removed"):
         with pytest.raises(InvalidInput):
             vault.record_event(internal)
     with pytest.raises(InvalidInput):
