@@ -163,7 +163,9 @@ def redact_item(
     photo, boxes lying mostly inside them are not applied and faces found there afterwards are not
     residual. In a video each names a frame: the face is followed through its shot and left visible
     where tracking is sure of it (``app.redact.kept_video``); the frames are recorded
-    (``visible_frames``), the others stay covered and are flagged.
+    (``visible_frames``), the others stay covered and are flagged. With ``frames_boxes`` too the
+    video is analysed again and the review merged in (``kept_video.merge_reviewed``): boxes the
+    reviewer drew or changed are always drawn, even over a kept face.
     """
     if method not in METHODS:
         raise InvalidInput(f"Choose the redaction method: {' or '.join(METHODS)}.")
@@ -299,9 +301,9 @@ def _check_kept_for(kind: str, kept: list[KeptFace], frames_boxes: list[list[Box
     if any(face.frame is None for face in kept):
         raise InvalidInput("For a video, say on which frame the face to keep is seen: FRAME:X,Y,W,H "
                            "(frames numbered from 0), e.g. 120:300,80,90,110.")
-    if frames_boxes is not None:
-        raise InvalidInput("Faces to keep visible in a video are followed by face detection: redact without the "
-                           "reviewed boxes per frame, or remove the kept face's boxes in the review instead.")
+    if frames_boxes is not None and any(int(face.frame or 0) >= len(frames_boxes) for face in kept):
+        raise InvalidInput(f"The video has {len(frames_boxes)} frames, numbered from 0: give the frame where the "
+                           "face to keep is seen.")
 
 
 def _kept_requests(kept: list[KeptFace]) -> list[Any]:

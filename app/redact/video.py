@@ -50,7 +50,7 @@ from app.progress import CancelToken, ProgressCallback
 from app.redact.centerface import CenterFaceModel
 from app.redact.face_tracks import ReviewFlag
 from app.redact.faces import Box
-from app.redact.kept_video import KeptRequest
+from app.redact.kept_video import KeptRequest, kept_flags, merge_reviewed
 from app.redact.video_analysis import DEFAULT_VIDEO_CONFIG, Analyser, VideoDetectorConfig
 
 METHODS = ("fill", "pixelate")
@@ -110,19 +110,38 @@ def _progress(progress: ProgressCallback | None, done: int, total: int, message:
 
 def _analyse(media_input: MediaInput, info: Any, config: VideoDetectorConfig,
              progress: ProgressCallback | None, cancel: CancelToken | None, kept: Sequence[KeptRequest] = (),
-             visible: list[list[int]] | None = None) -> tuple[list[list[Box]], list[ReviewFlag], dict[str, Any]]:
+             visible: list[list[int]] | None = None, plain: list[list[Box]] | None = None,
+             ) -> tuple[list[list[Box]], list[ReviewFlag], dict[str, Any]]:
     """Decode the whole video once for detection; boxes per frame, review flags, parameters.
 
-    With ``kept`` faces, ``visible`` receives the frames each was left visible on."""
+    With ``kept`` faces, ``visible`` receives the frames each was left visible on, and ``plain``
+    (when given) the boxes without any kept face (the same detections tracked again, no decoding)."""
     analyser = Analyser(info.width, info.height, config, CenterFaceModel.shared())
     with FrameReader(media_input, info=info, cancel=cancel) as reader:
         for index, frame in enumerate(reader):
             analyser.push(index, frame)
             _progress(progress, index + 1, info.frame_count, "Finding faces")
+    if plain is not None:
+        plain[:] = analyser.finish()[0]
     frames, flags = analyser.finish(kept)
     if visible is not None:
         visible[:] = analyser.kept_visible
     return frames, flags, analyser.params(flags)
+
+
+def _merge_review(media_input: MediaInput, info: Any, config: VideoDetectorConfig,
+                  progress: ProgressCallback | None, cancel: CancelToken | None, kept: Sequence[KeptRequest],
+                  visible: list[list[int]], reviewed: Sequence[Sequence[Box]],
+                  ) -> tuple[list[list[Box]], list[ReviewFlag], dict[str, Any]]:
+    """Reviewed boxes and kept faces: analyse again with the kept faces, then merge the review in."""
+    plain: list[list[Box]] = []
+    frames, flags, detection = _analyse(media_input, info, config, progress, cancel, kept, visible, plain)
+    merged = merge_reviewed(reviewed, plain, frames, visible)
+    visible[:] = merged.visible
+    flags = sorted(flags + kept_flags(merged.covered, 0), key=lambda f: (f.first_frame, f.reason))
+    detection = {**detection, "source": "analysed again with the kept faces; the reviewed frames_boxes merged in",
+                 "reviewed": merged.record, "review_flags": [f.to_dict() for f in flags]}
+    return merged.frames, flags, detection
 
 
 def detect_video(
@@ -272,11 +291,9 @@ def redact_video(
     ``kept_faces`` (frame and box) are faces reviewers decided to leave visible: each is followed
     through its shot by the face tracks and its boxes are left off where that is certain
     (``app.redact.kept_video``); ``VideoRedaction.kept_visible`` lists those frames per face. They
-    need the detector's tracks, so they cannot be combined with ``frames_boxes``.
+    need the detector's tracks: with ``frames_boxes`` too, the video is analysed again and the review
+    merged in (``app.redact.kept_video.merge_reviewed``: a reviewer's own boxes are always drawn).
     """
-    if kept_faces and frames_boxes is not None:
-        raise InvalidInput("Faces to keep visible are followed by face detection: leave out the reviewed boxes "
-                           "per frame, or cover the face to keep by removing its boxes in the review.")
     if method not in METHODS:
         raise InvalidInput(f"Unknown redaction method {method!r}; choose one of {', '.join(METHODS)}.")
     if audio not in AUDIO_MODES:
@@ -303,6 +320,9 @@ def redact_video(
             # first frame, which a single pass with a short delay line cannot do.
             frames_boxes, flags, detection = _analyse(media_input, info, config, progress, cancel, kept_faces,
                                                       kept_visible)
+        elif kept_faces:
+            frames_boxes, flags, detection = _merge_review(media_input, info, config, progress, cancel, kept_faces,
+                                                           kept_visible, frames_boxes)
         reader = FrameReader(media_input, info=info, audio=relay, audio_channels=channels,
                              audio_filter=audio_filter, cancel=cancel)
         writer = FrameWriter(sink, width=info.width, height=info.height, fps=info.fps, audio=relay,

@@ -5,10 +5,17 @@ choose "Keep visible…": a dialog asks whose face it is -- only people who are 
 linked to the item or to its case can be chosen -- the reason (e.g. the lawyer's decision for this
 audience) and who decided.  The box turns green and dashed and is not redacted; Apply passes the kept
 faces to ``redact_item``, which checks them again and records each one in the custody chain.
+
+In a video the face is named on the frame shown (:class:`KeptMark` with its frame).  The detector's
+box stays in the reviewed boxes underneath: the core follows the face through its shot, leaves it
+visible only where tracking is sure, and draws every box the reviewer drew or changed even over it
+(``app.redact.kept_video.merge_reviewed``).  Deleting a kept box on a video hides the face again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -24,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import EvidenceVaultError
+from app.redact.faces import Box
 from app.redact.kept import KeptFace
 from app.ui.box_editor import (
     DETECTED_COLOUR,
@@ -37,17 +45,50 @@ from app.ui.safe_text import plain
 from app.vault.models import Item, Person
 from app.vault.service import VaultService
 
-MAX_CASE_ITEMS = 2000  # people linked to more items of the case than this are looked up on the item only
+
+@dataclass
+class KeptMark:
+    """A reviewer's decision to leave one face visible (the ``tag`` of its box in the editor).
+
+    ``frame`` is the video frame it was named on (None on a photo); ``source`` the frame's box it
+    was made from, which stays among that frame's reviewed boxes (None for a box just drawn: a box of
+    the reviewer's own stays drawn, the detector's is dropped by the core where the face is shown);
+    ``box`` where the reviewer says the face is."""
+
+    person_id: int
+    reason: str
+    decided_by: str
+    label: str
+    frame: int | None = None
+    box: Box | None = None
+    source: Box | None = None
+
+    def kept_face(self, box: Box) -> KeptFace:
+        return KeptFace(box, self.person_id, self.reason, self.decided_by, self.frame)
 
 
 def candidate_persons(vault: VaultService, item: Item) -> list[Person]:
-    """People whose face may be kept visible on ``item``: linked to it or to its case, never protected."""
+    """People whose face may be kept visible on ``item``: linked to it or to its case, never protected.
+
+    Two queries, however many items the case holds (``persons_for_case``)."""
     found: dict[int, Person] = {p.id: p for p in vault.persons_for_item(item.id)}
     if item.case_id is not None:
-        for other in vault.list_items(item.case_id)[:MAX_CASE_ITEMS]:
-            for person in vault.persons_for_item(other.id):
-                found.setdefault(person.id, person)
+        for person in vault.persons_for_case(item.case_id):
+            found.setdefault(person.id, person)
     return sorted((p for p in found.values() if not p.protected), key=lambda p: p.id)
+
+
+def kept_summary(params: dict[str, Any], labels: dict[int, str]) -> str:
+    """What became of each face kept on a video, from the derivation's record (empty for photos)."""
+    sentences = []
+    for entry in params.get("kept_faces") or []:
+        if "visible_frame_count" not in entry:
+            continue
+        name = labels.get(int(entry.get("person_id") or 0), f"person {entry.get('person_id')}")
+        sentences.append(f"The face of {name} (named on frame {entry.get('frame')}) is left visible on "
+                         f"{entry['visible_frame_count']} of {params.get('frames', '?')} frames; where tracking "
+                         "was not sure of it, it stays covered and is flagged for review.")
+    return " ".join(sentences)
 
 
 def person_label(person: Person) -> str:
@@ -114,11 +155,16 @@ class KeepVisibleDialog(QDialog):
 
 
 class KeptFacesControl:
-    """The "Keep visible…" action of a photo's review: turns the selected box into a kept face."""
+    """The "Keep visible…" action of the review: turns the selected box into a kept face.
+
+    ``frame`` gives the video frame shown (None for a photo); a video's decisions live in
+    :attr:`marks`, since the editor only ever holds the boxes of one frame."""
 
     def __init__(self, vault: VaultService, item: Item | None, editor: BoxEditorView, status: QLabel,
-                 parent: QWidget) -> None:
+                 parent: QWidget, frame: Callable[[], int] | None = None) -> None:
         self.vault, self.item, self.editor, self.status, self.parent = vault, item, editor, status, parent
+        self.frame = frame
+        self.marks: list[KeptMark] = []  # a video's kept faces, over all frames
         self.dialog: KeepVisibleDialog | None = None
         self._target: BoxItem | None = None
 
@@ -155,22 +201,41 @@ class KeptFacesControl:
         label = self.dialog.person_combo.currentText()
         self.dialog = None
         target, self._target = self._target, None
-        target.tag = (person_id, reason, decided_by)
+        mark = target.tag if target.kind == "kept" and isinstance(target.tag, KeptMark) else None
+        if mark is not None:  # a new decision for a face already kept
+            mark.person_id, mark.reason, mark.decided_by, mark.label = person_id, reason, decided_by, label
+        else:
+            frame = self.frame() if self.frame is not None else None
+            # a video frame's box carries itself as tag (redaction_video): it stays among the reviewed boxes
+            source = target.tag if isinstance(target.tag, Box) else None
+            mark = KeptMark(person_id, reason, decided_by, label, frame, target.box(), source)
+            if frame is not None:
+                self.marks.append(mark)
+        target.tag = mark
         target.set_kind("kept")
         self.editor.boxesChanged.emit()
-        self.status.setText(self.parent.tr("The face of %1 will be left visible (green, dashed). Every other face "
-                                           "is hidden.").replace("%1", label))
+        if mark.frame is None:
+            text = self.parent.tr("The face of %1 will be left visible (green, dashed). Every other face is hidden.")
+        else:
+            text = self.parent.tr("The face of %1 (named on frame %2) will stay visible through its shot where "
+                                  "tracking is sure of it (green, dashed); all else stays hidden.")
+            text = text.replace("%2", str(mark.frame))
+        self.status.setText(text.replace("%1", label))
+
+    def marks_on(self, frame: int) -> list[KeptMark]:
+        return [mark for mark in self.marks if mark.frame == frame]
+
+    def drop(self, mark: KeptMark) -> None:
+        """Forget a video's kept face (its box was deleted): the face is hidden again."""
+        self.marks = [m for m in self.marks if m is not mark]
+
+    def labels(self) -> dict[int, str]:
+        """How each kept person is named on screen, by person id."""
+        marks = self.marks + [i.tag for i in self.editor.kept_items() if isinstance(i.tag, KeptMark)]
+        return {mark.person_id: mark.label for mark in marks}
 
     def kept_faces(self) -> list[KeptFace]:
         """The decisions to pass to ``redact_item(keep_faces=…)``."""
-        kept = []
-        for item in self.editor.kept_items():
-            person_id, reason, decided_by = _decision(item.tag)
-            kept.append(KeptFace(item.box(), person_id, reason, decided_by))
-        return kept
-
-
-def _decision(tag: Any) -> tuple[int | None, str, str]:
-    if isinstance(tag, tuple) and len(tag) == 3:
-        return tag[0], str(tag[1]), str(tag[2])
-    return None, "", ""  # redact_item refuses it with a sentence saying what to give
+        if self.frame is not None:
+            return [mark.kept_face(mark.box) for mark in self.marks if mark.box is not None]
+        return [item.tag.kept_face(item.box()) for item in self.editor.kept_items() if isinstance(item.tag, KeptMark)]

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.redact.faces import Box
 from app.ui.icons import icon
+from app.ui.kept_faces import KeptFacesControl
 from app.ui.redaction_media import frame_job
 from app.ui.workers import Worker
 from app.vault.service import VaultService
@@ -234,6 +235,7 @@ class VideoReviewMixin:
     editor: Any
     timeline: VideoTimeline
     vault: VaultService
+    kept: KeptFacesControl
     item_id: int
     current_frame: int
     shown_frame: int | None  # the frame whose exact picture is displayed
@@ -280,8 +282,15 @@ class VideoReviewMixin:
         try:
             self.editor.set_boxes([])
             own = self.frame_boxes.frame(index)
-            self.editor.add_boxes([b for b in own if b.score < 1.0], kind="detected")
-            self.editor.add_boxes([b for b in own if b.score >= 1.0], kind="reviewer")
+            marks = self.kept.marks_on(index)
+            for mark in marks:  # a kept face is shown in place of the detector's box it was made from
+                if mark.source is not None and mark.source in own:
+                    own.remove(mark.source)
+            for box in own:  # each box carries itself: "Keep visible…" keeps it as the kept face's source
+                self.editor.add_boxes([box], kind="detected" if box.score < 1.0 else "reviewer", tag=box)
+            for mark in marks:
+                if mark.box is not None:
+                    self.editor.add_boxes([mark.box], kind="kept", tag=mark)
             for rid, r in self.frame_boxes.ranges_at(index):
                 self.editor.add_boxes([r.box], kind="range", tag=rid)
         finally:
@@ -315,7 +324,19 @@ class VideoReviewMixin:
         if self.frame_boxes is None:
             return
         items = self.editor.box_items()
-        self.frame_boxes.set_frame(self.current_frame, [i.box() for i in items if i.kind in ("detected", "reviewer")])
+        boxes = [i.box() for i in items if i.kind in ("detected", "reviewer")]
+        kept = {id(i.tag): i for i in items if i.kind == "kept"}
+        dropped = False
+        for mark in self.kept.marks_on(self.current_frame):
+            item = kept.get(id(mark))
+            if item is None:  # its box was deleted: the face is hidden again, as the detector found it
+                self.kept.drop(mark)
+                dropped = True
+            else:
+                mark.box = item.box()
+            if mark.source is not None:
+                boxes.append(mark.source)  # stays among the reviewed boxes: the core decides where it is shown
+        self.frame_boxes.set_frame(self.current_frame, boxes)
         present = {i.tag: i for i in items if i.kind == "range"}
         for rid, _range in self.frame_boxes.ranges_at(self.current_frame):
             if rid in present:
@@ -323,3 +344,5 @@ class VideoReviewMixin:
             else:
                 self.frame_boxes.remove_range(rid)  # its box was deleted on this frame
         self.timeline.show_ranges(self.frame_boxes.ranges)
+        if dropped:
+            self._load_frame_boxes(self.current_frame)
