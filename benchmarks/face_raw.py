@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from app.redact.centerface import CenterFaceModel
+from app.redact.face_verify import recheck
 from app.redact.faces import Box, DetectorConfig, Pass, boxes_from_raw, overview_runs, run_pass
 from app.redact.photo import load_oriented_rgb
 
@@ -87,8 +88,53 @@ def collect(
     return out
 
 
-def replay(raw: RawPhoto, config: DetectorConfig) -> tuple[list[Box], float]:
-    """The boxes ``FaceDetector(config).detect`` outputs for this photo, and the passes' time."""
+class RecheckCache:
+    """Re-check results (``app.redact.face_verify``) per photo and candidate box, computed on demand.
+
+    The key is the photo, the re-check's crop settings and the candidate box rounded to a pixel;
+    each entry keeps the score, the re-check's box and the seconds its share of the batch took.
+    Holds box coordinates only (no image content), in memory.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.entries: dict[tuple[Any, ...], tuple[float, np.ndarray, float]] = {}
+        self._image: tuple[str, np.ndarray] | None = None
+        self.model = CenterFaceModel.shared()
+
+    def _rgb(self, name: str) -> np.ndarray:
+        if self._image is None or self._image[0] != name:
+            self._image = (name, load_oriented_rgb(self.folder / name))
+        return self._image[1]
+
+    def for_photo(self, name: str, config: DetectorConfig) -> tuple[Any, list[float]]:
+        """A ``recheck`` callable for ``boxes_from_raw`` and a list collecting the seconds it cost."""
+        spent: list[float] = []
+
+        def run(candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            keys = [(name, config.recheck_face_px, config.recheck_context, *np.round(c[:4]).astype(int).tolist())
+                    for c in candidates]
+            missing = [i for i, key in enumerate(keys) if key not in self.entries]
+            if missing:
+                start = time.perf_counter()
+                scores, boxes = recheck(self.model, self._rgb(name), candidates[missing],
+                                        face_px=config.recheck_face_px, context=config.recheck_context)
+                each = (time.perf_counter() - start) / len(missing)
+                for j, i in enumerate(missing):
+                    self.entries[keys[i]] = (float(scores[j]), boxes[j].copy(), each)
+            found = [self.entries[key] for key in keys]
+            spent.append(sum(entry[2] for entry in found))
+            return (np.asarray([e[0] for e in found], dtype=np.float32),
+                    np.asarray([e[1] for e in found], dtype=np.float32).reshape(-1, 4))
+
+        return run, spent
+
+
+def replay(
+    raw: RawPhoto, config: DetectorConfig, recheck_cache: RecheckCache | None = None, name: str = ""
+) -> tuple[list[Box], float]:
+    """The boxes ``FaceDetector(config).detect`` outputs for this photo, and the passes' time
+    (plus the re-check's, when ``config`` re-checks candidates: ``recheck_cache`` is then required)."""
     found: list[np.ndarray] = []
     ids: list[np.ndarray] = []
     seconds = 0.0
@@ -106,4 +152,10 @@ def replay(raw: RawPhoto, config: DetectorConfig) -> tuple[list[Box], float]:
         ids.append(np.full(len(dets), len(config.passes), dtype=np.int32))
     dets_all = np.concatenate(found) if found else np.empty((0, 5), dtype=np.float32)
     ids_all = np.concatenate(ids) if ids else np.empty(0, dtype=np.int32)
-    return boxes_from_raw(dets_all, ids_all, raw.width, raw.height, config), seconds
+    if config.recheck_below <= 0:
+        return boxes_from_raw(dets_all, ids_all, raw.width, raw.height, config), seconds
+    if recheck_cache is None:
+        raise ValueError("this configuration re-checks candidates: pass a RecheckCache")
+    run, spent = recheck_cache.for_photo(name, config)
+    boxes = boxes_from_raw(dets_all, ids_all, raw.width, raw.height, config, recheck=run)
+    return boxes, seconds + sum(spent)

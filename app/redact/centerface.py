@@ -173,6 +173,17 @@ class CenterFaceModel:
         """Load now (e.g. on a worker thread before the first frame) instead of on first use."""
         self._get_session()
 
+    def forward(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The raw network on a prepared batch (N, 3, H, W) float32 of 0..255 RGB, sides multiples of 32.
+
+        Returns the heatmaps (N, 1, H/4, W/4), log box sizes and centre offsets (N, 2, H/4, W/4);
+        :func:`decode` turns one image's maps into boxes. Used to re-check many small crops in one run.
+        """
+        if blob.ndim != 4 or blob.shape[1] != 3 or blob.shape[2] % _MULTIPLE or blob.shape[3] % _MULTIPLE:
+            raise InvalidInput("The face detector needs a batch of RGB images with sides divisible by 32.")
+        heatmap, sizes, offsets = self._get_session().run(_OUTPUT_NAMES, {_INPUT_NAME: blob})
+        return heatmap, sizes, offsets
+
     def run(
         self,
         rgb: np.ndarray,

@@ -209,7 +209,8 @@ def test_boxes_from_raw_is_what_detect_returns(detector: FaceDetector) -> None:
 
     rgb = load_oriented_rgb(shared_data_path("faces", "19_Couple_Couple_19_743.jpg"))
     dets, ids = detector.raw_detections(rgb)
-    assert boxes_from_raw(dets, ids, rgb.shape[1], rgb.shape[0], detector.config) == detector.detect(rgb)
+    assert boxes_from_raw(dets, ids, rgb.shape[1], rgb.shape[0], detector.config,
+                          recheck=detector.rechecker(rgb)) == detector.detect(rgb)
 
 
 def test_default_padding_covers_a_detected_face_with_a_margin(detector: FaceDetector) -> None:
@@ -218,3 +219,116 @@ def test_default_padding_covers_a_detected_face_with_a_margin(detector: FaceDete
     (box,) = pad_boxes(np.array([[100, 100, 140, 150, 0.9]], dtype=np.float32), 1000, 1000, detector.config)
     assert box.x < 100 and box.y < 100 and box.x2 > 140 and box.y2 > 150
     assert box.y < 100 - (box.y2 - 150) + 1  # more room above (forehead, hair) than below the chin
+
+
+# --- The second look at unsure candidates (app.redact.face_verify) ----------------------------------
+
+INTERVIEW = "13_Interview_Interview_On_Location_13_138.jpg"
+# A patch of that photo the full-photo pass at scale 1.0 scores weakly (0.1 .. 0.3), on no annotated face.
+INTERVIEW_TEXTURE = (479.0, 265.0, 493.0, 283.0)
+
+
+def _small_interview_face() -> tuple[float, float, float, float]:
+    """The smallest annotated (valid) face >= 10 px tall in INTERVIEW (14 px), as x1, y1, x2, y2."""
+    annotations = json.loads(shared_data_path("faces", "annotations.json").read_text())
+    entry = next(image for image in annotations["images"] if image["file"] == INTERVIEW)
+    faces = [f for f, ignored in zip(entry["faces"], entry["ignore"], strict=True) if not ignored and f[3] >= 10]
+    x, y, w, h = min(faces, key=lambda f: f[3])
+    return x, y, x + w, y + h
+
+
+def test_recheck_accepts_a_small_real_face_and_rejects_texture() -> None:
+    from app.redact.face_verify import recheck
+
+    rgb = load_oriented_rgb(shared_data_path("faces", INTERVIEW))
+    candidates = np.array([[*_small_interview_face(), 0.15], [*INTERVIEW_TEXTURE, 0.15]], dtype=np.float32)
+    scores, boxes = recheck(CenterFaceModel.shared(), rgb, candidates)
+    threshold = FaceDetector().config.recheck_threshold
+    assert scores[0] >= threshold + 0.2, scores  # the face, enlarged to the model's best size, scores high
+    assert scores[1] < threshold / 2, scores  # the texture stays weak
+    # the re-check's box is the face's, in photo coordinates
+    fx1, fy1, fx2, fy2 = candidates[0, :4]
+    bx1, by1, bx2, by2 = boxes[0]
+    assert bx1 < (fx1 + fx2) / 2 < bx2 and by1 < (fy1 + fy2) / 2 < by2
+    assert 0.5 < (by2 - by1) / (fy2 - fy1) < 2
+
+
+def test_recheck_rejects_every_weak_candidate_on_a_face_free_photo() -> None:
+    from app.redact.face_verify import recheck
+
+    rgb = load_oriented_rgb(shared_data_path("faces", "neg_skimage_moon.jpg"))
+    model = CenterFaceModel.shared()
+    candidates = run_pass(model, rgb, scale=1.0, threshold=0.05)
+    assert len(candidates), "the moon's craters must give the full-photo pass something to doubt"
+    scores, _ = recheck(model, rgb, candidates)
+    assert scores.max() < FaceDetector().config.recheck_threshold
+
+
+def test_recheck_handles_candidates_at_the_border_and_none() -> None:
+    from app.redact.face_verify import recheck
+
+    rgb = load_oriented_rgb(shared_data_path("media", "png_rgb_face_astronaut.png"))
+    model = CenterFaceModel.shared()
+    scores, boxes = recheck(model, rgb, np.empty((0, 5), dtype=np.float32))
+    assert scores.shape == (0,) and boxes.shape == (0, 4)
+    # a candidate hanging over the corner, and one far outside the photo: no crash, zero scores outside
+    edge = np.array([[-20, -20, 10, 15, 0.1], [5000, 5000, 5040, 5050, 0.1]], dtype=np.float32)
+    scores, boxes = recheck(model, rgb, edge)
+    assert scores.shape == (2,) and scores[1] == 0.0 and boxes.shape == (2, 4)
+    # the astronaut's own face, whatever the crop size
+    x1, y1, x2, y2 = ASTRONAUT_FACE
+    face = np.array([[x1, y1, x2, y2, 0.2]], dtype=np.float32)
+    assert recheck(model, rgb, face, face_px=24)[0][0] > 0.5
+    assert recheck(model, rgb, face, face_px=64)[0][0] > 0.5
+
+
+def test_the_shipped_detector_keeps_a_weak_face_only_because_of_the_recheck() -> None:
+    """Two candidates the full-photo passes score alike (0.15, one pass): a real 14 px face and
+    texture. The score cannot tell them apart; the re-check keeps the face and drops the texture.
+    Fails if the shipped configuration stops re-checking."""
+    from app.redact.faces import boxes_from_raw
+
+    rgb = load_oriented_rgb(shared_data_path("faces", INTERVIEW))
+    height, width = rgb.shape[:2]
+    face = _small_interview_face()
+    dets = np.array([[*face, 0.15], [*INTERVIEW_TEXTURE, 0.15]], dtype=np.float32)
+    ids = np.array([0, 0], dtype=np.int32)
+    detector = FaceDetector()
+    assert detector.config.recheck_below > 0.15
+    assert face[3] - face[1] < detector.config.recheck_size_px  # small: the re-check decides
+    boxes = boxes_from_raw(dets, ids, width, height, detector.config, recheck=detector.rechecker(rgb))
+    assert len(boxes) == 1
+    fraction = _covered_fraction([face[0], face[1], face[2] - face[0], face[3] - face[1]], boxes, width, height)
+    assert fraction >= 0.9
+    tx1, ty1, tx2, ty2 = INTERVIEW_TEXTURE
+    assert _covered_fraction([tx1, ty1, tx2 - tx1, ty2 - ty1], boxes, width, height) < 0.5
+    # without the second look, the same two candidates are indistinguishable: both kept or both dropped
+    import dataclasses
+
+    plain = dataclasses.replace(detector.config, recheck_below=0.0)
+    assert len(boxes_from_raw(dets, ids, width, height, plain)) in (0, 2)
+    with pytest.raises(ValueError):
+        boxes_from_raw(dets, ids, width, height, detector.config)  # a re-checking config needs the re-check
+
+
+def test_model_forward_runs_a_batch_and_refuses_bad_shapes() -> None:
+    from app.errors import InvalidInput
+
+    model = CenterFaceModel.shared()
+    heatmaps, sizes, offsets = model.forward(np.zeros((3, 3, 64, 96), dtype=np.float32))
+    assert heatmaps.shape == (3, 1, 16, 24) and sizes.shape == (3, 2, 16, 24) and offsets.shape == (3, 2, 16, 24)
+    with pytest.raises(InvalidInput):
+        model.forward(np.zeros((1, 3, 60, 64), dtype=np.float32))
+
+
+def test_recheck_takes_gray_and_rgba_photos_like_the_passes() -> None:
+    from app.redact.face_verify import recheck
+
+    rgb = load_oriented_rgb(shared_data_path("media", "png_rgb_face_astronaut.png"))
+    x1, y1, x2, y2 = ASTRONAUT_FACE
+    face = np.array([[x1, y1, x2, y2, 0.2]], dtype=np.float32)
+    model = CenterFaceModel.shared()
+    gray = rgb.mean(axis=2).astype(np.uint8)
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, dtype=np.uint8)])
+    assert recheck(model, gray, face)[0][0] > 0.3
+    assert recheck(model, rgba, face)[0][0] == pytest.approx(recheck(model, rgb, face)[0][0])
