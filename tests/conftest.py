@@ -85,6 +85,14 @@ for _name in ("connect", "connect_ex", "bind", "sendto"):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_detection_memo() -> None:
+    """Each test sees its own detections: a test that fakes the model must not get another test's answer."""
+    from app.redact.detection_memo import PHOTO_DETECTIONS
+
+    PHOTO_DETECTIONS.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_network_attempts():
     before = len(NETWORK_ATTEMPTS)
     yield

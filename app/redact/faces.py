@@ -32,6 +32,7 @@ import numpy as np
 
 from app.progress import CancelToken, ProgressCallback
 from app.redact.centerface import MODEL_NAME, MODEL_SHA256, CenterFaceModel
+from app.redact.detection_memo import PHOTO_DETECTIONS
 from app.redact.face_verify import recheck, rechecked_clusters
 
 # A second look at candidate boxes (N, 5): their re-check scores (N,) and re-check boxes (N, 4).
@@ -396,10 +397,15 @@ class FaceDetector:
         """Boxes to redact in an RGB (H x W x 3 uint8) image, padded and clipped, best first."""
         cfg = self.config
         height, width = rgb.shape[:2]
-        dets, pass_ids = self.raw_detections(rgb, progress=progress, cancel=cancel)
-        if cancel is not None:
-            cancel.check()
-        return boxes_from_raw(dets, pass_ids, width, height, cfg, recheck=self.rechecker(rgb))
+
+        def run() -> tuple[Box, ...]:
+            dets, pass_ids = self.raw_detections(rgb, progress=progress, cancel=cancel)
+            if cancel is not None:
+                cancel.check()
+            return tuple(boxes_from_raw(dets, pass_ids, width, height, cfg, recheck=self.rechecker(rgb)))
+
+        # The same pixels give the same boxes: the check of a copy with nothing covered reuses them.
+        return list(PHOTO_DETECTIONS.get_or_run((cfg, self.model), rgb, run))
 
     def rechecker(self, rgb: np.ndarray) -> Recheck:
         """The second look at candidates in ``rgb`` (see ``DetectorConfig.recheck_below``)."""
