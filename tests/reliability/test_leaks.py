@@ -65,7 +65,9 @@ def test_full_workflow_leaves_no_plaintext_outside(tmp_path: Path) -> None:
     assert result.returncode == 0 and "done" in result.stdout, result.stderr[-3000:]
     assert (work / "export" / "bundle").is_dir() and (work / "export" / "dossier.pdf").is_file()
 
-    excluded = {work / "vault" / "case.vault", work / "export" / "dossier.pdf"}
+    # The exports themselves (the PDF and its load files) are scanned for protected names below instead.
+    load_files = [work / "export" / f"dossier{suffix}" for suffix in (".dat", ".csv", ".opt")]
+    excluded = {work / "vault" / "case.vault", work / "export" / "dossier.pdf", *load_files}
     scanned, third_party = [], []
     for root in ("home", "tmp", "vault", "export"):
         for path in (work / root).rglob("*"):
@@ -101,7 +103,8 @@ def test_full_workflow_leaves_no_plaintext_outside(tmp_path: Path) -> None:
         ["case.vault", "case.vault.lock"], ["case.vault", "case.vault-journal", "case.vault.lock"])
     journal = work / "vault" / "case.vault-journal"
     assert not journal.exists() or journal.stat().st_size == 0
-    assert sorted(os.listdir(work / "export")) == ["bundle", "dossier.pdf"]  # no .partial left
+    # no .partial left
+    assert sorted(os.listdir(work / "export")) == ["bundle", "dossier.csv", "dossier.dat", "dossier.opt", "dossier.pdf"]
 
 
 def _redacted_export_hits(work: Path) -> list[str]:
@@ -111,7 +114,8 @@ def _redacted_export_hits(work: Path) -> list[str]:
     legacy = [(what, needle) for what, needle in _needles() if what.startswith("the name")]
     hits = [f"dossier.pdf: {h.where}" for h in find_strings(extract_everything(work / "export" / "dossier.pdf"),
                                                              names)]
-    for path in (work / "export" / "bundle").rglob("*"):
+    load_files = [work / "export" / f"dossier{suffix}" for suffix in (".dat", ".csv", ".opt")]
+    for path in [*(work / "export" / "bundle").rglob("*"), *load_files]:
         if path.is_file():
             data = path.read_bytes()
             if path.suffix == ".pdf":
