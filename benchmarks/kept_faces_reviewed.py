@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,9 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.media.ffmpeg_io import read_frames
 from app.redact.faces import Box
-from app.redact.kept_video import KeptRequest
 from app.redact.video import detect_video, redact_video
-from benchmarks.kept_faces_video import DATA, _follow, _middle
+from benchmarks.kept_faces_video import DATA, _follow, _middle, extract_shot, kept_request
 
 
 def _count(clip: Path, out: Path, kept_boxes: list[list[float]],
@@ -55,11 +53,8 @@ def main() -> None:
     kept_boxes, other_boxes = _follow(annotations, args.first, args.last, args.at)
     with tempfile.TemporaryDirectory(prefix="kept_reviewed_") as tmp:
         clip, out = Path(tmp) / "shot.mp4", Path(tmp) / "out.mp4"
-        subprocess.run(["ffmpeg", "-v", "error", "-i", str(DATA / "synthetic_panzoom.mp4"), "-vf",
-                        f"select='between(n,{args.first},{args.last})',setpts=N/25/TB", "-an", "-c:v", "libx264",
-                        "-crf", "12", "-r", "25", str(clip)], check=True)
-        x, y, w, h = kept_boxes[args.at]
-        request = KeptRequest(args.at, Box(int(x - w * 0.2), int(y - h * 0.2), int(w * 1.4), int(h * 1.4)))
+        extract_shot(clip, args.first, args.last)
+        request = kept_request(kept_boxes, args.at)
 
         began = time.perf_counter()
         baseline = redact_video(clip, out, kept_faces=[request])

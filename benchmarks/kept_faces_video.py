@@ -59,6 +59,19 @@ def _follow(frames: dict[str, dict], first: int, last: int, at: int) -> tuple[li
     return kept, other
 
 
+def extract_shot(clip: Path, first: int, last: int) -> None:
+    """Frames ``first``..``last`` of the annotated panzoom video as a clip of their own."""
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(DATA / "synthetic_panzoom.mp4"), "-vf",
+                    f"select='between(n,{first},{last})',setpts=N/25/TB", "-an", "-c:v", "libx264",
+                    "-crf", "12", "-r", "25", str(clip)], check=True)
+
+
+def kept_request(kept_boxes: list[list[float]], at: int) -> KeptRequest:
+    """Keep the face annotated at frame ``at``, named with a box a little larger than the annotation."""
+    x, y, w, h = kept_boxes[at]
+    return KeptRequest(at, Box(int(x - w * 0.2), int(y - h * 0.2), int(w * 1.4), int(h * 1.4)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--first", type=int, default=75)
@@ -70,11 +83,8 @@ def main() -> None:
     kept_boxes, other_boxes = _follow(annotations, args.first, args.last, args.at)
     with tempfile.TemporaryDirectory(prefix="kept_faces_") as tmp:
         clip, out = Path(tmp) / "shot.mp4", Path(tmp) / "out.mp4"
-        subprocess.run(["ffmpeg", "-v", "error", "-i", str(DATA / "synthetic_panzoom.mp4"), "-vf",
-                        f"select='between(n,{args.first},{args.last})',setpts=N/25/TB", "-an", "-c:v", "libx264",
-                        "-crf", "12", "-r", "25", str(clip)], check=True)
-        x, y, w, h = kept_boxes[args.at]
-        request = KeptRequest(args.at, Box(int(x - w * 0.2), int(y - h * 0.2), int(w * 1.4), int(h * 1.4)))
+        extract_shot(clip, args.first, args.last)
+        request = kept_request(kept_boxes, args.at)
         began = time.perf_counter()
         result = redact_video(clip, out, kept_faces=[] if args.no_keep else [request])
         seconds = time.perf_counter() - began

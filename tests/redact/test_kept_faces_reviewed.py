@@ -18,7 +18,16 @@ from app.redact.derive import propose, redact_item
 from app.redact.faces import Box
 from app.redact.kept import KeptFace
 from app.redact.kept_video import FLAG_KEPT_COVERED, merge_reviewed
-from tests.redact.test_kept_faces_video import FACE_H, FACE_W, FRAMES, _a, _b, _inner, make_two_faces_clip
+from tests.redact.test_kept_faces_video import (
+    FACE_H,
+    FACE_W,
+    FRAMES,
+    _a,
+    _b,
+    _inner,
+    centre_in,
+    make_two_faces_clip,
+)
 from tests.vault.vaultkit import fast_vault
 
 COVERED_BY_REVIEWER = range(20, 25)  # the reviewer drew a box over the kept face on these frames
@@ -35,11 +44,6 @@ def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield from fast_vault(tmp_path, monkeypatch)
 
 
-def _centre_in(box: Box, x: int, y: int) -> bool:
-    cx, cy = x + FACE_W // 2, y + FACE_H // 2
-    return box.x < cx < box.x2 and box.y < cy < box.y2
-
-
 def test_reviewed_boxes_and_a_kept_face_combine_without_showing_what_the_reviewer_covered(
         vault, two_faces: Path, tmp_path: Path) -> None:
     item = vault.ingest_file(two_faces, kind="video").item_id
@@ -52,7 +56,7 @@ def test_reviewed_boxes_and_a_kept_face_combine_without_showing_what_the_reviewe
     for boxes in reviewed:
         boxes.append(CORNER)
     # frame 30: the reviewer deleted the detector's box of the other face (judged not a face)
-    removed = [b for b in reviewed[30] if _centre_in(b, *_b(30))]
+    removed = [b for b in reviewed[30] if centre_in(b, *_b(30))]
     assert removed
     reviewed[30] = [b for b in reviewed[30] if b not in removed]
 

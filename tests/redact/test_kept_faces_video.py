@@ -40,6 +40,12 @@ def two_faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_two_faces_clip(tmp_path_factory.mktemp("kept") / "two_faces.mp4")
 
 
+def centre_in(box: Box, x: int, y: int) -> bool:
+    """Whether ``box`` holds the centre of the face whose top-left corner is at (x, y)."""
+    cx, cy = x + FACE_W // 2, y + FACE_H // 2
+    return box.x < cx < box.x2 and box.y < cy < box.y2
+
+
 def make_two_faces_clip(clip: Path) -> Path:
     """1.6 s, 320x240, 25 fps: the kept face (left) moving right, the other (right) moving left and down."""
     photo = Image.open(shared_data_path("media", "png_rgb_face_astronaut.png")).convert("RGB")

@@ -20,7 +20,16 @@ from app.redact.kept import kept_faces_of
 from app.ui.kept_faces import candidate_persons
 from app.ui.redaction_review import RedactionReviewDialog
 from app.ui.vault_gate import GatedVault
-from tests.redact.test_kept_faces_video import FACE_H, FACE_W, FRAMES, _a, _b, _inner, make_two_faces_clip
+from tests.redact.test_kept_faces_video import (
+    FACE_H,
+    FACE_W,
+    FRAMES,
+    _a,
+    _b,
+    _inner,
+    centre_in,
+    make_two_faces_clip,
+)
 from tests.vault.vaultkit import fast_vault
 
 WAIT = 120_000
@@ -31,11 +40,6 @@ REVIEWER_RANGE = (20, 24)
 @pytest.fixture
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield from fast_vault(tmp_path, monkeypatch)
-
-
-def _centre_in(box: Box, x: int, y: int) -> bool:
-    cx, cy = x + FACE_W // 2, y + FACE_H // 2
-    return box.x < cx < box.x2 and box.y < cy < box.y2
 
 
 def _show(dialog: RedactionReviewDialog, qtbot, index: int) -> None:
@@ -73,7 +77,7 @@ def test_keep_visible_on_a_video_frame_follows_the_face_and_keeps_the_reviewers_
     _show(dialog, qtbot, 10)
     dialog.editor.scene().clearSelection()
     assert dialog.kept.ask() is None and "Select the one box" in dialog.status.text()
-    face_a = [i for i in dialog.editor.box_items() if i.kind == "detected" and _centre_in(i.box(), *_a(10))]
+    face_a = [i for i in dialog.editor.box_items() if i.kind == "detected" and centre_in(i.box(), *_a(10))]
     assert face_a, [i.box() for i in dialog.editor.box_items()]
     source = face_a[0].box()
     face_a[0].setSelected(True)
@@ -141,7 +145,7 @@ def test_deleting_a_kept_box_on_a_video_hides_the_face_again(vault, qtbot, tmp_p
     qtbot.waitUntil(lambda: dialog.video is not None and dialog.proposal is not None, timeout=WAIT)
     _show(dialog, qtbot, 5)
     before = sorted(b.to_list() for b in dialog.frame_boxes.frame(5))
-    target = next(i for i in dialog.editor.box_items() if _centre_in(i.box(), *_a(5)))
+    target = next(i for i in dialog.editor.box_items() if centre_in(i.box(), *_a(5)))
     target.setSelected(True)
     keep = dialog.kept.ask()
     assert keep is not None
@@ -155,7 +159,7 @@ def test_deleting_a_kept_box_on_a_video_hides_the_face_again(vault, qtbot, tmp_p
     # the detector's box is back on the frame, shown as the detector's again
     assert sorted(b.to_list() for b in dialog.frame_boxes.frame(5)) == before
     assert not [i for i in dialog.editor.box_items() if i.kind == "kept"]
-    assert any(i.kind == "detected" and _centre_in(i.box(), *_a(5)) for i in dialog.editor.box_items())
+    assert any(i.kind == "detected" and centre_in(i.box(), *_a(5)) for i in dialog.editor.box_items())
 
 
 class _Counting:
