@@ -51,6 +51,7 @@ from face_scoring import Tally, split_halves  # noqa: E402
 from face_tuning import CANDIDATE_PASSES, PASS_SETS, describe, tune  # noqa: E402
 from face_tuning import score as tuning_score  # noqa: E402
 
+from app.redact.detection_memo import PHOTO_DETECTIONS  # noqa: E402
 from app.redact.faces import DEFAULT_CONFIG, DetectorConfig, FaceDetector  # noqa: E402
 from app.redact.photo import load_oriented_rgb  # noqa: E402
 
@@ -81,6 +82,7 @@ def run_deface(python: str, paths: list[Path]) -> dict[str, dict[str, Any]]:
 def run_ours(detector: FaceDetector, paths: list[Path]) -> dict[str, dict[str, Any]]:
     results = {}
     detector.detect(load_oriented_rgb(paths[0]))  # warm-up: model load and first-run allocations
+    PHOTO_DETECTIONS.clear()  # ... and every photo below searched for real, the first one too
     for path in paths:
         rgb = load_oriented_rgb(path)
         start = time.perf_counter()
