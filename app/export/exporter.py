@@ -401,11 +401,11 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
                                               plans=plans, commitment_key=guard.commitment_key)
     manifest_sha = dossier_builder.sha256_hex(manifest)
 
-    from app.export.keyframes import extract_key_frames
+    from app.export.keyframes import item_key_frames
 
     def key_frames(item_id: int, duration: float | None) -> tuple[list[bytes], list[float]]:
-        with vault.open_original(item_id) as stream:
-            return extract_key_frames(stream, duration=duration, cancel=cancel)
+        # a face-redacted copy: the least covered frame of each slice, from its box record
+        return item_key_frames(vault, item_id, duration, cancel=cancel)
 
     attach = audience == "court" and level == "original" and \
         sum(p.item.size for p in plans) <= ATTACH_ORIGINALS_MAX
