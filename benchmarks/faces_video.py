@@ -4,9 +4,10 @@ Measured per video (``face_scoring.coverage``): a ground-truth face is covered o
 >= 90% of its area lies inside the union of that frame's redaction boxes; a frame is *exposed*
 when a face >= 24 px tall (also reported: >= 48 px) is not covered. Target: 0 exposed frames.
 What that costs the evidence: the masked share of the frame area (union of the boxes), as a mean
-over all frames, over the dossier's key frames (``KEY_FRAMES`` from the middle of equal slices, as
-``app.export.keyframes`` takes them), on the worst frame, and the number of frames more than half
-masked. ``faces_video_replay.py`` re-scores tracking and padding changes on cached detections.
+over all frames, over the dossier's key frames (the least covered frame of each of ``KEY_FRAMES``
+equal slices, as ``app.export.keyframes`` takes them from a redacted copy), on the worst frame, and the
+number of frames more than half masked. ``faces_video_replay.py`` re-scores tracking and padding changes
+on cached detections.
 
 Videos:
 - ../shared/data/video/synthetic_panzoom.mp4 (exact boxes per frame, 4 hard cuts);
@@ -242,8 +243,10 @@ def score(frames_boxes: list[list[list[int]]], annotations: dict[str, Any]) -> d
         if any(not c and box[3] >= 48 for box, c in zip(gt, ok, strict=True)):
             exposed48 += 1
     masked = [float(union_mask(f, width, height).mean()) for f in frames_boxes]
-    # the dossier's contact sheet: KEY_FRAMES frames from the middle of equal slices (app.export.keyframes)
-    key = [masked[int((k + 0.5) * len(masked) / KEY_FRAMES)] for k in range(KEY_FRAMES)] if masked else [0.0]
+    # the dossier's contact sheet: the least covered frame of each of KEY_FRAMES equal slices
+    # (app.export.keyframes.least_masked_frames)
+    slices = [masked[k * len(masked) // KEY_FRAMES:(k + 1) * len(masked) // KEY_FRAMES] for k in range(KEY_FRAMES)]
+    key = [min(part) for part in slices if part] or [0.0]
     return {"face_frames": total, "covered": covered, "coverage": covered / total if total else float("nan"),
             "exposed24": exposed24, "exposed48": exposed48, "exposed_frames": exposed_frames,
             "masked": sum(masked) / len(masked) if masked else 0.0,
