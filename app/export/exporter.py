@@ -41,6 +41,8 @@ from app.export.consent_preview import consent_links
 from app.export.derivatives import derivatives_for, ensure_face_derivatives
 from app.export.dossier_builder import ExhibitPlan, TextGuard
 from app.export.dossier_model import AUDIENCES, LEVELS, Audience, Declaration, Dossier, Level
+from app.export.publish import publish_new as _publish
+from app.export.publish import remove_output as _remove_output
 from app.progress import CancelToken, ProgressCallback, no_progress
 from app.vault.events import utc_now
 from app.vault.merkle import MerkleTree
@@ -181,31 +183,6 @@ def _disk_errors(out: Path) -> contextlib.AbstractContextManager[None]:
                 f"The export could not be written to {out.parent}: {exc.strerror or exc}. Check the drive "
                 "and try again.", debug_detail=repr(exc)) from exc
     return guard()
-
-
-def _publish(temp: Path, out: Path) -> None:
-    """Move the finished file into place without ever replacing an existing file."""
-    with open(temp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    try:
-        os.link(temp, out)
-    except FileExistsError as exc:
-        raise InvalidInput(f"{out} appeared while exporting. Nothing was overwritten; choose another name.") from exc
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
-            raise
-        # File systems without hard links (FAT32/exFAT USB drives): check, then rename.
-        if os.path.lexists(out):
-            raise InvalidInput(f"{out} appeared while exporting. Nothing was overwritten.") from exc
-        os.replace(temp, out)
-    else:
-        temp.unlink()
-    with contextlib.suppress(OSError):
-        fd = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _sha256_file(path: Path) -> str:
@@ -540,16 +517,6 @@ def _record_exported(vault: Any, out: Path, details: dict[str, Any]) -> Any:
         # unrecorded copy leave the vault.
         _remove_output(out)
         raise
-
-
-def _remove_output(out: Path) -> None:
-    import shutil
-
-    with contextlib.suppress(OSError):
-        if out.is_dir() and not out.is_symlink():
-            shutil.rmtree(out)
-        else:
-            out.unlink(missing_ok=True)
 
 
 __all__ = ["Cancelled", "ExportResult", "export"]

@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, cast
 
 from app.errors import DiskFull, IntegrityError, InvalidInput
 from app.export import pdf_load_files
+from app.export.publish import publish_new, remove_output
 from app.hq import blobstore, hq_log, query, redacted
 from app.hq.headquarters import Headquarters
 from app.hq.storage_crypto import open_record, seal_record
@@ -314,8 +315,8 @@ def export_dossier(hq: Headquarters, item_ids: list[int] | None, out: Path, *, a
                 "field_tree_size": checkpoint.tree_size, "load_files": pdf_load_files.event_details(loads),
             })
             hq_log.make_checkpoint(hq.conn, hq.identity.signing_key)
-        with pdf_load_files.published(loads, _publish, _remove):
-            _publish(temp, out)
+        with pdf_load_files.published(loads, publish_new, remove_output):
+            publish_new(temp, out)
     except OSError as exc:
         if exc.errno == 28:
             raise DiskFull(debug_detail=str(exc)) from exc
@@ -325,16 +326,3 @@ def export_dossier(hq: Headquarters, item_ids: list[int] | None, out: Path, *, a
             path.unlink(missing_ok=True)
     return DossierSummary(out, len(exhibits), origins[0], checkpoint.tree_size, digest,
                           [load.out for load in loads])
-
-
-def _publish(temp: Path, out: Path) -> None:
-    """Put a finished file in place, never over an existing one (a name taken meanwhile is an error)."""
-    try:
-        os.link(temp, out)
-    except FileExistsError as exc:
-        raise InvalidInput(f"{out} appeared while exporting. Nothing was overwritten; choose another name.") from exc
-    temp.unlink()
-
-
-def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
