@@ -277,7 +277,8 @@ def run_deface(video: Path, workdir: Path) -> tuple[list[list[list[int]]], float
 def reference_faces(video: Path) -> dict[str, Any]:
     """Proxy ground truth for a clip without annotations: sure photo-detector faces on every frame."""
     from app.media.ffmpeg_io import read_frames
-    from app.redact.faces import FaceDetector, fuse
+    from app.redact.face_fusion import fuse
+    from app.redact.faces import FaceDetector
 
     detector = FaceDetector()
     frames: dict[str, dict[str, list[list[int]]]] = {}

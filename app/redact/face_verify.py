@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from app.redact.centerface import CenterFaceModel, _as_rgb_uint8, decode, nms
+from app.redact.face_fusion import fuse_clusters
 
 if TYPE_CHECKING:
     from app.redact.faces import DetectorConfig
@@ -122,8 +123,6 @@ def rechecked_clusters(
 ) -> np.ndarray:
     """Every cluster of detections >= ``low_threshold``, kept by the re-check rule of
     ``DetectorConfig.recheck_below``: (M, 5) unpadded boxes x1 y1 x2 y2 score."""
-    from app.redact.faces import fuse_clusters  # faces.py imports this module
-
     low = config.low_threshold
     union, support = fuse_clusters(dets, pass_ids, threshold=low, low_threshold=low, min_support=1,
                                    cluster_iou=config.cluster_iou, merge="union")
@@ -138,8 +137,12 @@ def rechecked_clusters(
     keep = (best >= config.recheck_below) | (tall & ((best >= config.threshold) | (support >= config.min_support)))
     out = union.copy()
     unsure = np.flatnonzero(~tall & (best < config.recheck_below))
-    if len(unsure):
-        scores, boxes = recheck(mean[unsure])
+    # Kept tall clusters are looked at again too, for their box only: never dropped by it.
+    refine = np.flatnonzero(tall & keep) if config.refine_confirm > 0 else np.empty(0, dtype=np.intp)
+    looked_at = np.concatenate([unsure, refine])
+    if len(looked_at):
+        all_scores, all_boxes = recheck(mean[looked_at])
+        scores, boxes = all_scores[: len(unsure)], all_boxes[: len(unsure)]
         passed = unsure[scores >= config.recheck_threshold]
         keep[passed] = True
         found = boxes[scores >= config.recheck_threshold]
@@ -148,5 +151,25 @@ def rechecked_clusters(
                                     np.maximum(found[:, 2:], out[passed, 2:4])], axis=1)
         out[passed, :4] = found
         out[passed, 4] = np.maximum(scores[scores >= config.recheck_threshold], best[passed])
+        out[refine] = refined_boxes(union[refine], mean[refine], all_scores[len(unsure):],
+                                    all_boxes[len(unsure):], config.refine_confirm)
     kept: np.ndarray = out[keep]
     return kept
+
+
+def refined_boxes(
+    union: np.ndarray, mean: np.ndarray, scores: np.ndarray, found: np.ndarray, confirm: float
+) -> np.ndarray:
+    """The box of each kept tall cluster (M, 5): where the second look confirms the face (re-check
+    score >= ``confirm``), the re-check's box joined with the cluster's score-weighted mean box;
+    elsewhere the union of all its detections, as before.
+
+    In a crowd the union chains weak detections of neighbouring heads and texture into a box several
+    times the face; the face seen again at the model's best size is boxed tightly. Joining the mean
+    box keeps the full-photo passes' view of where the face is, so a re-check box that sits a little
+    off the face does not uncover it."""
+    out = union.copy()
+    sure = scores >= confirm
+    out[sure, :2] = np.minimum(found[sure, :2], mean[sure, :2])
+    out[sure, 2:4] = np.maximum(found[sure, 2:4], mean[sure, 2:4])
+    return out

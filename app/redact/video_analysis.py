@@ -17,6 +17,7 @@ import numpy as np
 
 from app.errors import InvalidInput
 from app.redact.centerface import MODEL_NAME, MODEL_SHA256, CenterFaceModel
+from app.redact.face_fusion import fuse, fuse_clusters
 from app.redact.face_tracks import (
     FLAG_LOST,
     FLAG_UNCERTAIN,
@@ -26,7 +27,7 @@ from app.redact.face_tracks import (
     iou_matrix,
     render_shot,
 )
-from app.redact.faces import Box, fuse, fuse_clusters, run_pass
+from app.redact.faces import Box, run_pass
 from app.redact.kept_video import KeptRequest, decide_shot, kept_flags, uncover
 from app.redact.scene_cuts import CutSettings, SceneCutDetector
 

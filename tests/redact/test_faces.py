@@ -139,10 +139,12 @@ def test_altered_model_file_is_refused(tmp_path) -> None:
 
 def test_tiled_detection_finds_the_same_face_as_one_piece() -> None:
     path = shared_data_path("media", "png_rgb_face_astronaut.png")
-    whole = FaceDetector(DetectorConfig(passes=(Pass(1.0),), overview_size=0, min_support=1))
+    # The union of the detections is compared: no re-check box in place of it.
+    whole = FaceDetector(DetectorConfig(passes=(Pass(1.0),), overview_size=0, min_support=1, refine_confirm=0.0))
     # 320 px tiles overlapping by 200 px: the 512 px photo is cut into 2 x 2 tiles
     tiled = FaceDetector(
-        DetectorConfig(passes=(Pass(1.0),), overview_size=0, min_support=1, tile_size=320, tile_overlap=200)
+        DetectorConfig(passes=(Pass(1.0),), overview_size=0, min_support=1, tile_size=320, tile_overlap=200,
+                       refine_confirm=0.0)
     )
     _, _, expected = whole.detect_image_file(path)
     _, _, found = tiled.detect_image_file(path)
@@ -160,7 +162,7 @@ def test_box_to_list() -> None:
 def test_fuse_keeps_a_zero_area_detection_instead_of_crashing() -> None:
     import numpy as np
 
-    from app.redact.faces import fuse
+    from app.redact.face_fusion import fuse
 
     dets = np.array([[10, 10, 10, 40, 0.9], [50, 50, 80, 90, 0.8]], dtype=np.float32)  # first: clipped to 0 px wide
     fused = fuse(dets, np.array([0, 0]), threshold=0.5, low_threshold=0.2, min_support=2, cluster_iou=0.3)
@@ -175,7 +177,7 @@ def _cluster_fixture() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_mean_score_rule_drops_a_one_pass_texture_but_keeps_a_face_every_pass_sees() -> None:
-    from app.redact.faces import fuse
+    from app.redact.face_fusion import fuse
 
     dets, ids = _cluster_fixture()
     loose = fuse(dets, ids, threshold=0.2, low_threshold=0.1, min_support=3, cluster_iou=0.2)
@@ -193,7 +195,7 @@ def test_mean_score_rule_drops_a_one_pass_texture_but_keeps_a_face_every_pass_se
 
 
 def test_merge_mean_stays_inside_the_union() -> None:
-    from app.redact.faces import fuse
+    from app.redact.face_fusion import fuse
 
     dets, ids = _cluster_fixture()
     union = fuse(dets, ids, threshold=0.2, low_threshold=0.1, min_support=3, cluster_iou=0.2)[0]
@@ -332,3 +334,63 @@ def test_recheck_takes_gray_and_rgba_photos_like_the_passes() -> None:
     rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, dtype=np.uint8)])
     assert recheck(model, gray, face)[0][0] > 0.3
     assert recheck(model, rgba, face)[0][0] == pytest.approx(recheck(model, rgb, face)[0][0])
+
+
+# --- Box refinement and the size floor of shrinking passes ----------------------------------------
+
+
+def test_a_confirmed_tall_cluster_is_boxed_by_the_recheck_not_the_union_of_its_neighbours() -> None:
+    """The astronaut's face seen by one pass, plus a weak, much larger detection from another pass
+    that overlaps it (as a crowd's neighbouring heads and texture do): the union is twice the face.
+    The re-check confirms the face, so the box hugs it and still covers it; without refinement the
+    box is the union."""
+    import dataclasses
+
+    from app.redact.faces import boxes_from_raw
+
+    rgb = load_oriented_rgb(shared_data_path("media", "png_rgb_face_astronaut.png"))
+    height, width = rgb.shape[:2]
+    x1, y1, x2, y2 = ASTRONAUT_FACE
+    sprawl = (x1 - 10, y1 - 5, x2 + 70, y2 + 60)  # IoU with the face about 0.34: one cluster
+    dets = np.array([[x1, y1, x2, y2, 0.35], [*sprawl, 0.15]], dtype=np.float32)
+    ids = np.array([0, 1], dtype=np.int32)
+    detector = FaceDetector()
+    assert detector.config.refine_confirm > 0
+    (refined,) = boxes_from_raw(dets, ids, width, height, detector.config, recheck=detector.rechecker(rgb))
+    face = [x1, y1, x2 - x1, y2 - y1]
+    assert _covered_fraction(face, [refined], width, height) >= 0.9
+    unrefined = boxes_from_raw(dets, ids, width, height, dataclasses.replace(detector.config, refine_confirm=0.0),
+                               recheck=detector.rechecker(rgb))
+    assert len(unrefined) == 1 and unrefined[0].x2 >= sprawl[2] and unrefined[0].y2 >= sprawl[3]
+    assert refined.w * refined.h < 0.6 * unrefined[0].w * unrefined[0].h
+
+
+def test_refined_boxes_keep_the_union_where_the_recheck_does_not_confirm() -> None:
+    from app.redact.face_verify import refined_boxes
+
+    union = np.array([[0, 0, 100, 100, 0.4], [200, 200, 300, 300, 0.3]], dtype=np.float32)
+    mean = np.array([[20, 20, 60, 70, 0.4], [220, 220, 260, 270, 0.3]], dtype=np.float32)
+    found = np.array([[25, 15, 65, 65], [230, 230, 250, 250]], dtype=np.float32)
+    out = refined_boxes(union, mean, np.array([0.9, 0.5], dtype=np.float32), found, 0.6)
+    assert out[0].tolist() == pytest.approx([20, 15, 65, 70, 0.4])  # re-check joined with the mean box
+    assert out[1].tolist() == pytest.approx(union[1].tolist())  # unconfirmed: the union, unchanged
+
+
+def test_shrinking_passes_drop_detections_below_the_size_floor() -> None:
+    from app.redact.faces import drop_shrunk_small
+
+    config = DetectorConfig(passes=(Pass(1.0), Pass(0.5)), overview_size=640, min_net_px=12.0)
+    # 20 px tall in the photo: 20 px at scale 1.0, 10 px in the 0.5 pass, 5 px in the overview of a 2560 px photo
+    dets = np.array([[0, 0, 20, 20, 0.3], [0, 0, 20, 20, 0.3], [0, 0, 20, 20, 0.3], [0, 0, 60, 60, 0.3]],
+                    dtype=np.float32)
+    ids = np.array([0, 1, 2, 2], dtype=np.int32)
+    kept, kept_ids = drop_shrunk_small(dets, ids, 2560, 1440, config)
+    assert kept_ids.tolist() == [0, 2] and kept[1, 3] == 60  # the overview's 15 px box stays
+    off = dataclasses_replace(config, min_net_px=0.0)
+    assert len(drop_shrunk_small(dets, ids, 2560, 1440, off)[0]) == 4
+
+
+def dataclasses_replace(config: DetectorConfig, **changes: float) -> DetectorConfig:
+    import dataclasses
+
+    return dataclasses.replace(config, **changes)
