@@ -14,6 +14,7 @@ from app.cli.terminal import ProgressBar, clean_text
 from app.errors import EvidenceVaultError, InvalidInput
 
 if TYPE_CHECKING:
+    from app.redact.faces import Box
     from app.redact.kept import KeptFace
 
 METHODS = ("fill", "pixelate")
@@ -59,6 +60,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "kept faces, or once per --keep-face")
     redact.add_argument("--decided-by", metavar="NAME",
                         help="who decided to keep the faces visible (default: you, the vault's actor)")
+    redact.add_argument("--json", action="store_true",
+                        help="print the proposal as JSON (the face boxes a reviewer can edit for --boxes)")
+    redact.add_argument("--boxes", metavar="FILE",
+                        help="cover exactly these reviewed face boxes (JSON as --json prints it; - reads standard "
+                             "input) instead of the detector's")
     redact.add_argument("--yes", action="store_true", help="apply; without it only the proposal is printed")
     redact.set_defaults(func=cmd_redact)
 
@@ -211,21 +217,33 @@ def cmd_redact(args: argparse.Namespace) -> int:
         faces = names = True  # nothing chosen (an audio choice is additive): the safe default is everything
     faces = faces and not args.no_faces
     names = names and not args.no_names
+    if args.boxes is not None and not faces:
+        raise InvalidInput("--boxes are face boxes to cover: leave out --no-faces.")
+    if args.json and args.yes:
+        raise InvalidInput("--json prints the proposal without changing anything: leave out --yes.")
     with open_vault(args) as vault:
         keep = _kept_faces(vault, args)
         if not args.yes:
-            print(propose(vault, args.item_id, faces=faces, names=names, progress=ProgressBar("detect")).summary())
+            proposal = propose(vault, args.item_id, faces=faces, names=names, progress=ProgressBar("detect"))
+            if args.json:
+                from app.cli.review_boxes import proposal_json
+
+                print(json.dumps(proposal_json(proposal)))
+                return 0
+            print(proposal.summary())
             for face in keep:
                 frame = "" if face.frame is None else f" on frame {face.frame} (followed through its shot)"
                 print(f"  face kept visible at {face.box.to_list()}{frame}: {_person_label(vault, face.person_id)}; "
                       f"reason: {clean_text(face.reason)}; decided by {clean_text(face.decided_by)}")
             print("Nothing was changed. Run again with --yes to make the redacted copy.", file=sys.stderr)
             return 0
+        boxes, frames_boxes = _reviewed_boxes(vault, args)
         bar = ProgressBar("redact")
         try:
             result = redact_item(vault, args.item_id, faces=faces, names=names, method=args.method,
                                  audio=args.audio, name_mode="redacted" if args.redacted_names else "pseudonym",
-                                 accept_residual=args.accept_residual, progress=bar, keep_faces=keep or None)
+                                 boxes=boxes, frames_boxes=frames_boxes, accept_residual=args.accept_residual,
+                                 progress=bar, keep_faces=keep or None)
         finally:
             bar.finish()
     print(result.item_id)
@@ -237,6 +255,16 @@ def cmd_redact(args: argparse.Namespace) -> int:
         print(f"note: {len(result.residual_faces)} residual face detection(s) accepted by the reviewer",
               file=sys.stderr)
     return 0
+
+
+def _reviewed_boxes(vault: Any, args: argparse.Namespace) -> tuple[list[Box] | None, list[list[Box]] | None]:
+    """The reviewer's boxes from --boxes, for the item's kind (none given: the detector's are applied)."""
+    if args.boxes is None:
+        return None, None
+    from app.cli.review_boxes import read_review_boxes
+    from app.redact.derive import media_class
+
+    return read_review_boxes(args.boxes, media_class(vault.get_item(args.item_id)))
 
 
 def _kept_faces(vault: Any, args: argparse.Namespace) -> list[KeptFace]:
