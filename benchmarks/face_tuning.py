@@ -46,7 +46,8 @@ CANDIDATE_PASSES = sorted({p for passes in PASS_SETS.values() for p in passes},
 # Where the search starts: the second look at unsure candidates (DetectorConfig.recheck_below) on.
 START = {"passes": PASS_SETS["1,1m,1.5,0.5,0.75m180"], "low_threshold": 0.1, "recheck_below": 0.5,
          "threshold": 0.2, "min_support": 3, "recheck_size_px": 16.0, "recheck_threshold": 0.3,
-         "pad_side": 0.15, "pad_top": 0.2, "pad_bottom": 0.1, "min_net_px": 0.0, "refine_confirm": 0.0}
+         "pad_side": 0.15, "pad_top": 0.2, "pad_bottom": 0.1, "min_net_px": 0.0, "refine_confirm": 0.0,
+         "max_net_px": 0.0}
 # The passes are not searched any more: every cheaper set, chosen on one half for its speed, lost
 # faces >= 24 px on the other (e.g. "1.25,0.5,0.75m180" chosen on A: 97.4% on B). The five passes
 # are the only set measured to keep 99% on both halves.
@@ -66,7 +67,9 @@ BOXES = [
     {"min_net_px": floor, "refine_confirm": confirm}
     for floor, confirm in itertools.product((0.0, 10.0, 12.0, 14.0), (0.0, 0.5, 0.6, 0.7, 0.8))
 ]
-# Stage 5: the padding.
+# Stage 5: the ceiling above which a pass leaves a face to the most shrinking pass of its rotation.
+CEILING = [{"max_net_px": ceiling} for ceiling in (0.0, 256.0, 320.0, 400.0)]
+# Stage 6: the padding.
 _PADS = ((0.2, 0.3, 0.15), (0.15, 0.2, 0.1), (0.1, 0.15, 0.05))
 PADDING = [{"pad_side": pad[0], "pad_top": pad[1], "pad_bottom": pad[2]} for pad in _PADS]
 
@@ -108,7 +111,7 @@ def tune(
     """Best settings on ``names`` by the staged search above; returns them and their scores there."""
     best = dataclasses.replace(start, **START)
     best_summary = score(raw, images, names, best, recheck_cache)
-    for stage in (RULES, PASSES, CROPS, BOXES, PADDING):
+    for stage in (RULES, PASSES, CROPS, BOXES, CEILING, PADDING):
         for change in stage:
             candidate = dataclasses.replace(best, **change)
             summary = score(raw, images, names, candidate, recheck_cache)
@@ -125,7 +128,8 @@ def describe(config: DetectorConfig) -> str:
             f"re-check below {config.recheck_below} at {config.recheck_threshold} "
             f"(tall from {config.recheck_size_px:g} px at {config.threshold}; low {config.low_threshold}; "
             f"crop: face {config.recheck_face_px:g} px, context {config.recheck_context:g}x); "
-            f"merge {config.merge}, refine at {config.refine_confirm}, shrunk floor {config.min_net_px:g} px; "
+            f"merge {config.merge}, refine at {config.refine_confirm}, shrunk floor {config.min_net_px:g} px, "
+            f"ceiling {config.max_net_px:g} px; "
             f"iou {config.cluster_iou}; pad side/top/bottom {config.pad_side}/{config.pad_top}/{config.pad_bottom}")
 
 

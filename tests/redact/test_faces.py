@@ -377,9 +377,9 @@ def test_refined_boxes_keep_the_union_where_the_recheck_does_not_confirm() -> No
 
 
 def test_shrinking_passes_drop_detections_below_the_size_floor() -> None:
-    from app.redact.faces import drop_shrunk_small
+    from app.redact.faces import drop_out_of_range as drop_shrunk_small
 
-    config = DetectorConfig(passes=(Pass(1.0), Pass(0.5)), overview_size=640, min_net_px=12.0)
+    config = DetectorConfig(passes=(Pass(1.0), Pass(0.5)), overview_size=640, min_net_px=12.0, max_net_px=0.0)
     # 20 px tall in the photo: 20 px at scale 1.0, 10 px in the 0.5 pass, 5 px in the overview of a 2560 px photo
     dets = np.array([[0, 0, 20, 20, 0.3], [0, 0, 20, 20, 0.3], [0, 0, 20, 20, 0.3], [0, 0, 60, 60, 0.3]],
                     dtype=np.float32)
@@ -394,3 +394,24 @@ def dataclasses_replace(config: DetectorConfig, **changes: float) -> DetectorCon
     import dataclasses
 
     return dataclasses.replace(config, **changes)
+
+
+def test_passes_that_see_a_face_too_large_leave_it_to_the_most_shrinking_pass_of_their_rotation() -> None:
+    from app.redact.faces import drop_out_of_range
+
+    upside_down = Pass(0.75, flip=True, rotate=180)
+    config = DetectorConfig(passes=(Pass(1.0), Pass(0.5), upside_down), overview_size=640, min_net_px=0.0,
+                            max_net_px=320.0)
+    # A 600 px face in a 1000 px photo: 600 px at 1.0, 300 at 0.5, 450 upside down (the only pass of
+    # its rotation), 384 in the overview (which does not run: 0.5 x 1000 is not over 1.5 x 640).
+    face = [100, 100, 600, 700, 0.9]
+    dets = np.array([face, face, face], dtype=np.float32)
+    ids = np.array([0, 1, 2], dtype=np.int32)
+    _, kept_ids = drop_out_of_range(dets, ids, 1000, 1000, config)
+    assert kept_ids.tolist() == [1, 2]  # the 0.5 pass keeps it, and so does the only upside-down pass
+    # a 2560 px photo: the overview runs and is the most shrinking upright pass (scale 0.25)
+    big = np.array([[0, 0, 1500, 1500, 0.9]] * 3, dtype=np.float32)
+    _, kept_ids = drop_out_of_range(big, np.array([1, 2, 3], dtype=np.int32), 2560, 2560, config)
+    assert kept_ids.tolist() == [2, 3]  # 750 px in the 0.5 pass: left to the overview (375 px)
+    off = dataclasses_replace(config, max_net_px=0.0)
+    assert len(drop_out_of_range(dets, ids, 1000, 1000, off)[0]) == 3
