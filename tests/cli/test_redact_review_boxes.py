@@ -113,3 +113,13 @@ def test_boxes_can_come_from_standard_input(cli, tmp_path: Path, monkeypatch) ->
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped)))
     derivative = cli("redact", item, "--faces", "--no-names", "--boxes", "-", "--yes")[0].strip()
     assert BACKGROUND_BOX in json.loads(cli("show", derivative, "--json")[0])["item"]["derivation"]["boxes"]
+
+
+def test_a_box_file_far_larger_than_any_review_is_refused_unread(cli, tmp_path: Path, monkeypatch) -> None:
+    cli("init")
+    item = cli("ingest", str(shared_data_path("faces", TWO_FACES)))[0].strip()
+    monkeypatch.setattr("app.cli.review_boxes.MAX_BYTES", 64)  # the real limit is 256 MB
+    huge = _write(tmp_path / "huge.json", {"boxes": [[1, 2, 3, 4]] * 20})
+    _, err = cli("redact", item, "--faces", "--no-names", "--boxes", huge, "--yes", expect=2)
+    assert "is larger than" in err and "Traceback" not in err
+    assert cli("list")[0].count("\n") == 1
