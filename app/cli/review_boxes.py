@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from app.redact.derive import RedactionProposal
     from app.redact.faces import Box
 
-# A 4-hour 60 fps video with a dozen boxes per frame is about 50 MB of JSON; more is not a review.
+# A 4-hour 60 fps video with a dozen boxes on every frame is about 200 MB of JSON; more is not a review.
 MAX_BYTES = 256 * 1024 * 1024
 _BOX_HELP = "each box is [x, y, width, height] in whole pixels, with width and height above 0"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -305,8 +306,6 @@ def test_the_shipped_detector_keeps_a_weak_face_only_because_of_the_recheck() ->
     tx1, ty1, tx2, ty2 = INTERVIEW_TEXTURE
     assert _covered_fraction([tx1, ty1, tx2 - tx1, ty2 - ty1], boxes, width, height) < 0.5
     # without the second look, the same two candidates are indistinguishable: both kept or both dropped
-    import dataclasses
-
     plain = dataclasses.replace(detector.config, recheck_below=0.0)
     assert len(boxes_from_raw(dets, ids, width, height, plain)) in (0, 2)
     with pytest.raises(ValueError):
@@ -344,8 +343,6 @@ def test_a_confirmed_tall_cluster_is_boxed_by_the_recheck_not_the_union_of_its_n
     that overlaps it (as a crowd's neighbouring heads and texture do): the union is twice the face.
     The re-check confirms the face, so the box hugs it and still covers it; without refinement the
     box is the union."""
-    import dataclasses
-
     from app.redact.faces import boxes_from_raw
 
     rgb = load_oriented_rgb(shared_data_path("media", "png_rgb_face_astronaut.png"))
@@ -377,23 +374,17 @@ def test_refined_boxes_keep_the_union_where_the_recheck_does_not_confirm() -> No
 
 
 def test_shrinking_passes_drop_detections_below_the_size_floor() -> None:
-    from app.redact.faces import drop_out_of_range as drop_shrunk_small
+    from app.redact.faces import drop_out_of_range
 
     config = DetectorConfig(passes=(Pass(1.0), Pass(0.5)), overview_size=640, min_net_px=12.0, max_net_px=0.0)
     # 20 px tall in the photo: 20 px at scale 1.0, 10 px in the 0.5 pass, 5 px in the overview of a 2560 px photo
     dets = np.array([[0, 0, 20, 20, 0.3], [0, 0, 20, 20, 0.3], [0, 0, 20, 20, 0.3], [0, 0, 60, 60, 0.3]],
                     dtype=np.float32)
     ids = np.array([0, 1, 2, 2], dtype=np.int32)
-    kept, kept_ids = drop_shrunk_small(dets, ids, 2560, 1440, config)
+    kept, kept_ids = drop_out_of_range(dets, ids, 2560, 1440, config)
     assert kept_ids.tolist() == [0, 2] and kept[1, 3] == 60  # the overview's 15 px box stays
-    off = dataclasses_replace(config, min_net_px=0.0)
-    assert len(drop_shrunk_small(dets, ids, 2560, 1440, off)[0]) == 4
-
-
-def dataclasses_replace(config: DetectorConfig, **changes: float) -> DetectorConfig:
-    import dataclasses
-
-    return dataclasses.replace(config, **changes)
+    off = dataclasses.replace(config, min_net_px=0.0)
+    assert len(drop_out_of_range(dets, ids, 2560, 1440, off)[0]) == 4
 
 
 def test_passes_that_see_a_face_too_large_leave_it_to_the_most_shrinking_pass_of_their_rotation() -> None:
@@ -413,5 +404,5 @@ def test_passes_that_see_a_face_too_large_leave_it_to_the_most_shrinking_pass_of
     big = np.array([[0, 0, 1500, 1500, 0.9]] * 3, dtype=np.float32)
     _, kept_ids = drop_out_of_range(big, np.array([1, 2, 3], dtype=np.int32), 2560, 2560, config)
     assert kept_ids.tolist() == [2, 3]  # 750 px in the 0.5 pass: left to the overview (375 px)
-    off = dataclasses_replace(config, max_net_px=0.0)
+    off = dataclasses.replace(config, max_net_px=0.0)
     assert len(drop_out_of_range(dets, ids, 1000, 1000, off)[0]) == 3
