@@ -25,7 +25,7 @@ import numpy as np
 
 from app.redact.centerface import CenterFaceModel
 from app.redact.face_verify import recheck
-from app.redact.faces import Box, DetectorConfig, Pass, boxes_from_raw, overview_runs, run_pass
+from app.redact.faces import Box, DetectorConfig, Pass, boxes_from_raw, overview_runs, run_pass, run_pass_near
 from app.redact.photo import load_oriented_rgb
 
 RAW_THRESHOLD = 0.05  # lowest score any candidate setting may use
@@ -89,16 +89,21 @@ def collect(
 
 
 class RecheckCache:
-    """Re-check results (``app.redact.face_verify``) per photo and candidate box, computed on demand.
+    """The detector's steps that need the photo itself, computed on demand and kept in memory:
+    re-check results (``app.redact.face_verify``) per photo and candidate box, and the detections
+    of passes that look only near candidates (``app.redact.face_regions``).
 
-    The key is the photo, the re-check's crop settings and the candidate box rounded to a pixel;
-    each entry keeps the score, the re-check's box and the seconds its share of the batch took.
-    Holds box coordinates only (no image content), in memory.
+    A re-check's key is the photo, the re-check's crop settings and the candidate box rounded to a
+    pixel; each entry keeps the score, the re-check's box and the seconds its share of the batch
+    took. A near pass's key is the photo, the pass and the whole-photo passes that steer it; the
+    entry keeps its detections and its seconds, measured in this run. Holds box coordinates only (no
+    image content).
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.entries: dict[tuple[Any, ...], tuple[float, np.ndarray, float]] = {}
+        self.near_entries: dict[tuple[Any, ...], tuple[np.ndarray, float]] = {}
         self._image: tuple[str, np.ndarray] | None = None
         self.model = CenterFaceModel.shared()
 
@@ -129,27 +134,53 @@ class RecheckCache:
 
         return run, spent
 
+    def near_pass(
+        self, name: str, p: Pass, steering: tuple[str, ...], candidates: np.ndarray, config: DetectorConfig
+    ) -> tuple[np.ndarray, float]:
+        """Detections (>= ``config.low_threshold``) and seconds of near pass ``p`` on photo ``name``,
+        steered by ``candidates``: the raw detections of the whole-photo passes named in ``steering``."""
+        key = (name, p, steering, config.low_threshold, config.tile_size, config.tile_overlap)
+        if key not in self.near_entries:
+            rgb = self._rgb(name)
+            start = time.perf_counter()
+            dets = run_pass_near(self.model, rgb, p, candidates, config)
+            self.near_entries[key] = (dets, time.perf_counter() - start)
+        return self.near_entries[key]
+
 
 def replay(
     raw: RawPhoto, config: DetectorConfig, recheck_cache: RecheckCache | None = None, name: str = ""
 ) -> tuple[list[Box], float]:
-    """The boxes ``FaceDetector(config).detect`` outputs for this photo, and the passes' time
-    (plus the re-check's, when ``config`` re-checks candidates: ``recheck_cache`` is then required)."""
+    """The boxes ``FaceDetector(config).detect`` outputs for this photo, and the passes' time (plus
+    the re-check's and the near passes'; ``recheck_cache`` is required when ``config`` has either)."""
     found: list[np.ndarray] = []
     ids: list[np.ndarray] = []
     seconds = 0.0
+    steering: list[str] = []
     for pass_id, p in enumerate(config.passes):
+        if p.near is not None:
+            continue
+        steering.append(pass_key(p))
         dets = raw.dets[pass_key(p)]
         seconds += raw.seconds[pass_key(p)]
-        dets = dets[dets[:, 4] >= config.low_threshold]
-        found.append(dets)
-        ids.append(np.full(len(dets), pass_id, dtype=np.int32))
+        found.append(dets[dets[:, 4] >= config.low_threshold])
+        ids.append(np.full(len(found[-1]), pass_id, dtype=np.int32))
     if overview_runs(config, raw.width, raw.height):
+        steering.append(OVERVIEW)
         dets = raw.dets[OVERVIEW]
         seconds += raw.seconds[OVERVIEW]
-        dets = dets[dets[:, 4] >= config.low_threshold]
-        found.append(dets)
-        ids.append(np.full(len(dets), len(config.passes), dtype=np.int32))
+        found.append(dets[dets[:, 4] >= config.low_threshold])
+        ids.append(np.full(len(found[-1]), len(config.passes), dtype=np.int32))
+    near = [(pass_id, p) for pass_id, p in enumerate(config.passes) if p.near is not None]
+    if near:
+        if recheck_cache is None:
+            raise ValueError("this configuration has passes that look near candidates: pass a RecheckCache")
+        candidates = np.concatenate([raw.dets[key] for key in steering]) if steering else np.empty((0, 5))
+        for pass_id, p in near:
+            dets, spent = recheck_cache.near_pass(name, p, tuple(steering), candidates, config)
+            seconds += spent
+            found.append(dets)
+            ids.append(np.full(len(dets), pass_id, dtype=np.int32))
     dets_all = np.concatenate(found) if found else np.empty((0, 5), dtype=np.float32)
     ids_all = np.concatenate(ids) if ids else np.empty(0, dtype=np.int32)
     if config.recheck_below <= 0:

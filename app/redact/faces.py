@@ -34,6 +34,7 @@ from app.progress import CancelToken, ProgressCallback
 from app.redact.centerface import MODEL_NAME, MODEL_SHA256, CenterFaceModel
 from app.redact.detection_memo import PHOTO_DETECTIONS
 from app.redact.face_fusion import fuse
+from app.redact.face_regions import Near, run_near
 from app.redact.face_verify import recheck, rechecked_clusters
 
 # A second look at candidate boxes (N, 5): their re-check scores (N,) and re-check boxes (N, 4).
@@ -76,57 +77,36 @@ class Pass:
     scale: float
     flip: bool = False
     rotate: int = 0
+    # None: the whole photo. Otherwise only around the whole-photo passes' candidates (face_regions).
+    near: Near | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"scale": self.scale, "flip": self.flip, "rotate": self.rotate}
+        if self.near is not None:
+            data["near"] = dataclasses.asdict(self.near)
+        return data
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
     """Every knob of photo-mode detection, measured by benchmarks/faces_photos.py on 120 WIDER FACE
     photos split into two halves A and B (``face_scoring.split_halves``), always next to deface.
-
-    The re-check of small unsure candidates (``recheck_*``, app/redact/face_verify.py) was chosen by
-    ``--cross-validate`` on half A (re-check below 0.5, kept at >= 0.2, tall from 20 px) and scored
-    on half B: faces >= 24 px 99.0% covered (as without it), >= 10 px 93.3% (96.5% without), boxes
-    mostly on a face 54.5% (38.6% without), redacted area off faces 3.71 MP (3.83 without; deface
-    3.69). The fold tuned on B picked the same rule with padding 0.2/0.3/0.15 (B's own >= 24 px
-    figure was below the tuning margin at 0.15/0.2/0.1); on A that scored 99.3% / 94.1%, 43.1% of
-    boxes on a face and 6.94 MP off faces, so the A-tuned padding ships.
-
-    The box of a kept tall cluster (``refine_confirm``) and the size floor of shrinking passes
-    (``min_net_px``) were searched together by ``--cross-validate`` (floor 0/10/12/14 px, confirm
-    off/0.5/0.6/0.7/0.8). Tuned on A, the replay of cached detections chose floor 10, confirm 0.6;
-    on B that scored 99.01% / 93.28%, 56.9% of boxes on a face, 2.72 MP off faces (deface 3.69).
-    But the live run of A itself lost a face at 0.6 (a profile face whose re-check score sits at
-    0.6: the cache's rounding moved it across), so the next setting that holds on A live ships:
-    confirm 0.7. Tuned on B (its own >= 24 px figure is below the margin, so the search falls back
-    to most recall): confirm 0.5 with padding 0.2/0.3/0.15, which on A lost faces (98.63% >= 24 px)
-    -- not taken. The ceiling (``max_net_px``: off/256/320/400) came next: chosen on A, 320 (256
-    lost a face >= 24 px there); on B it scored 99.01% / 93.28%, 56.9%, 2.76 MP; the fold tuned on
-    B kept it off (no setting changed B's recall or boxes on a face).
-
-    Live, both halves, same run as deface (``faces_photos.py``), before this session -> now:
-    A 99.32% / 91.95% -> 99.32% / 91.78%, boxes mostly on a face 48.5% -> 51.4%, off faces
-    5.38 -> 4.14 MP (deface 4.43); B 99.01% / 93.28% both, 56.0% -> 57.4%, 3.65 -> 2.77 MP
-    (deface 3.69). Still short of issue #10: boxes mostly on a face (goal 60%) and time (3.5x to
-    3.9x deface per megapixel; every cheaper pass set, picked on one half for speed, lost faces
-    >= 24 px on the other, e.g. 1.25/0.5/0.75-upside-down: 97.4% on B, and with this session's
-    rules mirrored 1.0/1.25/0.5/upside-down: A 99.32%, B 97.69%).
-
-    Padding 0.15/0.2/0.1 and the support rule were chosen by cross-validation before the re-check
-    (A 99.3%, B 99.0% of faces >= 24 px, two to three times as many boxes on a face as the former
-    0.3/0.45/0.3). Element ablations (earlier, all 120 photos; >= 24 px / >= 10 px coverage): no 1.0
-    pass 99.2 / 96.9; no mirrored 1.0 pass 99.0 / 96.6; no 1.5 pass 99.2 / 93.2; no 0.5 pass
-    98.7 / 97.2; no upside-down pass 99.0 / 97.4.
+    Every default was chosen on half A by ``--cross-validate`` and checked on half B (a setting that
+    lost a face >= 24 px on the other half was not taken): docs/FACE_DETECTION.md has each choice,
+    what else was tried, and the figures on both halves.
     """
 
     # 1.0 = the photo's own resolution. 1.5 finds small faces, 0.5 large ones, and the mirrored
     # upside-down pass finds faces turned over (a photo whose orientation was lost, people lying
-    # down). Adding 90/270-degree passes gained nothing measurable and cost 50% more time.
+    # down). Adding 90/270-degree passes gained nothing measurable and cost 50% more time. The 1.5x
+    # pass looks only around small candidates of the whole-photo passes, the upside-down one only
+    # near any candidate (app.redact.face_regions): same faces found, 41% less time.
     passes: tuple[Pass, ...] = (
         Pass(1.0),
         Pass(1.0, flip=True),
-        Pass(1.5),
+        Pass(1.5, near=Near(min_score=0.2, margin=1.0, max_px=32.0)),
         Pass(0.5),
-        Pass(0.75, flip=True, rotate=180),
+        Pass(0.75, flip=True, rotate=180, near=Near(min_score=0.1, margin=2.0)),
     )
     # When even the smallest pass sees a big photo at more than 1.5x this size, also run once on the
     # whole photo shrunk to fit this square: a face filling a 12 MP photo is far larger than anything
@@ -200,7 +180,7 @@ class DetectorConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["passes"] = [{"scale": p.scale, "flip": p.flip, "rotate": p.rotate} for p in self.passes]
+        data["passes"] = [p.to_dict() for p in self.passes]
         return data
 
 
@@ -293,6 +273,26 @@ def run_pass(
     return dets
 
 
+def run_pass_near(
+    model: CenterFaceModel,
+    rgb: np.ndarray,
+    p: Pass,
+    candidates: np.ndarray,
+    config: DetectorConfig,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """Detections (N, 5) >= ``config.low_threshold`` of pass ``p`` (which has ``near`` set), run only
+    around ``candidates`` (N, 5): the whole-photo passes' detections (see app.redact.face_regions)."""
+    if p.near is None:
+        raise ValueError("run_pass_near needs a pass that looks near candidates")
+
+    def on_crop(crop: np.ndarray) -> np.ndarray:
+        return run_pass(model, crop, scale=p.scale, flip=p.flip, rotate=p.rotate, threshold=config.low_threshold,
+                        tile_size=config.tile_size, tile_overlap=config.tile_overlap, cancel=cancel)
+
+    return run_near(rgb, candidates, p.near, p.scale, on_crop, cancel=cancel, flip=p.flip, rotate=p.rotate)
+
+
 class FaceDetector:
     """Photo-mode face detector. ``detect(rgb)`` returns the padded boxes a redaction covers."""
 
@@ -312,19 +312,34 @@ class FaceDetector:
         height, width = rgb.shape[:2]
         collected = _Detections()
         total = len(cfg.passes) + 1
+        # Whole-photo passes keep detections down to the lowest score a near pass starts from.
+        floor = min([cfg.low_threshold, *(p.near.min_score for p in cfg.passes if p.near is not None)])
+        candidates = _Detections()
+        done = 0
         for pass_id, p in enumerate(cfg.passes):
+            if p.near is not None:
+                continue
             if progress is not None:
-                progress(pass_id, total, "Looking for faces")
+                progress(done, total, "Looking for faces")
             dets = run_pass(
-                self.model, rgb, scale=p.scale, flip=p.flip, rotate=p.rotate, threshold=cfg.low_threshold,
+                self.model, rgb, scale=p.scale, flip=p.flip, rotate=p.rotate, threshold=floor,
                 tile_size=cfg.tile_size, tile_overlap=cfg.tile_overlap, cancel=cancel,
             )
-            collected.add(dets, pass_id)
+            candidates.add(dets, pass_id)
+            collected.add(dets[dets[:, 4] >= cfg.low_threshold], pass_id)
+            done += 1
         if overview_runs(cfg, width, height):
-            overview = self.model.run(
-                rgb, input_size=(cfg.overview_size, cfg.overview_size), threshold=cfg.low_threshold
-            )
-            collected.add(overview, len(cfg.passes))
+            overview = self.model.run(rgb, input_size=(cfg.overview_size, cfg.overview_size), threshold=floor)
+            candidates.add(overview, len(cfg.passes))
+            collected.add(overview[overview[:, 4] >= cfg.low_threshold], len(cfg.passes))
+        seen, _ = candidates.arrays()
+        for pass_id, p in enumerate(cfg.passes):
+            if p.near is None:
+                continue
+            if progress is not None:
+                progress(done, total, "Looking for faces")
+            collected.add(run_pass_near(self.model, rgb, p, seen, cfg, cancel=cancel), pass_id)
+            done += 1
         if progress is not None:
             progress(total, total, "Looking for faces")
         return collected.arrays()
