@@ -64,6 +64,17 @@ def _crop(rgb: np.ndarray, left: float, top: float, k: float, side: int) -> np.n
     return out
 
 
+def _matches(dets: np.ndarray, cx1: float, cy1: float, cx2: float, cy2: float) -> np.ndarray:
+    """Which detections (crop pixels) are the candidate [cx1, cx2] x [cy1, cy2] seen again: centre
+    inside it, size within a factor of two (a third to double)."""
+    mid_x, mid_y = (dets[:, 0] + dets[:, 2]) / 2, (dets[:, 1] + dets[:, 3]) / 2
+    det_size = np.maximum(dets[:, 3] - dets[:, 1], dets[:, 2] - dets[:, 0])
+    cand_size = max(cy2 - cy1, cx2 - cx1, 1.0)
+    matched: np.ndarray = ((mid_x >= cx1) & (mid_x <= cx2) & (mid_y >= cy1) & (mid_y <= cy2)
+                           & (det_size >= cand_size / 3) & (det_size <= cand_size * 2))
+    return matched
+
+
 def recheck(
     model: CenterFaceModel,
     rgb: np.ndarray,
@@ -97,18 +108,20 @@ def recheck(
             dets = decode(heatmaps[j, 0], sizes[j], offsets[j], threshold=threshold, limit=(side, side))
             if not len(dets):
                 continue
-            dets = dets[nms(dets[:, :4], dets[:, 4], 0.3)]
             left, top, k = windows[i]
             # the candidate in crop pixels
             cx1, cy1, cx2, cy2 = ((found[i, 0] - left) * k, (found[i, 1] - top) * k,
                                   (found[i, 2] - left) * k, (found[i, 3] - top) * k)
-            mid_x, mid_y = (dets[:, 0] + dets[:, 2]) / 2, (dets[:, 1] + dets[:, 3]) / 2
-            det_size = np.maximum(dets[:, 3] - dets[:, 1], dets[:, 2] - dets[:, 0])
-            cand_size = max(cy2 - cy1, cx2 - cx1, 1.0)
-            match = ((mid_x >= cx1) & (mid_x <= cx2) & (mid_y >= cy1) & (mid_y <= cy2)
-                     & (det_size >= cand_size / 3) & (det_size <= cand_size * 2))
-            if not match.any():
-                continue
+            match = _matches(dets, cx1, cy1, cx2, cy2)
+            strongest = int(np.argmax(dets[:, 4]))
+            if not match[strongest]:
+                # Only then can suppression matter: the strongest box always survives it, and it is then
+                # the best match. Otherwise the best match must also survive the crop's own suppression.
+                kept = np.zeros(len(dets), dtype=bool)
+                kept[nms(dets[:, :4], dets[:, 4], 0.3)] = True
+                match &= kept
+                if not match.any():
+                    continue
             best = dets[np.flatnonzero(match)[np.argmax(dets[match, 4])]]
             scores[i] = best[4]
             found[i] = [best[0] / k + left, best[1] / k + top, best[2] / k + left, best[3] / k + top]

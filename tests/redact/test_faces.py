@@ -267,6 +267,31 @@ def test_recheck_rejects_every_weak_candidate_on_a_face_free_photo() -> None:
     assert scores.max() < FaceDetector().config.recheck_threshold
 
 
+def test_recheck_shortcut_gives_what_suppression_first_gives() -> None:
+    """The re-check skips the crop's suppression when the crop's strongest box is the candidate's; on
+    every candidate of a crowded real photo it must agree with suppressing first."""
+    from app.redact import face_verify
+    from app.redact.centerface import decode, nms
+
+    rgb = load_oriented_rgb(shared_data_path("faces", "0_Parade_marchingband_1_593.jpg"))
+    model = CenterFaceModel.shared()
+    candidates = run_pass(model, rgb, scale=1.0, threshold=0.05)
+    assert len(candidates) > 50
+    scores, _ = face_verify.recheck(model, rgb, candidates, face_px=32, context=3)
+
+    side = face_verify.crop_side(32, 3)
+    for i, box in enumerate(candidates):
+        left, top, k = face_verify._window(box, 32, side)
+        heatmap, sizes, offsets = model.forward(face_verify._crop(rgb, left, top, k, side)[None])
+        dets = decode(heatmap[0, 0], sizes[0], offsets[0], threshold=0.02, limit=(side, side))
+        expected = 0.0
+        if len(dets):
+            dets = dets[nms(dets[:, :4], dets[:, 4], 0.3)]
+            match = face_verify._matches(dets, *((box[:4] - [left, top, left, top]) * k))
+            expected = float(dets[match, 4].max()) if match.any() else 0.0
+        assert scores[i] == pytest.approx(expected, abs=1e-5), i
+
+
 def test_recheck_handles_candidates_at_the_border_and_none() -> None:
     from app.redact.face_verify import recheck
 
