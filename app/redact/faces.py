@@ -159,7 +159,7 @@ class DetectorConfig:
     # Passes that shrink the photo (scale below 1, and the overview) drop detections smaller than this
     # at their own network resolution: the model boxes faces that small loosely, and the passes at the
     # photo's own resolution see them twice as large or more (0 = keep all).
-    min_net_px: float = 10.0
+    min_net_px: float = 12.0
     # And every pass but the most shrinking one of its rotation (the overview counts) drops detections
     # taller than this at its own network resolution: a face that fills the photo is boxed loosely and
     # off-centre by a pass that sees it larger than the faces the model learnt on, and the union of
