@@ -223,6 +223,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
         raise InvalidInput("--json prints the proposal without changing anything: leave out --yes.")
     with open_vault(args) as vault:
         keep = _kept_faces(vault, args)
+        # The review file is checked before anything else, with or without --yes: a mistake in it shows now.
+        boxes, frames_boxes = _reviewed_boxes(vault, args)
         if not args.yes:
             proposal = propose(vault, args.item_id, faces=faces, names=names, progress=ProgressBar("detect"))
             if args.json:
@@ -235,9 +237,14 @@ def cmd_redact(args: argparse.Namespace) -> int:
                 frame = "" if face.frame is None else f" on frame {face.frame} (followed through its shot)"
                 print(f"  face kept visible at {face.box.to_list()}{frame}: {_person_label(vault, face.person_id)}; "
                       f"reason: {clean_text(face.reason)}; decided by {clean_text(face.decided_by)}")
+            if boxes is not None:
+                print(f"  reviewed face boxes from {clean_text(args.boxes)}: {len(boxes)}; with --yes exactly these "
+                      "are covered instead of the detector's")
+            if frames_boxes is not None:
+                print(f"  reviewed face boxes from {clean_text(args.boxes)}: {sum(map(len, frames_boxes))} on "
+                      f"{len(frames_boxes)} frames; with --yes exactly these are covered instead of the detector's")
             print("Nothing was changed. Run again with --yes to make the redacted copy.", file=sys.stderr)
             return 0
-        boxes, frames_boxes = _reviewed_boxes(vault, args)
         bar = ProgressBar("redact")
         try:
             result = redact_item(vault, args.item_id, faces=faces, names=names, method=args.method,

@@ -123,3 +123,18 @@ def test_a_box_file_far_larger_than_any_review_is_refused_unread(cli, tmp_path: 
     _, err = cli("redact", item, "--faces", "--no-names", "--boxes", huge, "--yes", expect=2)
     assert "is larger than" in err and "Traceback" not in err
     assert cli("list")[0].count("\n") == 1
+
+
+def test_the_review_file_is_checked_before_yes(cli, tmp_path: Path) -> None:
+    """Without --yes nothing is made, but a mistake in the review file shows at once, and a good one is
+    summarised next to the detector's proposal."""
+    cli("init")
+    item = cli("ingest", str(shared_data_path("faces", TWO_FACES)))[0].strip()
+    bad = _write(tmp_path / "bad.json", {"boxes": [[1, 2, -3, 4]]})
+    _, err = cli("redact", item, "--faces", "--no-names", "--boxes", bad, expect=2)
+    assert "box 1" in err and "Traceback" not in err
+    good = _write(tmp_path / "good.json", {"boxes": [BACKGROUND_BOX, [100, 100, 40, 50]]})
+    out, err = cli("redact", item, "--faces", "--no-names", "--boxes", good)
+    assert "reviewed face boxes from" in out and ": 2;" in out
+    assert "Nothing was changed" in err
+    assert cli("list")[0].count("\n") == 1
