@@ -152,9 +152,10 @@ class DetectorConfig:
     # The box of a small cluster the re-check kept: the re-check's own ("recheck"), or that joined
     # with the union of the full-photo detections ("both").
     recheck_box: str = "recheck"
-    # Every kept tall cluster is looked at again the same way, for its box: where the re-check scores
-    # the face >= refine_confirm, the box is the re-check's joined with the detections' score-weighted
-    # mean instead of the union of all detections (0 = always the union). See face_verify.refined_boxes.
+    # Every kept cluster the re-check did not box already (tall ones, small sure ones) is looked at
+    # again the same way, for its box: where the re-check scores the face >= refine_confirm, the box is
+    # the re-check's joined with the detections' score-weighted mean instead of the union of all
+    # detections (0 = always the union). See face_verify.refined_boxes.
     refine_confirm: float = 0.7
     # Passes that shrink the photo (scale below 1, and the overview) drop detections smaller than this
     # at their own network resolution: the model boxes faces that small loosely, and the passes at the
