@@ -179,6 +179,10 @@ class DetectorConfig:
     tile_size: int = 1536
     tile_overlap: int = 256
 
+    def __post_init__(self) -> None:
+        if self.passes and all(p.near is not None for p in self.passes):
+            raise ValueError("at least one pass must search the whole photo: the others look near its candidates")
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["passes"] = [p.to_dict() for p in self.passes]

@@ -148,3 +148,8 @@ def test_detector_with_near_passes_covers_the_faces_the_default_covers() -> None
     info = FaceDetector(DEFAULT_CONFIG).model_info()
     json.dumps(info)
     assert any("near" in p for p in info["config"]["passes"]) == any(p.near for p in DEFAULT_CONFIG.passes)
+
+
+def test_a_detector_needs_a_pass_over_the_whole_photo() -> None:
+    with pytest.raises(ValueError, match="whole photo"):
+        DetectorConfig(passes=(Pass(1.5, near=Near(0.1, 1.0)),))
