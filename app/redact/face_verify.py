@@ -113,16 +113,20 @@ def recheck(
             cx1, cy1, cx2, cy2 = ((found[i, 0] - left) * k, (found[i, 1] - top) * k,
                                   (found[i, 2] - left) * k, (found[i, 3] - top) * k)
             match = _matches(dets, cx1, cy1, cx2, cy2)
-            strongest = int(np.argmax(dets[:, 4]))
-            if not match[strongest]:
-                # Only then can suppression matter: the strongest box always survives it, and it is then
-                # the best match. Otherwise the best match must also survive the crop's own suppression.
+            if not match.any():
+                continue
+            winner = np.flatnonzero(match)[np.argmax(dets[match, 4])]
+            # Suppression is greedy by score: whether the best match survives it depends only on the boxes
+            # scoring at least as high, usually a handful (the whole crop's suppression only when it does not).
+            stronger = np.flatnonzero(dets[:, 4] >= dets[winner, 4])
+            if winner not in stronger[nms(dets[stronger, :4], dets[stronger, 4], 0.3)]:
                 kept = np.zeros(len(dets), dtype=bool)
                 kept[nms(dets[:, :4], dets[:, 4], 0.3)] = True
                 match &= kept
                 if not match.any():
                     continue
-            best = dets[np.flatnonzero(match)[np.argmax(dets[match, 4])]]
+                winner = np.flatnonzero(match)[np.argmax(dets[match, 4])]
+            best = dets[winner]
             scores[i] = best[4]
             found[i] = [best[0] / k + left, best[1] / k + top, best[2] / k + left, best[3] / k + top]
     return scores, found

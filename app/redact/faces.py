@@ -373,8 +373,13 @@ class FaceDetector:
         """The second look at candidates in ``rgb`` (see ``DetectorConfig.recheck_below``)."""
         cfg = self.config
 
+        # A re-check score only counts from recheck_threshold or refine_confirm up, and suppression is greedy
+        # by score, so weaker boxes in a crop need not be decoded at all.
+        lowest = min(v for v in (cfg.recheck_threshold, cfg.refine_confirm, 1.0) if v > 0)
+
         def run(candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return recheck(self.model, rgb, candidates, face_px=cfg.recheck_face_px, context=cfg.recheck_context)
+            return recheck(self.model, rgb, candidates, face_px=cfg.recheck_face_px, context=cfg.recheck_context,
+                           threshold=lowest)
 
         return run
 

@@ -290,6 +290,9 @@ def test_recheck_shortcut_gives_what_suppression_first_gives() -> None:
             match = face_verify._matches(dets, *((box[:4] - [left, top, left, top]) * k))
             expected = float(dets[match, 4].max()) if match.any() else 0.0
         assert scores[i] == pytest.approx(expected, abs=1e-5), i
+    # Decoding only from the lowest score that counts (what the detector asks for) changes nothing above it.
+    from_counting, _ = face_verify.recheck(model, rgb, candidates, face_px=32, context=3, threshold=0.2)
+    assert np.allclose(from_counting, np.where(scores >= 0.2, scores, 0.0), atol=1e-6)
 
 
 def test_recheck_handles_candidates_at_the_border_and_none() -> None:
