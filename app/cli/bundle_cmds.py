@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from app.cli.vault_cmds import _checkpoint_text
+from app.cli.custody_cmds import checkpoint_text
 from app.errors import BundleError, EvidenceVaultError
 from app.export.bundle_verify import BundleReport, verify_bundle
 from app.progress import ProgressCallback
@@ -89,7 +89,7 @@ def run_verify_bundle(args: argparse.Namespace) -> int:
     if not args.path.exists():
         return _could_not_run(args, f"There is no file or folder at {args.path}.")
     try:
-        earlier = _checkpoint_text(args.checkpoint)
+        earlier = checkpoint_text(args.checkpoint)
     except EvidenceVaultError as exc:
         return _could_not_run(args, exc.user_message())
     try:
@@ -165,7 +165,7 @@ def run_proof(args: argparse.Namespace) -> int:
     from app.vault.merkle import MerkleTree
     from app.vault.proofs_file import format_proof_file, verify_proof_file
 
-    earlier_text = _checkpoint_text(args.from_checkpoint)
+    earlier_text = checkpoint_text(args.from_checkpoint)
     assert earlier_text is not None  # --from is required
     with open_vault(args) as vault:
         public = keys.load_public_key_pem(vault.public_key_pem())
@@ -193,7 +193,7 @@ def run_verify_proof(args: argparse.Namespace) -> int:
         public = keys.load_public_key_pem(args.key.read_bytes())
         with args.path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
-        held = _checkpoint_text(args.from_checkpoint)
+        held = checkpoint_text(args.from_checkpoint)
     except OSError as exc:
         return _could_not_run(args, f"{exc.filename} cannot be read: {exc.strerror}. Check the path.")
     except EvidenceVaultError as exc:

@@ -21,6 +21,7 @@ from app.process_guard import harden_process
 # part (e.g. Qt on a server) does not break the auditor's commands.
 COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.vault_cmds",
+    "app.cli.custody_cmds",
     "app.cli.redact_cmds",
     "app.cli.bundle_cmds",
     "app.cli.pdf_cmds",
