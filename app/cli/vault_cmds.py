@@ -265,7 +265,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             print_json([_item_row(item) for item in items])
         else:
             for item in items:
-                marks = "".join((" (damaged: see show)" if item.ingest_warnings else "",
+                marks = "".join((" (stored with a warning: see show)" if item.ingest_warnings else "",
                                  " (hidden)" if item.metadata.get("hidden") else ""))
                 print(f"{item.id}\t{item.kind}\t{item.sha256[:12]}\t{clean_text(item.title or '')}{marks}")
     return 0

@@ -108,6 +108,17 @@ def test_zero_byte_file_is_refused_but_batch_continues(cli, tmp_path: Path) -> N
     assert "empty.jpg" in err
 
 
+def test_list_marks_an_item_stored_with_a_warning_without_calling_it_damaged(cli, tmp_path: Path) -> None:
+    cli("init")
+    misnamed = tmp_path / "really_a_png.jpg"
+    Image.new("RGB", (80, 60), (9, 9, 9)).save(misnamed, format="PNG")
+    good = _photo(tmp_path / "good.png")
+    cli("ingest", str(misnamed), str(good))
+    rows = dict(line.split("\t")[0::3] for line in cli("list")[0].splitlines())
+    assert rows == {"1": "really_a_png (stored with a warning: see show)", "2": "good"}
+    assert "really a PNG image" in cli("show", "1")[0]
+
+
 def test_weak_passphrase_is_refused_with_a_reason(cli, monkeypatch) -> None:
     monkeypatch.setenv("EVIDENCE_VAULT_PASSPHRASE", "short")
     _, err = cli("init", expect=2)
