@@ -7,12 +7,9 @@ notes may identify a survivor, and an event can never be redacted once it is has
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from datetime import date as _date
 from typing import Any
 
 import sqlcipher3
@@ -20,17 +17,18 @@ import sqlcipher3
 from app.errors import InvalidInput, NotFound
 from app.vault import record_digest, search
 from app.vault.custody import append_event
-from app.vault.events import is_valid_time, utc_now
-from app.vault.models import (
-    CONSENT_SCOPES,
-    ITEM_KINDS,
-    PERSON_ROLES,
-    Case,
-    Consent,
-    Item,
-    Note,
-    Person,
-    Segment,
+from app.vault.events import utc_now
+from app.vault.models import ITEM_KINDS, PERSON_ROLES, Case, Consent, Item, Note, Person, Segment
+from app.vault.record_values import (
+    capture_time,
+    date_text,
+    item_from_row,
+    optional_text,
+    person_from_row,
+    segment_rows,
+    strings,
+    valid_scopes,
+    valid_text,
 )
 
 ITEM_COLUMNS = (  # same order as the fields of models.Item (item_from_row relies on it)
@@ -43,118 +41,6 @@ EDITABLE_ITEM_FIELDS = frozenset(
 EDITABLE_PERSON_FIELDS = frozenset({"name", "aliases", "pseudonym", "role", "protected"})
 # What an investigator edits in the GUI / `item edit` (kind and metadata stay for the tools).
 DESCRIPTIVE_ITEM_FIELDS = ("title", "description", "place", "source", "captured_at", "tags", "case_id")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CAPTURE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?)?")
-
-
-def _json_list(text: str) -> tuple[Any, ...]:
-    return () if text == "[]" else tuple(json.loads(text))  # fast path: listing 10,000 items
-
-
-def _json_dict(text: str) -> dict[str, Any]:
-    return {} if text == "{}" else json.loads(text)
-
-
-_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(Item))  # = the order of ITEM_COLUMNS
-
-
-def item_from_row(row: tuple[Any, ...]) -> Item:
-    values = list(row)
-    values[8] = _json_list(row[8])
-    values[13] = _json_dict(row[13])
-    values[15] = None if row[15] is None else json.loads(row[15])
-    # A frozen dataclass's __init__ costs ~5 us per item (object.__setattr__ per field), a third of
-    # listing 10,000 items; filling __dict__ directly gives the same immutable object 20x faster.
-    item = object.__new__(Item)
-    item.__dict__.update(zip(_ITEM_FIELDS, values, strict=True))
-    return item
-
-
-def _person_from_row(row: tuple[Any, ...]) -> Person:
-    return Person(id=int(row[0]), name=row[1], aliases=tuple(json.loads(row[2])), pseudonym=row[3],
-                  role=row[4], protected=bool(row[5]), created_at=row[6])
-
-
-def _text(value: Any, what: str, *, required: bool = True) -> str:
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise InvalidInput(f"{what} must be non-empty text.")
-    return value.strip()
-
-
-def _date_text(value: str | None) -> str:
-    """A date (YYYY-MM-DD) or a project UTC time; now when None."""
-    if value is None:
-        return utc_now()
-    if isinstance(value, str) and (is_valid_time(value) or _DATE.fullmatch(value)):
-        if _DATE.fullmatch(value):
-            try:
-                _date.fromisoformat(value)
-            except ValueError as exc:
-                raise InvalidInput(f"{value!r} is not a real date.") from exc
-        return value
-    raise InvalidInput(f"{value!r} is not a date like 2026-11-20.")
-
-
-def capture_time(value: str | None) -> str | None:
-    """A capture time typed by a person, in the form ingest stores EXIF times: ``2026-11-20``,
-    ``2026-11-20T14:05:00`` (camera local time, no zone known) or with ``Z`` / ``+07:00``.
-    None or blank clears it."""
-    if value is None or not value.strip():
-        return None
-    match = _CAPTURE.fullmatch(value.strip())
-    if match is None:
-        raise InvalidInput(f"{value.strip()!r} is not a capture time. Write it like 2026-11-20 or "
-                           "2026-11-20 14:05, optionally with the time zone (+07:00 or Z).")
-    day, hour, minute, second, zone = match.groups()
-    try:
-        _date.fromisoformat(day)
-        if hour is not None and (int(hour) > 23 or int(minute) > 59 or int(second or 0) > 59):
-            raise ValueError("time")
-    except ValueError as exc:
-        raise InvalidInput(f"{value.strip()!r} is not a real date and time.") from exc
-    if hour is None:
-        return day
-    text = f"{day}T{hour}:{minute}:{second or '00'}"
-    if zone in ("Z", "UTC"):
-        return text + "Z"
-    if zone:
-        digits = zone.replace(":", "")
-        if int(digits[1:3]) > 14 or int(digits[3:]) > 59:
-            raise InvalidInput(f"{zone!r} is not a time zone offset (write it like +07:00).")
-        return f"{text}{digits[:3]}:{digits[3:]}"
-    return text
-
-
-def _optional_text(value: Any, what: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text.")
-    return value.strip() or None
-
-
-def _scopes(scopes: Iterable[str] | str) -> list[str]:
-    items = scopes.split(",") if isinstance(scopes, str) else list(scopes)
-    cleaned = sorted({str(s).strip().lower() for s in items if str(s).strip()})
-    unknown = [s for s in cleaned if s not in CONSENT_SCOPES]
-    if unknown or not cleaned:
-        raise InvalidInput(
-            f"Consent scopes must be some of: {', '.join(sorted(CONSENT_SCOPES))}"
-            + (f" (not {', '.join(unknown)})." if unknown else ".")
-        )
-    return cleaned
-
-
-def _strings(values: Iterable[str], what: str) -> list[str]:
-    if isinstance(values, str):
-        values = [values]
-    result: list[str] = []
-    for value in values:
-        if not isinstance(value, str):
-            raise InvalidInput(f"{what} must be text.")
-        if value.strip():
-            result.append(value.strip())
-    return result
 
 
 class RecordsMixin:
@@ -187,7 +73,7 @@ class RecordsMixin:
 
     # -- cases -------------------------------------------------------------------------------
     def add_case(self, title: str, description: str = "") -> int:
-        title = _text(title, "A case title")
+        title = valid_text(title, "A case title")
         with self._tx() as conn:
             case_id = int(conn.execute(
                 "INSERT INTO cases(title, description, created_at) VALUES (?, ?, ?)",
@@ -214,7 +100,7 @@ class RecordsMixin:
         self.get_case(case_id)
         changes = {k: v for k, v in (("title", title), ("description", description)) if v is not None}
         if "title" in changes:
-            changes["title"] = _text(title, "A case title")
+            changes["title"] = valid_text(title, "A case title")
         if not changes:
             return
         with self._tx() as conn:
@@ -226,10 +112,10 @@ class RecordsMixin:
     # -- persons -----------------------------------------------------------------------------
     def add_person(self, *, name: str, aliases: Iterable[str] = (), pseudonym: str | None = None,
                    role: str = "witness", protected: bool = False) -> int:
-        name = _text(name, "A person's name")
+        name = valid_text(name, "A person's name")
         if role not in PERSON_ROLES:
             raise InvalidInput(f"A person's role must be one of: {', '.join(sorted(PERSON_ROLES))}.")
-        alias_list = _strings(aliases, "Aliases")
+        alias_list = strings(aliases, "Aliases")
         with self._tx() as conn:
             person_id = int(conn.execute(
                 "INSERT INTO persons(name, aliases, pseudonym, role, protected, created_at) "
@@ -247,7 +133,7 @@ class RecordsMixin:
             rows = conn.execute(
                 "SELECT id, name, aliases, pseudonym, role, protected, created_at FROM persons ORDER BY id"
             ).fetchall()
-        return [_person_from_row(r) for r in rows]
+        return [person_from_row(r) for r in rows]
 
     def get_person(self, person_id: int) -> Person:
         with self._read() as conn:
@@ -257,7 +143,7 @@ class RecordsMixin:
             ).fetchone()
         if row is None:
             raise NotFound(f"There is no person number {person_id} in this vault.")
-        return _person_from_row(row)
+        return person_from_row(row)
 
     def update_person(self, person_id: int, **fields: Any) -> None:
         unknown = set(fields) - EDITABLE_PERSON_FIELDS
@@ -267,9 +153,9 @@ class RecordsMixin:
         values: dict[str, Any] = {}
         for key, value in fields.items():
             if key == "name":
-                values[key] = _text(value, "A person's name")
+                values[key] = valid_text(value, "A person's name")
             elif key == "aliases":
-                values[key] = json.dumps(_strings(value, "Aliases"), ensure_ascii=False)
+                values[key] = json.dumps(strings(value, "Aliases"), ensure_ascii=False)
             elif key == "role":
                 if value not in PERSON_ROLES:
                     raise InvalidInput(f"A person's role must be one of: {', '.join(sorted(PERSON_ROLES))}.")
@@ -294,8 +180,8 @@ class RecordsMixin:
     def add_consent(self, person_id: int, *, scopes: Iterable[str] | str, date: str | None = None,
                     taken_by: str | None = None, record_item_id: int | None = None) -> int:
         self.get_person(person_id)
-        scope_list = _scopes(scopes)
-        when = _date_text(date)
+        scope_list = valid_scopes(scopes)
+        when = date_text(date)
         with self._tx() as conn:
             if record_item_id is not None and not conn.execute(
                 "SELECT 1 FROM items WHERE id = ?", (record_item_id,)
@@ -313,7 +199,7 @@ class RecordsMixin:
 
     def withdraw_consent(self, person_id: int, *, date: str | None = None, reason: str = "") -> None:
         self.get_person(person_id)
-        when = _date_text(date)
+        when = date_text(date)
         with self._tx() as conn:
             active = [int(r[0]) for r in conn.execute(
                 "SELECT id FROM consents WHERE person_id = ? AND withdrawn_at IS NULL", (person_id,))]
@@ -375,9 +261,9 @@ class RecordsMixin:
             if key == "kind" and value not in ITEM_KINDS:
                 raise InvalidInput(f"Item kind must be one of: {', '.join(sorted(ITEM_KINDS))}.")
             if key == "title":
-                value = _text(value, "An item title")
+                value = valid_text(value, "An item title")
             if key == "tags":
-                value = json.dumps(_strings(value, "Tags"), ensure_ascii=False)
+                value = json.dumps(strings(value, "Tags"), ensure_ascii=False)
             elif key == "metadata":
                 if not isinstance(value, dict):
                     raise InvalidInput("Item metadata must be a dictionary.")
@@ -419,17 +305,17 @@ class RecordsMixin:
         wanted: dict[str, Any] = {}
         for key, value in fields.items():
             if key == "title":
-                wanted[key] = _text(value, "An item title")
+                wanted[key] = valid_text(value, "An item title")
             elif key == "description":
-                wanted[key] = _optional_text(value, "A description") or ""
+                wanted[key] = optional_text(value, "A description") or ""
             elif key in ("place", "source"):
-                wanted[key] = _optional_text(value, f"The {key}")
+                wanted[key] = optional_text(value, f"The {key}")
             elif key == "captured_at":
                 if value is not None and not isinstance(value, str):
                     raise InvalidInput("The capture time must be text like 2026-11-20 14:05.")
                 wanted[key] = capture_time(value)
             elif key == "tags":
-                wanted[key] = tuple(dict.fromkeys(_strings(value.split(",") if isinstance(value, str) else value,
+                wanted[key] = tuple(dict.fromkeys(strings(value.split(",") if isinstance(value, str) else value,
                                                            "Tags")))
             elif key == "case_id":
                 if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
@@ -472,7 +358,7 @@ class RecordsMixin:
                 "SELECT p.id, p.name, p.aliases, p.pseudonym, p.role, p.protected, p.created_at FROM persons p "
                 "JOIN item_persons l ON l.person_id = p.id WHERE l.item_id = ? ORDER BY p.id", (item_id,)
             ).fetchall()
-        return [_person_from_row(r) for r in rows]
+        return [person_from_row(r) for r in rows]
 
     def persons_for_case(self, case_id: int) -> list[Person]:
         """Every person linked to at least one item of case ``case_id``, in one query (by id)."""
@@ -482,7 +368,7 @@ class RecordsMixin:
                 "WHERE p.id IN (SELECT l.person_id FROM item_persons l JOIN items i ON i.id = l.item_id "
                 "WHERE i.case_id = ?) ORDER BY p.id", (case_id,)
             ).fetchall()
-        return [_person_from_row(r) for r in rows]
+        return [person_from_row(r) for r in rows]
 
     def items_for_person(self, person_id: int) -> list[Item]:
         columns = ", ".join(f"i.{c.strip()}" for c in ITEM_COLUMNS.split(","))
@@ -495,7 +381,7 @@ class RecordsMixin:
 
     # -- notes and transcripts ------------------------------------------------------------------
     def add_note(self, item_id: int, text: str) -> int:
-        text = _text(text, "A note")
+        text = valid_text(text, "A note")
         self.get_item(item_id)
         with self._tx() as conn:
             note_id = int(conn.execute(
@@ -518,7 +404,7 @@ class RecordsMixin:
         """Replace the item's transcript.  ``segments``: Segment-like objects or dicts with start, end,
         text and optional speaker, language."""
         self.get_item(item_id)
-        rows = list(_segment_rows(segments, language))
+        rows = list(segment_rows(segments, language))
         with self._tx() as conn:
             conn.execute("DELETE FROM transcript_segments WHERE item_id = ?", (item_id,))
             conn.executemany(
@@ -535,18 +421,3 @@ class RecordsMixin:
                 "SELECT start, end, speaker, language, text FROM transcript_segments WHERE item_id = ? "
                 "ORDER BY idx", (item_id,)).fetchall()
         return [Segment(float(r[0]), float(r[1]), r[2], r[3], r[4]) for r in rows]
-
-
-def _segment_rows(segments: Iterable[Any], language: str | None) -> Iterator[tuple[Any, ...]]:
-    for index, segment in enumerate(segments):
-        def get(key: str, default: Any = None, segment: Any = segment) -> Any:
-            return segment.get(key, default) if isinstance(segment, dict) else getattr(segment, key, default)
-
-        try:
-            start, end = float(get("start")), float(get("end"))
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"Transcript segment {index + 1} has no valid start and end time.") from exc
-        text = get("text", "")
-        if not isinstance(text, str) or end < start or start < 0:
-            raise InvalidInput(f"Transcript segment {index + 1} is not valid (times or text).")
-        yield (index, start, end, get("speaker"), get("language") or language, text)

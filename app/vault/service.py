@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from app.progress import CancelToken, ProgressCallback
+from app.vault.actor_profiles import ActorProfile
 from app.vault.collect import collect_files
 from app.vault.events import Event
 from app.vault.models import Case, IngestResult, Item, Note, Person, SearchHit, Segment, VerifyReport
@@ -31,7 +32,7 @@ from app.vault.recovery import MAX_SHARES as _MAX_SHARES
 from app.vault.recovery import PanicResult, RecoverySetup
 from app.vault.recovery import enable as _enable_recovery
 from app.vault.recovery import panic as _panic
-from app.vault.vault import ActorProfile, Vault
+from app.vault.vault import Vault
 
 __all__ = [
     "MAX_RECOVERY_SHARES", "ActorProfile", "OrgSealInfo", "PanicResult", "RecoverySetup", "Strength", "VaultService",

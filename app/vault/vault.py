@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import hmac
 import io
-import json
 import os
 import secrets
 import stat
@@ -36,8 +35,9 @@ from app.errors import (
 from app.progress import CancelToken, ProgressCallback
 from app.vault import blobs, custody, db, keys, keyslot, merkle, record_digest, schema
 from app.vault import search as search_index
-from app.vault.checkpoint import sign_checkpoint
+from app.vault.actor_profiles import ActorProfileMixin
 from app.vault.events import Event, utc_now
+from app.vault.identity import FORMAT_NAME, IdentityMixin
 from app.vault.ingest import guess_type, probe, safe_name, store_item
 from app.vault.lock import VaultLock
 from app.vault.models import IngestResult, Problem, SearchHit, VerifyReport
@@ -45,7 +45,6 @@ from app.vault.org_seal_store import OrgSealMixin
 from app.vault.passphrase import check_passphrase, normalise
 from app.vault.records import RecordsMixin
 
-FORMAT_NAME = "evidence-vault"
 # Actions only the vault itself records (each with its own checks); record_event refuses them.
 _INTERNAL_ACTIONS = frozenset({
     "vault_created", "item_ingested", "passphrase_changed", "checkpoint_made", "seal_imported", "seal_removed",
@@ -59,15 +58,6 @@ class ReadOnlyVault(EvidenceVaultError):
 
     default_message = ("The vault is open read-only, so nothing can be changed. Open it again without "
                        "read-only (on a writable drive) to make changes.")
-
-
-@dataclasses.dataclass(frozen=True)
-class ActorProfile:
-    """Who acts: the name given at unlock, and the role/organisation the vault remembers for it."""
-
-    name: str
-    role: str = ""
-    organisation: str = ""
 
 
 def _temp_sibling(path: Path, purpose: str) -> Path:
@@ -88,7 +78,7 @@ def _check_actor(actor: str) -> str:
     return actor.strip()
 
 
-class Vault(RecordsMixin, OrgSealMixin):
+class Vault(RecordsMixin, OrgSealMixin, IdentityMixin, ActorProfileMixin):
     """An open vault.  Create with :meth:`create`, open with :meth:`open`, always :meth:`close`."""
 
     _read_only = False  # set by open(read_only=True)
@@ -423,88 +413,6 @@ class Vault(RecordsMixin, OrgSealMixin):
         """(tree size, Merkle root) of the custody log now."""
         leaves = self.leaf_hashes()
         return len(leaves), merkle.root_hash(leaves)
-
-    # -- keys and checkpoints ----------------------------------------------------------------
-    def _key_row(self, name: str) -> tuple[Any, ...]:
-        with self._read() as conn:
-            row = conn.execute(
-                "SELECT private_key, public_pem, certificate_pem, key_id FROM keys WHERE name = ?", (name,)
-            ).fetchone()
-        if row is None:
-            raise NotAVault(f"The vault's {name} key is missing; the vault is damaged.")
-        return tuple(row)
-
-    @property
-    def signing_key(self) -> Ed25519PrivateKey:
-        with self._lock:
-            if self._signing_key is None:
-                self._signing_key = keys.load_private_key(bytes(self._key_row("signing")[0]))
-            return self._signing_key
-
-    @property
-    def seal_identity(self) -> keys.SealIdentity:
-        with self._lock:
-            if self._seal is None:
-                row = self._key_row("seal")
-                self._seal = keys.SealIdentity(key_pem=bytes(row[0]), cert_pem=bytes(row[2]))
-            return self._seal
-
-    @property
-    def key_id(self) -> str:
-        return keys.key_id(self.signing_key)
-
-    @property
-    def origin(self) -> str:
-        """The checkpoint origin line: ``evidence-vault/<key id>``."""
-        return f"{FORMAT_NAME}/{self.key_id}"
-
-    def public_key_pem(self) -> bytes:
-        return keys.public_key_pem(self.signing_key)
-
-    def checkpoint(self) -> str:
-        """Sign the current tree head, store it, record checkpoint_made; returns the checkpoint text."""
-        self._check_writable()
-        with self._lock:
-            size, root = self.tree_head()
-            now = utc_now()
-            text = sign_checkpoint(origin=self.origin, tree_size=size, root=root, time=now, key=self.signing_key)
-            with self._tx() as conn:
-                conn.execute("INSERT INTO checkpoints(tree_size, text, created_at) VALUES (?, ?, ?)",
-                             (size, text, now))
-                custody.append_event(conn, actor=self.actor, action="checkpoint_made", time=now,
-                                     details={"tree_size": size, "root": root.hex()})
-        return text
-
-    def checkpoints(self) -> list[str]:
-        with self._read() as conn:
-            return [r[0] for r in conn.execute("SELECT text FROM checkpoints ORDER BY id")]
-
-    # -- who acts ------------------------------------------------------------------------------
-    def _profiles(self, conn: sqlcipher3.Connection) -> dict[str, dict[str, str]]:
-        row = conn.execute("SELECT value FROM settings WHERE key = 'actor_profiles'").fetchone()
-        try:
-            loaded = json.loads(row[0]) if row else {}
-        except ValueError:
-            loaded = {}
-        return loaded if isinstance(loaded, dict) else {}
-
-    def actor_profile(self) -> ActorProfile:
-        """The role and organisation this vault remembers for the current actor (empty when none).
-
-        Kept inside the encrypted vault, never in a settings file: who works on which case is itself
-        sensitive."""
-        with self._read() as conn:
-            entry = self._profiles(conn).get(self.actor) or {}
-        return ActorProfile(self.actor, str(entry.get("role") or ""), str(entry.get("organisation") or ""))
-
-    def set_actor_profile(self, *, role: str, organisation: str) -> None:
-        """Remember the current actor's role (e.g. "Lawyer") and organisation for later sessions."""
-        role, organisation = str(role).strip()[:200], str(organisation).strip()[:200]
-        with self._tx() as conn:
-            profiles = self._profiles(conn)
-            profiles[self.actor] = {"role": role, "organisation": organisation}
-            conn.execute("INSERT INTO settings(key, value) VALUES ('actor_profiles', ?) ON CONFLICT(key) "
-                         "DO UPDATE SET value = excluded.value", (json.dumps(profiles, ensure_ascii=False),))
 
     # -- verification and passphrase ---------------------------------------------------------
     def verify(self, *, checkpoint: str | None = None, progress: ProgressCallback | None = None,

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from app.errors import InvalidInput
-from app.vault.records import capture_time
+from app.vault.record_values import capture_time
 from app.vault.vault import Vault
 
 
