@@ -21,15 +21,11 @@ so a crash, a cancel or a full disk never leaves a half bundle under the real na
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import itertools
 import os
 import secrets
-import shutil
-import stat
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.errors import DiskFull, EvidenceVaultError, IntegrityError, InvalidInput
 from app.export.bundle_instructions import verify_instructions
+from app.export.bundle_sinks import FolderSink, Sink, ZipSink, fsync_folder
 from app.export.safe_zip import MAX_ENTRIES, RATIO_CHECK_FROM, find_duplicates, name_key, unsafe_name_reason
 from app.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from app.vault import checkpoint as checkpoints
@@ -84,7 +81,6 @@ MAX_LABEL = 200
 # Already-compressed media gain nothing from deflate; text shrinks well and is small.
 TEXT_SUFFIXES = frozenset({".json", ".jsonl", ".txt", ".pem", ".csv", ".srt", ".vtt", ".md", ".xml", ".html"})
 _CHUNK = 1 << 20
-_ZIP64_FROM = 0x7FFF0000
 
 
 @dataclass(frozen=True)
@@ -129,98 +125,6 @@ def _deflate(name: str, size_hint: int | None) -> bool:
     if not is_text_name(name):
         return False
     return name in GENERATED_ROLES or name in UNLISTED or (size_hint is not None and size_hint < RATIO_CHECK_FROM)
-
-
-def _open_exclusive(path: Path) -> BinaryIO:
-    """Create a new file (never an existing one, never through a link).  Tests swap this to inject faults."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
-    return os.fdopen(fd, "wb")
-
-
-class _Sink:
-    """Where bundle files go: a ZIP file or a folder.  ``add`` streams and returns (sha256, size)."""
-
-    def add(self, name: str, chunks: Iterable[bytes], size_hint: int | None) -> tuple[str, int]:
-        raise NotImplementedError
-
-    def finish(self) -> None:
-        raise NotImplementedError
-
-    def abort(self) -> None:
-        raise NotImplementedError
-
-
-class _ZipSink(_Sink):
-    def __init__(self, temp: Path, stamp: tuple[int, int, int, int, int, int]) -> None:
-        self.temp = temp
-        self.stamp = stamp
-        self.raw = _open_exclusive(temp)
-        try:
-            self.zip = zipfile.ZipFile(self.raw, "w", allowZip64=True)
-        except BaseException:
-            self.raw.close()
-            temp.unlink(missing_ok=True)
-            raise
-
-    def add(self, name: str, chunks: Iterable[bytes], size_hint: int | None) -> tuple[str, int]:
-        info = zipfile.ZipInfo(name, date_time=self.stamp)
-        info.compress_type = zipfile.ZIP_DEFLATED if _deflate(name, size_hint) else zipfile.ZIP_STORED
-        info.create_system = 3  # Unix, so the mode below (regular file, rw-r--r--) is honoured
-        info.external_attr = (stat.S_IFREG | 0o644) << 16
-        digest, size = hashlib.sha256(), 0
-        force64 = size_hint is None or size_hint >= _ZIP64_FROM
-        with self.zip.open(info, "w", force_zip64=force64) as entry:
-            for chunk in chunks:
-                digest.update(chunk)
-                entry.write(chunk)
-                size += len(chunk)
-        return digest.hexdigest(), size
-
-    def finish(self) -> None:
-        self.zip.close()
-        self.raw.flush()
-        os.fsync(self.raw.fileno())
-        self.raw.close()
-
-    def abort(self) -> None:
-        for closer in (self.zip.close, self.raw.close):
-            with contextlib.suppress(OSError, ValueError):  # the file is being deleted anyway
-                closer()
-        self.temp.unlink(missing_ok=True)
-
-
-class _FolderSink(_Sink):
-    def __init__(self, temp: Path) -> None:
-        self.temp = temp
-        temp.mkdir(mode=0o777)
-
-    def add(self, name: str, chunks: Iterable[bytes], size_hint: int | None) -> tuple[str, int]:
-        target = self.temp.joinpath(*name.split("/"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
-        with _open_exclusive(target) as out:
-            for chunk in chunks:
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        return digest.hexdigest(), size
-
-    def finish(self) -> None:
-        for folder, _, _ in os.walk(self.temp):
-            _fsync_folder(Path(folder))
-
-    def abort(self) -> None:
-        shutil.rmtree(self.temp, ignore_errors=True)
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _stream_chunks(stream: BinaryIO, cancel: CancelToken, on_chunk: Callable[[int], None]) -> Iterable[bytes]:
@@ -434,9 +338,9 @@ def write_bundle(
     temp = out.parent / f".{out.name}.{secrets.token_hex(6)}.partial"
     total_steps = len(files) + len(GENERATED_ROLES) + 2
     entries: list[ManifestEntry] = []
-    sink: _Sink | None = None
+    sink: Sink | None = None
     try:
-        sink = _ZipSink(temp, stamp) if as_zip else _FolderSink(temp)
+        sink = ZipSink(temp, stamp, _deflate) if as_zip else FolderSink(temp)
         for step, bundle_file in enumerate(files):
             cancel.check()
             progress(step, total_steps, f"Adding {bundle_file.arcname}")
@@ -486,7 +390,7 @@ def write_bundle(
         sink.finish()
         cancel.check()
         os.replace(temp, out)
-        _fsync_folder(out.parent)
+        fsync_folder(out.parent)
     except OSError as exc:
         if sink is not None:
             sink.abort()

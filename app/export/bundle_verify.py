@@ -13,9 +13,7 @@ the report carries the key ID for comparison with one obtained separately, and `
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.errors import BundleError, EvidenceVaultError, IntegrityError
 from app.export import bundle as layout
-from app.export.commitments import ShownEvent, shown_event
+from app.export.bundle_custody_checks import (
+    EARLIER,
+    check_checkpoint,
+    check_consistency_file,
+    check_earlier_checkpoint,
+    check_events,
+)
+from app.export.bundle_verifier import HEX64, Verifier
+from app.export.commitments import ShownEvent
 from app.export.safe_extract import extract_zip
 from app.export.safe_folder import SafeFolderReader
 from app.export.safe_zip import (
@@ -38,30 +44,12 @@ from app.export.safe_zip import (
     unsafe_name_reason,
 )
 from app.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
-from app.vault import keys, merkle
+from app.vault import keys
 from app.vault.canonical import parse_canonical
-from app.vault.checkpoint import Checkpoint, verify_checkpoint
-from app.vault.events import GENESIS_PREV_HASH
-from app.vault.proofs_file import check_extends, same_checkpoint
 
 __all__ = ["BundleProblem", "BundleReport", "extract_bundle", "verify_bundle"]
 
 DEFAULT_MAX_TOTAL_BYTES = 1 << 40  # 1 TiB: far above any real bundle, far below "fill the disk"
-# Files that are parsed, not just hashed, are read into memory: each has a hard cap.
-_PARSED_LIMITS = {
-    layout.MANIFEST: 64 << 20,
-    layout.SIGNATURE: 64,
-    layout.EVENTS: 256 << 20,
-    layout.PROOFS: 256 << 20,
-    layout.CHECKPOINT: 64 << 10,
-    layout.CONSISTENCY: 64 << 20,
-    layout.PUBLIC_KEY: 64 << 10,
-    layout.SEAL_CERT: 1 << 20,
-    layout.SUMS: 64 << 20,
-}
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_MAX_PROOF_LENGTH = 64
-EARLIER = "earlier checkpoint"  # where problems with --checkpoint are reported
 
 
 @dataclass
@@ -109,84 +97,6 @@ def _open_source(path: Path, max_entries: int) -> SafeZipReader | SafeFolderRead
     raise BundleError(f"{path} is neither a ZIP file nor a folder.")
 
 
-class _Verifier:
-    def __init__(self, source: SafeZipReader | SafeFolderReader, progress: ProgressCallback,
-                 max_total_bytes: int, cancel: CancelToken = NEVER_CANCELLED) -> None:
-        self.source = source
-        self.progress = progress
-        self.cancel = cancel
-        self.budget = max_total_bytes
-        self.problems: list[BundleProblem] = list(source.problems)
-        self.refused = {p.file_or_part for p in source.problems}
-        self.parsed: dict[str, bytes] = {}  # content of files that are parsed, after hashing
-        self.files_checked = 0
-        self.events_checked = 0
-
-    def problem(self, where: str, message: str) -> None:
-        self.problems.append(BundleProblem(where, message))
-
-    def sizes(self) -> dict[str, int]:
-        return self.source.files if isinstance(self.source, SafeFolderReader) else {
-            name: member.size for name, member in self.source.files.items()}
-
-    def read_small(self, name: str) -> bytes | None:
-        """Whole content of a file that is parsed (manifest, signature, ...) or None (problem noted)."""
-        sizes = self.sizes()
-        if name not in sizes:
-            if name not in self.refused:
-                self.problem(name, "is missing from the bundle")
-            return None
-        if sizes[name] > _PARSED_LIMITS[name]:
-            self.problem(name, f"is {sizes[name]:,} bytes, far larger than such a file can be; it was not read")
-            return None
-        try:
-            return b"".join(self.source.iter_chunks(name, limit=_PARSED_LIMITS[name]))
-        except BundleError as exc:
-            self.problem(name, exc.message)
-            return None
-
-    def check_files(self, entries: list[dict[str, Any]]) -> None:
-        """Hash every listed file against the manifest; note missing and unlisted files."""
-        sizes = self.sizes()
-        listed = {e["path"] for e in entries}
-        total = sum(e["size"] for e in entries if e["path"] in sizes)
-        done = 0
-        for entry in entries:
-            name, size = entry["path"], entry["size"]
-            if name not in sizes:
-                if name not in self.refused:
-                    self.problem(name, "is listed in the manifest but missing from the bundle")
-                continue
-            if sizes[name] != size:
-                self.problem(name, f"is {sizes[name]:,} bytes but the manifest says {size:,} bytes")
-                continue
-            if size > self.budget:
-                self.problem(name, "was not checked: the bundle is larger than this check may read")
-                continue
-            self.budget -= size
-            self.progress(done, total, f"Checking {name}")
-            keep = name in _PARSED_LIMITS and size <= _PARSED_LIMITS[name]
-            digest, kept = hashlib.sha256(), []
-            try:
-                for chunk in self.source.iter_chunks(name, limit=size):
-                    self.cancel.check()  # between chunks: a large video is read in many
-                    digest.update(chunk)
-                    if keep:
-                        kept.append(chunk)
-            except BundleError as exc:
-                self.problem(name, exc.message)
-                continue
-            done += size
-            self.files_checked += 1
-            if digest.hexdigest() != entry["sha256"]:
-                self.problem(name, "SHA-256 does not match the manifest (the file was changed)")
-            elif keep:
-                self.parsed[name] = b"".join(kept)
-        for name in sorted(set(sizes) - listed - layout.UNLISTED):
-            self.problem(name, "is in the bundle but not listed in the manifest (it was added)")
-        self.progress(total, total, "Files checked")
-
-
 def _parse_manifest(data: bytes) -> tuple[dict[str, Any] | None, str]:
     """(manifest, "") or (None, why it is unusable)."""
     try:
@@ -205,7 +115,7 @@ def _parse_manifest(data: bytes) -> tuple[dict[str, Any] | None, str]:
             isinstance(entry, dict)
             and set(entry) == {"path", "sha256", "size", "role", "item_id"}
             and isinstance(entry["path"], str)
-            and isinstance(entry["sha256"], str) and _HEX64.fullmatch(entry["sha256"])
+            and isinstance(entry["sha256"], str) and HEX64.fullmatch(entry["sha256"])
             and type(entry["size"]) is int and entry["size"] >= 0
             and isinstance(entry["role"], str)
             and (entry["item_id"] is None or (type(entry["item_id"]) is int and entry["item_id"] >= 0))
@@ -255,7 +165,7 @@ def verify_bundle(
 def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback, expected_key_id: str | None,
             trusted_public_key: Ed25519PublicKey | None, max_total_bytes: int,
             earlier_checkpoint: str | None = None, cancel: CancelToken = NEVER_CANCELLED) -> BundleReport:
-    v = _Verifier(source, progress, max_total_bytes, cancel)
+    v = Verifier(source, progress, max_total_bytes, cancel)
     report = BundleReport(ok=False, problems=v.problems, files_checked=0, events_checked=0)
     manifest_bytes = v.read_small(layout.MANIFEST)
     signature = v.read_small(layout.SIGNATURE)
@@ -276,15 +186,15 @@ def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback
     public_key = _check_signature(v, report, manifest, manifest_bytes, signature, expected_key_id,
                                   trusted_public_key)
     _check_sums(v, entries)
-    checkpoint = _check_checkpoint(v, manifest, trusted_public_key or public_key)
+    checkpoint = check_checkpoint(v, manifest, trusted_public_key or public_key)
     if checkpoint is not None:
         report.tree_size = checkpoint.tree_size
-    events = _check_events(v, manifest, checkpoint)
+    events = check_events(v, manifest, checkpoint)
     cancel.check()
     if checkpoint is not None:
-        proven = _check_consistency_file(v, checkpoint, trusted_public_key or public_key)
+        proven = check_consistency_file(v, checkpoint, trusted_public_key or public_key)
         if earlier_checkpoint is not None:
-            report.earlier_checkpoint_consistent = _check_earlier_checkpoint(
+            report.earlier_checkpoint_consistent = check_earlier_checkpoint(
                 v, earlier_checkpoint, checkpoint, trusted_public_key or public_key, proven)
     elif earlier_checkpoint is not None:
         report.earlier_checkpoint_consistent = False
@@ -301,7 +211,7 @@ def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback
     return report
 
 
-def _check_roles(v: _Verifier, entries: list[dict[str, Any]]) -> None:
+def _check_roles(v: Verifier, entries: list[dict[str, Any]]) -> None:
     """The bundle's own files must all be listed, each under its role; other files need a caller role."""
     roles = {e["path"]: e["role"] for e in entries}
     for name, role in layout.GENERATED_ROLES.items():
@@ -312,7 +222,7 @@ def _check_roles(v: _Verifier, entries: list[dict[str, Any]]) -> None:
             v.problem(layout.MANIFEST, f"gives {entry['path']} an unknown role {entry['role']!r}")
 
 
-def _manifest_path_ok(v: _Verifier, name: str) -> bool:
+def _manifest_path_ok(v: Verifier, name: str) -> bool:
     reason = unsafe_name_reason(name)
     if reason or name.endswith("/") or name in layout.UNLISTED:
         v.problem(layout.MANIFEST, f"lists an invalid path {name!r} ({reason or 'reserved or a folder'})")
@@ -320,7 +230,7 @@ def _manifest_path_ok(v: _Verifier, name: str) -> bool:
     return True
 
 
-def _check_signature(v: _Verifier, report: BundleReport, manifest: dict[str, Any], manifest_bytes: bytes,
+def _check_signature(v: Verifier, report: BundleReport, manifest: dict[str, Any], manifest_bytes: bytes,
                      signature: bytes | None, expected_key_id: str | None,
                      trusted: Ed25519PublicKey | None) -> Ed25519PublicKey | None:
     pem = v.parsed.get(layout.PUBLIC_KEY)
@@ -362,7 +272,7 @@ def _check_signature(v: _Verifier, report: BundleReport, manifest: dict[str, Any
     return included
 
 
-def _check_sums(v: _Verifier, entries: list[dict[str, Any]]) -> None:
+def _check_sums(v: Verifier, entries: list[dict[str, Any]]) -> None:
     sums = v.parsed.get(layout.SUMS)
     if sums is None:
         return
@@ -371,177 +281,7 @@ def _check_sums(v: _Verifier, entries: list[dict[str, Any]]) -> None:
         v.problem(layout.SUMS, "does not agree with manifest.json, so 'sha256sum -c' would check other files")
 
 
-def _check_checkpoint(v: _Verifier, manifest: dict[str, Any], key: Ed25519PublicKey | None) -> Checkpoint | None:
-    data = v.parsed.get(layout.CHECKPOINT)
-    if data is None:
-        return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        v.problem(layout.CHECKPOINT, "is not UTF-8 text")
-        return None
-    if text != manifest["checkpoint"]:
-        v.problem(layout.CHECKPOINT, "differs from the checkpoint recorded in manifest.json")
-    if key is None:
-        v.problem(layout.CHECKPOINT, "cannot be checked without a valid vault public key")
-        return None
-    try:
-        return verify_checkpoint(text, key)
-    except IntegrityError as exc:
-        v.problem(layout.CHECKPOINT, exc.message)
-        return None
-
-
-def _check_events(v: _Verifier, manifest: dict[str, Any], checkpoint: Checkpoint | None) -> list[ShownEvent]:
-    data = v.parsed.get(layout.EVENTS)
-    if data is None:
-        return []
-    if data and not data.endswith(b"\n"):
-        v.problem(layout.EVENTS, "does not end with a newline (it was truncated)")
-    lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
-    events: list[ShownEvent] = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            events.append(shown_event(line))
-        except (IntegrityError, RecursionError):
-            v.problem(layout.EVENTS, f"line {number} is not a valid canonical custody event")
-            continue
-        if events[-1].withheld and manifest.get("level") != "redacted":
-            v.problem(layout.EVENTS, f"line {number} withholds values, which only a redacted bundle may do")
-    if manifest.get("events") != len(lines):
-        v.problem(layout.EVENTS, f"holds {len(lines)} events but the manifest says {manifest.get('events')}")
-    seqs = [event.seq for event in events]
-    if seqs != sorted(set(seqs)):
-        v.problem(layout.EVENTS, "events are out of order or repeated")
-    _check_chain(v, events)
-    if checkpoint is not None:
-        _check_proofs(v, events, checkpoint)
-    return events
-
-
-def _check_chain(v: _Verifier, events: list[ShownEvent]) -> None:
-    previous: ShownEvent | None = None
-    for event in events:
-        if event.seq == 0 and event.prev_hash != GENESIS_PREV_HASH:
-            v.problem(layout.EVENTS, "event 0 does not start the custody chain")
-        if previous is not None and previous.seq + 1 == event.seq and event.prev_hash != previous.chain:
-            v.problem(layout.EVENTS, f"event {event.seq} does not follow from event {previous.seq} (chain broken)")
-        previous = event
-
-
-def _check_proofs(v: _Verifier, events: list[ShownEvent], checkpoint: Checkpoint) -> None:
-    data = v.parsed.get(layout.PROOFS)
-    if data is None:
-        return
-    try:
-        doc = parse_canonical(data)
-    except (IntegrityError, RecursionError):
-        v.problem(layout.PROOFS, "is not valid canonical JSON")
-        return
-    if not isinstance(doc, dict) or doc.get("format") != layout.PROOFS_FORMAT or not isinstance(
-        doc.get("proofs"), list
-    ):
-        v.problem(layout.PROOFS, "is not an Evidence Vault proof file")
-        return
-    if doc.get("tree_size") != checkpoint.tree_size or doc.get("root") != checkpoint.root.hex():
-        v.problem(layout.PROOFS, "is for a different log size or root than the signed checkpoint")
-    by_seq = {p["seq"]: p for p in doc["proofs"] if isinstance(p, dict) and type(p.get("seq")) is int}
-    for event in events:
-        proof = by_seq.get(event.seq)
-        path = proof.get("inclusion_proof") if proof else None
-        if (
-            proof is None or proof.get("leaf_index") != event.seq or not isinstance(path, list)
-            or len(path) > _MAX_PROOF_LENGTH or not all(isinstance(h, str) and _HEX64.fullmatch(h) for h in path)
-        ):
-            v.problem(layout.PROOFS, f"has no well-formed inclusion proof for event {event.seq}")
-            continue
-        leaf = event.leaf
-        if proof.get("leaf_hash") != leaf.hex():
-            v.problem(layout.PROOFS, f"the leaf hash for event {event.seq} does not match custody/events.jsonl")
-            continue
-        try:
-            merkle.verify_inclusion(leaf_hash=leaf, index=event.seq, tree_size=checkpoint.tree_size,
-                                    proof=[bytes.fromhex(h) for h in path], root=checkpoint.root)
-        except IntegrityError:
-            v.problem(layout.PROOFS, f"the inclusion proof for event {event.seq} does not lead to the "
-                      "checkpoint root (the event or the proof was changed)")
-            continue
-        v.events_checked += 1
-
-
-def _check_consistency_file(v: _Verifier, checkpoint: Checkpoint,
-                            key: Ed25519PublicKey | None) -> dict[tuple[int, str], list[bytes]]:
-    """Check custody/consistency.json; return the proofs that verify, by (earlier size, earlier root hex)."""
-    where = layout.CONSISTENCY
-    proven: dict[tuple[int, str], list[bytes]] = {}
-    data = v.parsed.get(where)  # absent when not listed (bundles from before consistency proofs)
-    if data is None or key is None:
-        return proven
-    try:
-        doc = parse_canonical(data)
-    except (IntegrityError, RecursionError):
-        v.problem(where, "is not valid canonical JSON")
-        return proven
-    if not isinstance(doc, dict) or doc.get("format") != layout.CONSISTENCY_FORMAT or not isinstance(
-        doc.get("proofs"), list
-    ):
-        v.problem(where, "is not an Evidence Vault consistency-proof file")
-        return proven
-    if doc.get("tree_size") != checkpoint.tree_size or doc.get("root") != checkpoint.root.hex():
-        v.problem(where, "is for a different log size or root than the signed checkpoint")
-        return proven
-    for number, entry in enumerate(doc["proofs"], start=1):
-        path = entry.get("consistency_proof") if isinstance(entry, dict) else None
-        if not isinstance(path, list) or len(path) > _MAX_PROOF_LENGTH or not isinstance(
-            entry.get("checkpoint"), str
-        ) or not all(isinstance(h, str) and _HEX64.fullmatch(h) for h in path):
-            v.problem(where, f"proof {number} is not well formed")
-            continue
-        try:
-            earlier = verify_checkpoint(entry["checkpoint"], key)
-            if entry.get("tree_size") != earlier.tree_size or entry.get("root") != earlier.root.hex():
-                raise IntegrityError("its size or root differs from its checkpoint")
-            check_extends(earlier, checkpoint, [bytes.fromhex(h) for h in path])
-        except IntegrityError as exc:
-            v.problem(where, f"proof {number} (from {entry.get('tree_size')} events) does not verify: {exc.message}")
-            continue
-        proven[(earlier.tree_size, earlier.root.hex())] = [bytes.fromhex(h) for h in path]
-    return proven
-
-
-def _check_earlier_checkpoint(v: _Verifier, text: str, checkpoint: Checkpoint, key: Ed25519PublicKey | None,
-                              proven: dict[tuple[int, str], list[bytes]]) -> bool:
-    """Does the bundle's log extend ``text`` (a checkpoint obtained earlier)?  Problems say why not."""
-    if key is None:
-        v.problem(EARLIER, "cannot be checked without a valid vault public key")
-        return False
-    try:
-        earlier = verify_checkpoint(text.replace("\r\n", "\n").strip() + "\n", key)
-    except IntegrityError as exc:
-        v.problem(EARLIER, f"is not signed by this bundle's vault key ({exc.message}); it belongs to "
-                  "another vault, or the bundle was re-signed with a new key")
-        return False
-    if earlier.tree_size > checkpoint.tree_size:
-        v.problem(EARLIER, f"covers {earlier.tree_size} events but the bundle's log has only "
-                  f"{checkpoint.tree_size}: events were removed after that checkpoint (the history was cut short)")
-        return False
-    if earlier.tree_size == checkpoint.tree_size:
-        if same_checkpoint(earlier, checkpoint):
-            return True
-        v.problem(EARLIER, f"has a different root for the same {earlier.tree_size} events: the history was "
-                  "rewritten")
-        return False
-    proof = proven.get((earlier.tree_size, earlier.root.hex()))
-    if proof is None:
-        v.problem(EARLIER, f"is not an ancestor of the bundle's log: the bundle carries no valid consistency "
-                  f"proof from that checkpoint of {earlier.tree_size} events, so the history was rewritten "
-                  "since then (or the vault's record of that checkpoint was removed)")
-        return False
-    check_extends(earlier, checkpoint, proof)  # already verified in _check_consistency_file
-    return True
-
-
-def _check_items(v: _Verifier, entries: list[dict[str, Any]], events: list[ShownEvent]) -> None:
+def _check_items(v: Verifier, entries: list[dict[str, Any]], events: list[ShownEvent]) -> None:
     ingested = {(e.item_id, e.item_sha256) for e in events if e.action == layout.INGEST_ACTION}
     for entry in entries:
         if entry["item_id"] is not None and (entry["item_id"], entry["sha256"]) not in ingested:

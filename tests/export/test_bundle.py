@@ -17,6 +17,7 @@ import pytest
 
 from app.errors import Cancelled, DiskFull, IntegrityError, InvalidInput
 from app.export import bundle as layout
+from app.export import bundle_sinks
 from app.export.bundle import BundleFile, write_bundle
 from app.export.bundle_verify import extract_bundle, verify_bundle
 from app.progress import CancelToken
@@ -313,7 +314,7 @@ def test_cancel_leaves_nothing(tmp_path: Path, as_zip: bool) -> None:
 
 @pytest.mark.parametrize("as_zip", [True, False], ids=["zip", "folder"])
 def test_full_disk_raises_diskfull_and_leaves_nothing(tmp_path: Path, monkeypatch, as_zip: bool) -> None:
-    real_open = layout._open_exclusive
+    real_open = bundle_sinks.open_exclusive
     budget = {"left": 3000}
 
     class FillingFile(io.RawIOBase):
@@ -351,7 +352,7 @@ def test_full_disk_raises_diskfull_and_leaves_nothing(tmp_path: Path, monkeypatc
                 super().close()
                 self.inner.close()
 
-    monkeypatch.setattr(layout, "_open_exclusive", FillingFile)
+    monkeypatch.setattr(bundle_sinks, "open_exclusive", FillingFile)
     with pytest.raises(DiskFull):
         _write(tmp_path, as_zip=as_zip)
     assert list(tmp_path.iterdir()) == []

@@ -25,7 +25,8 @@ from PIL import Image
 from app.cli import bundle_cmds
 from app.export import bundle as layout
 from app.export.bundle import write_bundle
-from app.export.bundle_verify import EARLIER, extract_bundle, verify_bundle
+from app.export.bundle_custody_checks import EARLIER
+from app.export.bundle_verify import extract_bundle, verify_bundle
 from app.export.exporter import export
 from app.vault import keys
 from app.vault.canonical import canonical_json
