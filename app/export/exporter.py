@@ -13,27 +13,20 @@ Order of work (each step only once the one before succeeded):
 6. record the ``exported`` event (what, for whom, which items and files, the hashes).
 
 Temporary files live only beside the output (which receives the same content anyway) and are
-removed on any error or cancel.
+removed on any error or cancel (:mod:`app.export.export_files`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import glob
-import hashlib
 import os
 import re
-import secrets
-import shutil
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from app.errors import Cancelled, DiskFull, EvidenceVaultError, IntegrityError, InvalidInput
+from app.errors import Cancelled, EvidenceVaultError, IntegrityError, InvalidInput
 from app.export import consent_gate, dossier_builder, dossier_court, export_steps, pdf_load_files, unreadable
 from app.export import selection as selection_mod
 from app.export.commitments import commitment_key
@@ -41,6 +34,7 @@ from app.export.consent_preview import consent_links
 from app.export.derivatives import derivatives_for, ensure_face_derivatives
 from app.export.dossier_builder import ExhibitPlan, TextGuard
 from app.export.dossier_model import AUDIENCES, LEVELS, Audience, Declaration, Dossier, Level
+from app.export.export_files import Stages, disk_errors, sha256_file, temp_files
 from app.export.publish import publish_new as _publish
 from app.export.publish import remove_output as _remove_output
 from app.progress import CancelToken, ProgressCallback, no_progress
@@ -49,7 +43,6 @@ from app.vault.merkle import MerkleTree
 
 PDF_NAME = "dossier.pdf"
 _ERN_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,23}")
-_CHUNK = 1 << 20
 # Court exports of originals carry the original files inside the PDF up to this total; larger
 # sets go in the bundle only (pikepdf holds attachments in memory).
 ATTACH_ORIGINALS_MAX = 64 * 1024 * 1024
@@ -74,32 +67,6 @@ class ExportResult:
     ern_first: str = ""
     ern_last: str = ""
     event_seq: int | None = None
-
-
-class _Stages:
-    """Maps each stage's own (done, total) onto one overall progress bar."""
-
-    WEIGHTS = (("prepare", 15), ("build", 10), ("render", 50), ("pdfa", 8), ("seal", 5), ("bundle", 12))
-
-    def __init__(self, progress: ProgressCallback) -> None:
-        self.progress = progress
-        self.start: dict[str, int] = {}
-        at = 0
-        for name, weight in self.WEIGHTS:
-            self.start[name] = at
-            at += weight
-        self.weight = dict(self.WEIGHTS)
-        self.total = at
-
-    def stage(self, name: str) -> ProgressCallback:
-        def report(done: int, total: int, message: str) -> None:
-            fraction = done / total if total > 0 else 0.0
-            value = self.start[name] + int(self.weight[name] * min(max(fraction, 0.0), 1.0))
-            self.progress(value, self.total, message)
-        return report
-
-    def done(self) -> None:
-        self.progress(self.total, self.total, "Export finished")
 
 
 def _check_arguments(audience: str, level: str, out: Path, bundle: bool, ern_prefix: str) -> None:
@@ -130,67 +97,6 @@ def _organisation(vault: Any) -> str:
         return str(names[0].value) if names else ""
     except (ValueError, IndexError):
         return ""
-
-
-STALE_PARTIAL_SECONDS = 30
-
-
-def _remove_stale_partials(folder: Path, stem: str) -> None:
-    """Temporary files of an export killed half-way (kill -9, power cut) can hold evidence: an export to
-    the same name removes them.  Only ones untouched for a while, so a parallel export is left alone."""
-    now = time.time()
-    for leftover in folder.glob(f".{glob.escape(stem)}.*.partial"):
-        try:
-            if now - leftover.lstat().st_mtime < STALE_PARTIAL_SECONDS:
-                continue
-            if leftover.is_dir() and not leftover.is_symlink():
-                shutil.rmtree(leftover)
-            else:
-                leftover.unlink()
-        except OSError:
-            continue
-
-
-@contextlib.contextmanager
-def _temp_files(folder: Path, stem: str) -> Iterator[Callable[[str], Path]]:
-    """Hands out hidden temporary paths beside the output; removes all of them on the way out."""
-    _remove_stale_partials(folder, stem)
-    made: list[Path] = []
-    token = secrets.token_hex(6)
-
-    def new(purpose: str) -> Path:
-        path = folder / f".{stem}.{purpose}-{token}.partial"
-        made.append(path)
-        return path
-
-    try:
-        yield new
-    finally:
-        for path in made:
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
-
-
-def _disk_errors(out: Path) -> contextlib.AbstractContextManager[None]:
-    @contextlib.contextmanager
-    def guard() -> Iterator[None]:
-        try:
-            yield
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise DiskFull(debug_detail=str(exc)) from exc
-            raise EvidenceVaultError(
-                f"The export could not be written to {out.parent}: {exc.strerror or exc}. Check the drive "
-                "and try again.", debug_detail=repr(exc)) from exc
-    return guard()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _case_title(vault: Any, sel: selection_mod.Selection, guard: TextGuard) -> str:
@@ -269,7 +175,7 @@ def export(
     export were kept in the vault.
     """
     out = Path(out)
-    stages = _Stages(progress or no_progress)
+    stages = Stages(progress or no_progress)
     _check_arguments(audience, level, out, bundle, ern_prefix)
     from app.export.org_seal import chosen_seal
 
@@ -323,7 +229,7 @@ def export(
 
 def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, str]], decision: Any,
             redactor: Any, guard: TextGuard, *, audience: str, level: str, out: Path, bundle: bool,
-            ern_prefix: str, accept_near_matches: str | None, stages: _Stages,
+            ern_prefix: str, accept_near_matches: str | None, stages: Stages,
             cancel: CancelToken | None, court: dossier_court.CourtOptions,
             damaged: dict[int, str]) -> ExportResult:
     created: list[int] = []
@@ -422,14 +328,14 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
 
     from app.export.dossier_files import bundle_inputs, check_bundle_texts, write_sealed_pdf
 
-    with _temp_files(out.parent, out.name) as temp, _disk_errors(out):
+    with temp_files(out.parent, out.name) as temp, disk_errors(out):
         pdf_temp = temp("sealed")
         rendered = write_sealed_pdf(
             dossier, pdf_temp, temp, vault=vault, guard=guard, redactor=redactor,
             originals=[e.attachment for e in exhibits if e.attachment is not None],
             render_progress=stages.stage("render"), cancel=cancel, org_seal=court.seal,
             timestamper=court.timestamper)
-        pdf_sha = _sha256_file(pdf_temp)
+        pdf_sha = sha256_file(pdf_temp)
         stages.stage("seal")(1, 1, "Dossier sealed")
         if cancel is not None:
             cancel.check()

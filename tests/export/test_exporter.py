@@ -551,7 +551,7 @@ def test_an_export_removes_what_a_killed_export_left_behind(tmp_path) -> None:
     import os
     import time
 
-    from app.export.exporter import STALE_PARTIAL_SECONDS, _remove_stale_partials
+    from app.export.export_files import STALE_PARTIAL_SECONDS, remove_stale_partials
 
     old_file = tmp_path / ".dossier.pdf.pdf-abc123.partial"
     old_dir = tmp_path / ".dossier.pdf.0a1b2c.partial"
@@ -565,6 +565,6 @@ def test_an_export_removes_what_a_killed_export_left_behind(tmp_path) -> None:
     past = time.time() - STALE_PARTIAL_SECONDS - 5
     for path in (old_file, old_dir, other):
         os.utime(path, (past, past))
-    _remove_stale_partials(tmp_path, "dossier.pdf")
+    remove_stale_partials(tmp_path, "dossier.pdf")
     assert not old_file.exists() and not old_dir.exists()
     assert fresh.exists() and other.exists()
