@@ -35,9 +35,10 @@ from typing import BinaryIO
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.durable import sync_folder
 from app.errors import DiskFull, EvidenceVaultError, IntegrityError, InvalidInput
 from app.export.bundle_instructions import verify_instructions
-from app.export.bundle_sinks import FolderSink, Sink, ZipSink, fsync_folder
+from app.export.bundle_sinks import FolderSink, Sink, ZipSink
 from app.export.safe_zip import MAX_ENTRIES, RATIO_CHECK_FROM, find_duplicates, name_key, unsafe_name_reason
 from app.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from app.vault import checkpoint as checkpoints
@@ -390,7 +391,7 @@ def write_bundle(
         sink.finish()
         cancel.check()
         os.replace(temp, out)
-        fsync_folder(out.parent)
+        sync_folder(out.parent)
     except OSError as exc:
         if sink is not None:
             sink.abort()

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from app.durable import sync_folder
+
 _ZIP64_FROM = 0x7FFF0000
 DeflateRule = Callable[[str, int | None], bool]  # (name, size hint) -> store the entry deflated?
 
@@ -96,15 +98,8 @@ class FolderSink(Sink):
 
     def finish(self) -> None:
         for folder, _, _ in os.walk(self.temp):
-            fsync_folder(Path(folder))
+            sync_folder(Path(folder))
 
     def abort(self) -> None:
         shutil.rmtree(self.temp, ignore_errors=True)
 
-
-def fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

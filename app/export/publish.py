@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+from app.durable import sync_folder
 from app.errors import InvalidInput
 
 
@@ -33,11 +34,7 @@ def publish_new(temp: Path, out: Path) -> None:
     else:
         temp.unlink()
     with contextlib.suppress(OSError):
-        fd = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        sync_folder(out.parent)
 
 
 def remove_output(out: Path) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from app.durable import sync_folder
 from app.errors import DiskFull, IntegrityError, InvalidInput
 from app.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from app.transfer import actions, container
@@ -65,11 +66,7 @@ def _open_exclusive(path: Path) -> BinaryIO:
 
 def _fsync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):  # some file systems (FAT on USB sticks) cannot sync a folder
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        sync_folder(folder)
 
 
 def _check_out(out: Path) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from app.durable import sync_folder
 from app.errors import DiskFull, EvidenceVaultError, NotAVault, WrongPassphrase
 from app.vault import db
 from app.vault.canonical import canonical_json
@@ -174,7 +175,7 @@ def write(vault_path: Path, slot: Keyslot) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
-        db.fsync_directory(path.parent)
+        sync_folder(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -218,5 +219,5 @@ def destroy(vault_path: Path) -> bool:
     remove_stale(vault_path)
     _shred(path)
     with contextlib.suppress(OSError):
-        db.fsync_directory(path.parent)
+        sync_folder(path.parent)
     return existed

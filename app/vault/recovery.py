@@ -29,6 +29,7 @@ import sqlcipher3
 from shamir_mnemonic import MnemonicError, combine_mnemonics, generate_mnemonics
 from shamir_mnemonic.share import Share
 
+from app.durable import sync_folder
 from app.errors import EvidenceVaultError, InvalidInput, NotAVault, WrongPassphrase
 from app.vault import custody, db, keyslot
 from app.vault.lock import VaultLock
@@ -156,7 +157,7 @@ def _reencrypt(conn: sqlcipher3.Connection, path: Path, new_key: str, *, actor: 
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temp, path)
-        db.fsync_directory(path.parent)
+        sync_folder(path.parent)
     except BaseException as exc:
         if attached:
             conn.execute("DETACH DATABASE rekey")

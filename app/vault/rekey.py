@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sqlcipher3
 
+from app.durable import sync_folder
 from app.errors import EvidenceVaultError
 from app.vault import custody, db
 
@@ -53,7 +54,7 @@ def rewrite_with_new_passphrase(conn: sqlcipher3.Connection, path: Path, new_pas
     conn.close()
     try:
         os.replace(temp, path)
-        db.fsync_directory(path.parent)
+        sync_folder(path.parent)
     except OSError as exc:
         temp.unlink(missing_ok=True)
         raise EvidenceVaultError(

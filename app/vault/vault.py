@@ -24,6 +24,7 @@ from typing import Any, BinaryIO, cast
 import sqlcipher3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.durable import sync_folder
 from app.errors import (
     EvidenceVaultError,
     InvalidInput,
@@ -154,7 +155,7 @@ class Vault(RecordsMixin, OrgSealMixin, IdentityMixin, ActorProfileMixin):
             finally:
                 temp.unlink(missing_ok=True)
                 Path(f"{temp}-journal").unlink(missing_ok=True)
-            db.fsync_directory(path.parent)
+            sync_folder(path.parent)
             lock.relock_vault_file()  # the file exists only now
             return cls._open_locked(path, passphrase, actor, lock)
         except BaseException:
