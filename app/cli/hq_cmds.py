@@ -22,7 +22,6 @@ the cluster in DIR/postgres that scripts/hq.sh starts).  The passphrase is read 
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from app.cli.terminal import PassphraseSource, ProgressBar, clean_text, print_json
+from app.cli.terminal import PassphraseSource, ProgressBar, actor_name, clean_text, print_json
 from app.errors import InvalidInput
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -97,12 +96,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _actor(args: argparse.Namespace) -> str:
-    if getattr(args, "actor", None):
-        return str(args.actor)
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "headquarters"
+    return actor_name(args, default="headquarters")
 
 
 def _folder(args: argparse.Namespace) -> Path:

@@ -9,13 +9,11 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
-from pathlib import Path
 from typing import TextIO
 
-from app.cli.terminal import PassphraseSource
-from app.errors import EvidenceVaultError, InvalidInput
+from app.cli.terminal import PassphraseSource, actor_name, vault_path
+from app.errors import EvidenceVaultError
 
 SHARES_WARNING = """\
 WARNING: these recovery shares are shown ONCE and are never stored by Evidence Vault.
@@ -46,27 +44,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     panic.set_defaults(func=cmd_panic)
 
 
-def _vault_path(args: argparse.Namespace) -> Path:
-    if not args.vault:
-        raise InvalidInput("Say which vault to use: --vault PATH, or set EVIDENCE_VAULT.")
-    return Path(args.vault)
-
-
-def _actor(args: argparse.Namespace) -> str:
-    if args.actor:
-        return str(args.actor)
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def cmd_recovery_enable(args: argparse.Namespace) -> int:
     from app.vault import recovery
 
-    path = _vault_path(args)
+    path = vault_path(args)
     passphrase = PassphraseSource(args).current()
-    setup = recovery.enable(path, passphrase, actor=_actor(args), shares=args.shares, threshold=args.threshold,
+    setup = recovery.enable(path, passphrase, actor=actor_name(args), shares=args.shares, threshold=args.threshold,
                             panic_destroys_keys=args.panic_destroys_keys)
     print(SHARES_WARNING.format(k=setup.threshold, n=len(setup.shares)), file=sys.stderr)
     for number, share in enumerate(setup.shares, start=1):
@@ -83,7 +66,7 @@ def cmd_recovery_enable(args: argparse.Namespace) -> int:
 def cmd_recovery_status(args: argparse.Namespace) -> int:
     from app.vault import keyslot
 
-    path = _vault_path(args)
+    path = vault_path(args)
     if not keyslot.exists(path):
         print("Recovery is not enabled: the vault is keyed with its passphrase alone.")
         return 0
@@ -122,12 +105,12 @@ def _read_shares(stream: TextIO) -> list[str]:
 def cmd_recover(args: argparse.Namespace) -> int:
     from app.vault import recovery
 
-    path = _vault_path(args)
+    path = vault_path(args)
     shares = _read_shares(sys.stdin)
     key = recovery.key_from_shares(shares)  # fail early, before asking for a passphrase
     del key
     new_passphrase = PassphraseSource(args).new()
-    fingerprint = recovery.recover(path, shares, new_passphrase, actor=_actor(args))
+    fingerprint = recovery.recover(path, shares, new_passphrase, actor=actor_name(args))
     print(f"The vault was recovered (key fingerprint {fingerprint}) and has a new passphrase.")
     return 0
 
@@ -135,7 +118,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 def cmd_panic(args: argparse.Namespace) -> int:
     from app.vault import keyslot, recovery
 
-    path = _vault_path(args)
+    path = vault_path(args)
     result = recovery.panic(path, destroy_keys=True if args.destroy_keys else None)
     print(result.message)
     if args.destroy_keys and not result.keys_destroyed and not keyslot.exists(path):

@@ -1,4 +1,4 @@
-"""Terminal helpers for the command line: passphrases, progress bars, JSON output."""
+"""Terminal helpers for the command line: which vault and who, passphrases, progress bars, JSON output."""
 
 from __future__ import annotations
 
@@ -9,12 +9,30 @@ import os
 import re
 import sys
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from app.errors import InvalidInput
 
 PASSPHRASE_ENV = "EVIDENCE_VAULT_PASSPHRASE"
 NEW_PASSPHRASE_ENV = "EVIDENCE_VAULT_NEW_PASSPHRASE"
+
+
+def vault_path(args: argparse.Namespace) -> Path:
+    """The vault the command names (``--vault``, or EVIDENCE_VAULT through argparse's default)."""
+    if not args.vault:
+        raise InvalidInput("Say which vault to use: --vault PATH, or set EVIDENCE_VAULT.")
+    return Path(args.vault)
+
+
+def actor_name(args: argparse.Namespace, default: str = "unknown") -> str:
+    """Who acts, for the custody log: ``--actor``, else the login name, else ``default``."""
+    if getattr(args, "actor", None):
+        return str(args.actor)
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return default
 
 
 class PassphraseSource:

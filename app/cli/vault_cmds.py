@@ -6,7 +6,6 @@ closes it."""
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from app.cli.terminal import PassphraseSource, ProgressBar, clean_text, print_json
+from app.cli.terminal import PassphraseSource, ProgressBar, actor_name, clean_text, print_json, vault_path
 from app.errors import Cancelled, DiskFull, EvidenceVaultError, InvalidInput, VaultNotFound
 from app.vault.collect import collect_files
 
@@ -130,29 +129,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _vault_path(args: argparse.Namespace) -> Path:
-    if not args.vault:
-        raise InvalidInput("Say which vault to use: --vault PATH, or set EVIDENCE_VAULT.")
-    return Path(args.vault)
-
-
-def _actor(args: argparse.Namespace) -> str:
-    if args.actor:
-        return str(args.actor)
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 @contextmanager
 def open_vault(args: argparse.Namespace) -> Iterator[Any]:
     from app.vault.vault import Vault
 
-    path = _vault_path(args)
+    path = vault_path(args)
     if not path.exists():
         raise VaultNotFound()
-    vault = Vault.open(path, PassphraseSource(args).current(), actor=_actor(args),
+    vault = Vault.open(path, PassphraseSource(args).current(), actor=actor_name(args),
                        read_only=bool(getattr(args, "read_only", False)))
     try:
         yield vault
@@ -188,8 +172,8 @@ def run_with_progress(label: str, work: Callable[[Callable[[int, int, str], None
 def cmd_init(args: argparse.Namespace) -> int:
     from app.vault.vault import Vault
 
-    path = _vault_path(args)
-    vault = Vault.create(path, PassphraseSource(args).for_new_vault(), actor=_actor(args))
+    path = vault_path(args)
+    vault = Vault.create(path, PassphraseSource(args).for_new_vault(), actor=actor_name(args))
     vault.close()
     print(f"Created vault {path}", file=sys.stderr)
     return 0
@@ -460,10 +444,10 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     source = PassphraseSource(args)
     from app.vault.vault import Vault
 
-    path = _vault_path(args)
+    path = vault_path(args)
     if not path.exists():
         raise VaultNotFound()
-    vault = Vault.open(path, source.current(), actor=_actor(args))
+    vault = Vault.open(path, source.current(), actor=actor_name(args))
     try:
         vault.change_passphrase(source.new())
     finally:
