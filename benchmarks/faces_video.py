@@ -19,6 +19,9 @@ Videos:
   face-free photos, moving with a pan, a zoom, fast motion with motion blur, an entry from the
   frame edge and two faces crossing, separated by hard cuts; exact boxes per frame. Settings are
   never tuned on half B's clip and half A's in the same run: both are printed side by side.
+  ``--variant K`` (K >= 1) makes other clips of the same kinds that no setting was chosen on: the
+  half's next four faces (the 4K-th to the 4K+3-th by hash), paths, sizes, speeds, blur and
+  backgrounds drawn from a generator seeded with K. Variant 0 is the clip the settings were chosen on.
 
 deface (defaults, its own video pipeline) runs in its own virtualenv, never the project's::
 
@@ -27,6 +30,7 @@ deface (defaults, its own video pipeline) runs in its own virtualenv, never the 
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/faces_video.py [--no-deface] [--only NAME ...] [--keep DIR]
+        [--variant K]
 """
 
 from __future__ import annotations
@@ -94,8 +98,9 @@ def deface_driver(video: str, out_video: str, out_json: str) -> None:
 # Generated motion clips
 
 
-def _faces_of_half(half: str) -> list[tuple[np.ndarray, list[float]]]:
-    """Face crops (with context) and the face box inside each crop, from one half's photos."""
+def _faces_of_half(half: str, variant: int = 0) -> list[tuple[np.ndarray, list[float]]]:
+    """Face crops (with context) and the face box inside each crop, from one half's photos: the
+    ``variant``-th four of its sharp, unoccluded faces >= 60 px (ordered by a hash of name and place)."""
     from face_scoring import split_halves
     from PIL import Image
 
@@ -109,7 +114,10 @@ def _faces_of_half(half: str) -> list[tuple[np.ndarray, list[float]]]:
             if not ignored and h >= 60 and attrs["occlusion"] == 0 and attrs["blur"] < 2:
                 candidates.append((hashlib.sha256(f"{name}{x},{y}".encode()).hexdigest(), name, x, y, w, h))
     crops = []
-    for _, name, x, y, w, h in sorted(candidates)[:4]:
+    chosen = sorted(candidates)[4 * variant:4 * variant + 4]
+    if len(chosen) < 4:
+        raise SystemExit(f"half {half} has too few sharp faces for variant {variant}")
+    for _, name, x, y, w, h in chosen:
         rgb = np.asarray(Image.open(folder / name).convert("RGB"))
         mx, my = 0.5 * w, 0.6 * h
         x1, y1 = int(max(0, x - mx)), int(max(0, y - my))
@@ -146,38 +154,53 @@ def _clip_box(box: list[float]) -> list[float] | None:
     return [x1, y1, x2 - x1, y2 - y1] if x2 > x1 and y2 > y1 else None
 
 
-def make_motion_clip(half: str, out: Path) -> dict[str, Any]:
-    """Write the half's motion clip to ``out``; return annotations in the shared video format."""
+def make_motion_clip(half: str, out: Path, variant: int = 0) -> dict[str, Any]:
+    """Write the half's motion clip to ``out``; return annotations in the shared video format.
+    ``variant`` 0 is the clip settings were chosen on; others draw new faces and motions."""
     from PIL import Image
 
-    crops = _faces_of_half(half)
+    crops = _faces_of_half(half, variant)
+    order = list(BACKGROUNDS)
+    rng = np.random.default_rng(variant)
+    if variant:
+        rng.shuffle(order)
     backgrounds = [np.asarray(Image.open(DATA / "faces" / n).convert("RGB").resize((W, H))).astype(np.float32)
-                   for n in BACKGROUNDS]
+                   for n in order]
     n = SEGMENT_FRAMES
+    # variant 0: the values below as first chosen; other variants draw each from a range around them
+    pan_y, pan_h = (360, 90) if not variant else (rng.uniform(150, 570), rng.uniform(40, 140))
+    zoom_x, zoom_y, zoom_top = (640, 380, 300) if not variant else (
+        rng.uniform(300, 980), rng.uniform(250, 470), rng.uniform(200, 420))
+    fast_fx, fast_fy, fast_h, blur_steps = (9.0, 6.3, 70, 5) if not variant else (
+        rng.uniform(6, 12), rng.uniform(4, 9), rng.uniform(40, 110), int(rng.integers(3, 8)))
+    enter_from_right = True if not variant else bool(rng.integers(0, 2))
+    cross_ya, cross_yb = (330, 390) if not variant else (rng.uniform(200, 400), rng.uniform(300, 520))
 
     def ease(k: int) -> float:
         return k / (n - 1)
 
     # each: (name, background, [(crop index, position(t) -> (cx, cy, face height), motion blur)])
     def pan(t: float) -> tuple[float, float, float]:
-        return -40 + t * (W + 80), 360, 90
+        return -40 + t * (W + 80), pan_y, pan_h
 
     def zoom(t: float) -> tuple[float, float, float]:
-        return 640, 380, 24 + 300 * (1 - abs(2 * t - 1))
+        return zoom_x, zoom_y, 24 + zoom_top * (1 - abs(2 * t - 1))
 
     def fast(t: float) -> tuple[float, float, float]:
-        return 640 + 520 * np.sin(t * 9.0), 360 + 260 * np.sin(t * 6.3 + 1), 70
+        return 640 + 520 * np.sin(t * fast_fx), 360 + 260 * np.sin(t * fast_fy + 1), fast_h
 
     def enter(t: float) -> tuple[float, float, float]:
-        return W + 60 - t * 500, 200 + 260 * t * t, 120 + 80 * t
+        x = W + 60 - t * 500 if enter_from_right else -60 + t * 500
+        return x, 200 + 260 * t * t, 120 + 80 * t
 
     def cross_a(t: float) -> tuple[float, float, float]:
-        return 200 + t * 880, 330, 80
+        return 200 + t * 880, cross_ya, 80
 
     def cross_b(t: float) -> tuple[float, float, float]:
-        return 1080 - t * 880, 390, 100
+        return 1080 - t * 880, cross_yb, 100
 
-    segments = [("pan", 0, [(0, pan, 0)]), ("zoom", 1, [(1, zoom, 0)]), ("fast_blur", 2, [(2, fast, 5)]),
+    segments = [("pan", 0, [(0, pan, 0)]), ("zoom", 1, [(1, zoom, 0)]),
+                ("fast_blur", 2, [(2, fast, blur_steps)]),
                 ("enter_edge", 3, [(3, enter, 0)]), ("cross", 4, [(0, cross_a, 0), (3, cross_b, 0)])]
     cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
            "-s", f"{W}x{H}", "-r", str(FPS), "-i", "-", "-c:v", "libx264", "-preset", "fast", "-crf", "21",
@@ -188,7 +211,7 @@ def make_motion_clip(half: str, out: Path) -> dict[str, Any]:
     seg_info = []
     index = 0
     for name, bg, actors in segments:
-        seg_info.append({"source": f"generated {name} (half {half})", "first_frame": index,
+        seg_info.append({"source": f"generated {name} (half {half}, variant {variant})", "first_frame": index,
                          "last_frame": index + n - 1})
         for k in range(n):
             frame = backgrounds[bg].copy()
@@ -299,6 +322,8 @@ def main() -> None:
     parser.add_argument("--no-deface", action="store_true", help="skip the deface baseline")
     parser.add_argument("--only", nargs="*", help="panzoom, hamilton, motion_A, motion_B")
     parser.add_argument("--keep", type=Path, help="keep generated clips and outputs in this folder")
+    parser.add_argument("--variant", type=int, default=0,
+                        help="motion clips no setting was chosen on: other faces and motions (K >= 1)")
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT))
     sys.path.insert(0, str(PROJECT / "benchmarks"))
@@ -312,8 +337,9 @@ def main() -> None:
             jobs.append(("panzoom", VIDEO, json.loads(ANNOTATIONS.read_text()), "exact boxes"))
         for half in ("A", "B"):
             if f"motion_{half}" in wanted:
-                clip = workdir / f"motion_{half}.mp4"
-                jobs.append((f"motion_{half}", clip, make_motion_clip(half, clip), "exact boxes"))
+                label = f"motion_{half}" + (f"_v{args.variant}" if args.variant else "")
+                clip = workdir / f"{label}.mp4"
+                jobs.append((label, clip, make_motion_clip(half, clip, args.variant), "exact boxes"))
         if "hamilton" in wanted and HAMILTON.exists():
             jobs.append(("hamilton", HAMILTON, reference_faces(HAMILTON), "proxy: sure detections"))
         for name, video, annotations, truth in jobs:
