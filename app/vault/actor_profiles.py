@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from contextlib import AbstractContextManager
 
 import sqlcipher3
+
+from app.vault.vault_parts import VaultParts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,16 +23,8 @@ class ActorProfile:
     organisation: str = ""
 
 
-class ActorProfileMixin:
+class ActorProfileMixin(VaultParts):
     """The actor-profile calls of :class:`app.vault.vault.Vault`."""
-
-    actor: str
-
-    def _tx(self) -> AbstractContextManager[sqlcipher3.Connection]:  # provided by Vault
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[sqlcipher3.Connection]:  # provided by Vault
-        raise NotImplementedError
 
     def _profiles(self, conn: sqlcipher3.Connection) -> dict[str, dict[str, str]]:
         row = conn.execute("SELECT value FROM settings WHERE key = 'actor_profiles'").fetchone()

@@ -7,33 +7,25 @@ A mixin of :class:`app.vault.vault.Vault`; the keys are read once per open and d
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager
 from typing import Any
 
-import sqlcipher3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.errors import NotAVault
 from app.vault import custody, keys
 from app.vault.checkpoint import sign_checkpoint
 from app.vault.events import utc_now
+from app.vault.vault_parts import VaultParts
 
 FORMAT_NAME = "evidence-vault"  # the vault file's format setting, and the first part of its checkpoint origin
 
 
-class IdentityMixin:
+class IdentityMixin(VaultParts):
     """The key and checkpoint calls of :class:`app.vault.vault.Vault`."""
 
-    actor: str
     _lock: threading.RLock
     _signing_key: Ed25519PrivateKey | None
     _seal: keys.SealIdentity | None
-
-    def _tx(self) -> AbstractContextManager[sqlcipher3.Connection]:  # provided by Vault
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[sqlcipher3.Connection]:  # provided by Vault
-        raise NotImplementedError
 
     def _check_writable(self) -> None:  # provided by Vault
         raise NotImplementedError

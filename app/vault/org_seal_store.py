@@ -13,7 +13,6 @@ never the key.  Exports use the stored seal unless one is given for the export
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ import sqlcipher3
 from app.errors import InvalidInput, NotFound
 from app.vault.custody import append_event
 from app.vault.events import utc_now
+from app.vault.vault_parts import VaultParts
 
 if TYPE_CHECKING:
     from app.export.org_seal import OrganisationSeal
@@ -64,16 +64,8 @@ def _event_details(info: OrgSealInfo) -> dict[str, Any]:
             "not_before": info.not_before, "not_after": info.not_after}
 
 
-class OrgSealMixin:
+class OrgSealMixin(VaultParts):
     """The organisation-seal calls of :class:`app.vault.vault.Vault`."""
-
-    actor: str
-
-    def _tx(self) -> AbstractContextManager[sqlcipher3.Connection]:  # provided by Vault
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[sqlcipher3.Connection]:  # provided by Vault
-        raise NotImplementedError
 
     @staticmethod
     def _org_seal_row(conn: sqlcipher3.Connection) -> tuple[Any, ...] | None:

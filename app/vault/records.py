@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlcipher3
@@ -30,6 +29,7 @@ from app.vault.record_values import (
     valid_scopes,
     valid_text,
 )
+from app.vault.vault_parts import VaultParts
 
 ITEM_COLUMNS = (  # same order as the fields of models.Item (item_from_row relies on it)
     "id, case_id, kind, title, description, captured_at, place, source, tags, original_name, size, "
@@ -43,15 +43,7 @@ EDITABLE_PERSON_FIELDS = frozenset({"name", "aliases", "pseudonym", "role", "pro
 DESCRIPTIVE_ITEM_FIELDS = ("title", "description", "place", "source", "captured_at", "tags", "case_id")
 
 
-class RecordsMixin:
-    actor: str
-
-    def _tx(self) -> AbstractContextManager[sqlcipher3.Connection]:  # provided by Vault
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[sqlcipher3.Connection]:  # provided by Vault
-        raise NotImplementedError
-
+class RecordsMixin(VaultParts):
     def _record_key(self, conn: sqlcipher3.Connection) -> bytes:  # provided by Vault
         raise NotImplementedError
 
