@@ -40,7 +40,11 @@ def _video_and_truth(name: str, cache: Path) -> tuple[Path, dict[str, Any]]:
         return fv.VIDEO, json.loads(fv.ANNOTATIONS.read_text())
     video = fv.HAMILTON if name == "hamilton" else cache / f"{name}.mp4"
     if not truth.exists():
-        annotations = fv.reference_faces(video) if name == "hamilton" else fv.make_motion_clip(name[-1], video)
+        if name == "hamilton":
+            annotations = fv.reference_faces(video)
+        else:  # motion_A, motion_B, or motion_A_v2 (faces_video.py --variant 2)
+            _, half, *variant = name.split("_")
+            annotations = fv.make_motion_clip(half, video, int(variant[0][1:]) if variant else 0)
         truth.write_text(json.dumps(annotations))
     return video, json.loads(truth.read_text())
 
