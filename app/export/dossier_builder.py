@@ -28,6 +28,7 @@ from app.export.dossier_model import (
     TranscriptContent,
     TranscriptSegment,
 )
+from app.export.ern import member_suffix
 from app.export.legacy_text import strip_escaped
 from app.export.selection import media_class
 from app.progress import CancelToken
@@ -375,7 +376,8 @@ def build_exhibit(vault: Any, plan: ExhibitPlan, guard: TextGuard, *, events: Se
     notes = vault.notes(item.id)
     attachment = None
     if attach_original:
-        attachment = Attachment(name=f"{ern or plan.number}_{item.original_name}", mime=item.mime, size=item.size,
+        # Named like the bundle's natives: an original file name may itself name a witness.
+        attachment = Attachment(name=f"{ern or plan.number}{member_suffix(item)}", mime=item.mime, size=item.size,
                                 open=_opener(vault, item.id))
     return Exhibit(
         number=plan.number,

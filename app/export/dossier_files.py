@@ -17,6 +17,7 @@ from app.errors import IntegrityError
 from app.export.bundle import BundleFile
 from app.export.dossier_builder import ExhibitPlan, TextGuard
 from app.export.dossier_model import Attachment, Dossier
+from app.export.ern import member_suffix
 from app.export.key_material import without_key_material
 from app.export.legacy_text import legacy_readings
 from app.export.pdf.pdfa import PdfaMetadata, make_pdfa
@@ -120,20 +121,6 @@ def _original_opener(vault: Any, item_id: int) -> Callable[[], BinaryIO]:
 
 def _bytes_opener(data: bytes) -> Callable[[], BinaryIO]:
     return lambda: io.BytesIO(data)
-
-
-_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
-_MIME_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4", "audio/mp4": ".m4a",
-                  "text/vtt": ".vtt", "application/pdf": ".pdf"}
-
-
-def member_suffix(item: Any) -> str:
-    """The file's extension when it is plain ASCII (a legacy-encoded name may hide bytes in it), or one
-    chosen from its type."""
-    suffix = Path(item.original_name or "").suffix
-    if _SUFFIX.fullmatch(suffix):
-        return suffix.lower()
-    return _MIME_SUFFIXES.get(item.mime or "", ".bin")
 
 
 def _transcript_bytes(vault: Any, item_id: int, guard: TextGuard, number: str) -> bytes:

@@ -11,6 +11,10 @@ of the production (``EV-000001``...), printed on every page as before.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 from app.errors import InvalidInput
 
 REDACTED_SUFFIX = "-Red"
@@ -61,3 +65,17 @@ def legend_text(choice: str | None, *, audience: str, level: str) -> str:
         raise InvalidInput("An original-level export cannot be marked as a public redacted version. "
                            "Choose --level redacted, or another legend (for example confidential).")
     return LEGENDS[key]
+
+
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
+_MIME_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4", "audio/mp4": ".m4a",
+                  "text/vtt": ".vtt", "application/pdf": ".pdf"}
+
+
+def member_suffix(item: Any) -> str:
+    """The file's extension when it is plain ASCII (a legacy-encoded name may hide bytes in it), or one
+    chosen from its type."""
+    suffix = Path(item.original_name or "").suffix
+    if _SUFFIX.fullmatch(suffix):
+        return suffix.lower()
+    return _MIME_SUFFIXES.get(item.mime or "", ".bin")

@@ -46,7 +46,7 @@ def say_what_was_kept(exc: EvidenceVaultError, kept: Sequence[int]) -> None:
 
 def damaged_placeholder(exhibit: Any, item: Any, exhibit_ern: str, problem: str, *, bundle: bool) -> None:
     """Originals: an exhibit whose picture cannot be read gets a placeholder saying where its file is."""
-    from app.export.dossier_files import member_suffix
+    from app.export.ern import member_suffix
     from app.export.unreadable import placeholder_text
 
     if bundle:

@@ -21,6 +21,7 @@ from PIL import Image
 
 from app.errors import Cancelled, ConsentError, InvalidInput
 from app.export.bundle_verify import verify_bundle
+from app.export.ern import item_ern
 from app.export.exporter import ExportResult, export
 from app.export.pdf.inspect import extract_everything, find_strings
 from app.export.pdf.seal import SealInvalid, validate_sealed_pdf
@@ -311,12 +312,16 @@ def test_court_original_strips_exif_from_pages_and_attaches_originals(case: Case
     assert result.derivatives_used == {}
     for image in contents.images:
         assert not image.has_gps and image.exif == {} and image.metadata_segments == []
-    originals = {name: data for name, data in contents.attachments.items() if name != "dossier-text.txt"}
+    originals = {name: data for name, data in contents.attachments.items() if name.startswith("EV-")}
     gps_original = case.vault.get_item(case.gps_photo)
-    attached = [data for name, data in originals.items() if name.endswith(gps_original.original_name)]
+    # Named by ERN, as in bundles: an original file name may itself name a witness.
+    assert sorted(originals) == sorted([f"{item_ern('EV', case.gps_photo)}.jpg",
+                                        f"{item_ern('EV', case.face_photo)}.jpg"])
+    assert not any(Path(case.vault.get_item(i).original_name).stem in name
+                   for i in (case.gps_photo, case.face_photo) for name in originals)
     import hashlib
 
-    assert attached and hashlib.sha256(attached[0]).hexdigest() == gps_original.sha256
+    assert hashlib.sha256(originals[f"{item_ern('EV', case.gps_photo)}.jpg"]).hexdigest() == gps_original.sha256
     text = contents.attachments["dossier-text.txt"].decode("utf-8")
     assert "Nguyễn Thị Lan" in text  # original level: names as recorded (court, under seal)
 
