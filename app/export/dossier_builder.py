@@ -125,8 +125,9 @@ def exhibit_title(plan: ExhibitPlan, guard: TextGuard) -> str:
 
 
 def display_time(value: str | None, guard: TextGuard) -> str:
-    """A capture time as recorded, or at the redacted level in UTC (or the date alone when the zone is
-    unknown): a camera's zone offset tells where the picture was taken."""
+    """A capture time as recorded, or at the redacted level its date alone (in UTC when the zone is
+    known): a camera's zone offset tells where the picture was taken, and an exact time, matched with
+    other sources, who took it and where (the redaction log's LOC row says it was left out)."""
     if not value:
         return "not recorded"
     if not guard.redacting:
@@ -143,7 +144,7 @@ def display_time(value: str | None, guard: TextGuard) -> str:
         return date.replace(":", "-") + " (date only)"
     if moment.tzinfo is None:
         return moment.strftime("%Y-%m-%d") + " (date only)"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d") + " (UTC date only)"
 
 
 def local_time(value: str) -> str:

@@ -113,10 +113,14 @@ def build_redaction_log(vault: Any, plans: Sequence[ExhibitPlan], erns: Sequence
                                      produced_at))
         names = _name_count(vault, plan, redactor)
         if names:
-            rows.append(RedactionRow(ern, f"{names} protected name{'s' if names != 1 else ''} in title, description, "
+            rows.append(RedactionRow(ern, f"{names} name{'s' if names != 1 else ''} of people in title, description, "
                                      "notes or transcript", "PW-ID", "replaced by pseudonym, marked [like this]",
                                      "automatic at export (the vault's list of protected people)", produced_at))
-        if plan.item.place or (plan.item.metadata or {}).get("gps"):
-            rows.append(RedactionRow(ern, "place, GPS position and capture time of day", "LOC",
-                                     "left out of the dossier", "automatic at export", produced_at))
+        left_out = [what for what, present in (("place", plan.item.place),
+                                                ("GPS position", (plan.item.metadata or {}).get("gps")),
+                                                ("capture time of day", plan.item.captured_at)) if present]
+        if left_out:
+            rows.append(RedactionRow(ern, " and ".join([", ".join(left_out[:-1]), left_out[-1]] if len(left_out) > 1
+                                                       else left_out), "LOC", "left out of the dossier",
+                                     "automatic at export", produced_at))
     return rows

@@ -143,8 +143,10 @@ def test_pdf_shows_redacted_hash_and_commitment_never_the_original_hash(exported
     for item_id in exported.items:
         size = vault.get_item(item_id).size
         assert f"size: {size}" not in text and f"{size:,} bytes" not in text
-    # The camera's zone offset is a location hint: the time is converted to UTC.
-    assert "2024-05-01 03:00:00 UTC" in text and "+07:00" not in text
+    # The camera's zone offset is a location hint, and so is the exact time: the UTC date alone is shown.
+    assert "2024-05-01 (UTC date only)" in text
+    assert "2024-05-01 03:00" not in text and "2024-05-01T10:00" not in text and "2024-05-01 10:00" not in text
+    assert "+07:00" not in text
     # The mosaic/fill seed of each redaction stays in the vault.
     seeds = {e.details["seed"] for e in vault.events() if e.action == "redacted"}
     for seed in seeds:
