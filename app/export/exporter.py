@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -210,15 +210,23 @@ def export(
 
     from app.redact.names import redactor_from_persons
 
-    # Built from every protected person of the vault, not only those linked to the selection:
-    # a transcript may name anyone.
-    redactor = redactor_from_persons(vault.list_persons())
+    # Built from every person of the vault, not only those linked to the selection: a transcript may
+    # name anyone.  At the redacted level everyone is listed by pseudonym (dossier_builder.person_label),
+    # protected or not, so everyone's name is redacted too: a name left in the text beside the pseudonym
+    # would link the two.
+    persons = vault.list_persons()
+    redactor = redactor_from_persons([replace(p, protected=True) for p in persons]
+                                     if level == "redacted" else persons)
+    # Near matches (misspellings...) stop the export for review only for the people marked protected:
+    # for the others the pseudonym is consistency, not protection, and their words would stop it often.
+    near_redactor = redactor_from_persons(persons)
     key = commitment_key(vault) if level == "redacted" else None
     guard = TextGuard(redactor if level == "redacted" else None, key)
     last_item = max((item.id for item in vault.list_items()), default=0)
     try:
-        return _export(vault, sel, excluded, decision, redactor, guard, audience=audience, level=level, out=out,
-                       bundle=bundle, ern_prefix=ern_prefix, accept_near_matches=accept_near_matches,
+        return _export(vault, sel, excluded, decision, redactor, near_redactor, guard, audience=audience,
+                       level=level, out=out, bundle=bundle, ern_prefix=ern_prefix,
+                       accept_near_matches=accept_near_matches,
                        stages=stages, cancel=cancel, court=court, damaged=damaged)
     except EvidenceVaultError as exc:
         kept = export_steps.kept_copies(vault, sel, last_item) if level == "redacted" else []
@@ -228,7 +236,8 @@ def export(
 
 
 def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, str]], decision: Any,
-            redactor: Any, guard: TextGuard, *, audience: str, level: str, out: Path, bundle: bool,
+            redactor: Any, near_redactor: Any, guard: TextGuard, *, audience: str, level: str, out: Path,
+            bundle: bool,
             ern_prefix: str, accept_near_matches: str | None, stages: Stages,
             cancel: CancelToken | None, court: dossier_court.CourtOptions,
             damaged: dict[int, str]) -> ExportResult:
@@ -324,7 +333,7 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
     if guard.redacting:
         from app.export.near_matches import check_near_matches
 
-        near = check_near_matches(dossier, redactor, accepted_by=accept_near_matches, sources=guard.sources)
+        near = check_near_matches(dossier, near_redactor, accepted_by=accept_near_matches, sources=guard.sources)
 
     from app.export.dossier_files import bundle_inputs, check_bundle_texts, write_sealed_pdf
 

@@ -40,8 +40,10 @@ class RedactedPlan:
 
 
 def redactor_for(persons: dict[int, dict[str, Any]]) -> NameRedactor:
-    """The field's name redactor over the protected persons headquarters holds for one field vault."""
-    return redactor_from_persons([SimpleNamespace(**{"aliases": (), "pseudonym": None, **p}) for p in persons.values()])
+    """The name redactor over every person headquarters holds for one field vault, protected or not:
+    a redacted dossier lists everyone by pseudonym, so a name left in the text would link the two."""
+    return redactor_from_persons([SimpleNamespace(**{"aliases": (), "pseudonym": None, **p, "protected": True})
+                                  for p in persons.values()])
 
 
 def person(record: dict[str, Any]) -> Any:
