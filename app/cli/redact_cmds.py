@@ -44,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     redact.add_argument("--no-names", action="store_true", help="leave names as they are")
     redact.add_argument("--redacted-names", action="store_true", help="replace names by [REDACTED] instead")
     redact.add_argument("--method", choices=METHODS, default="fill")
-    redact.add_argument("--audio", choices=AUDIO_CHOICES, default="keep")
+    redact.add_argument("--audio", choices=AUDIO_CHOICES,
+                        help="the sound of a video or recording (default: removed when a protected person is "
+                             "linked to the item, as at export; kept otherwise)")
     redact.add_argument("--accept-residual", action="store_true",
                         help="a reviewer checked the faces still detected after redacting")
     redact.add_argument("--keep-face", action="append", default=[], metavar="[FRAME:]X,Y,W,H",
@@ -208,6 +210,16 @@ def _write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None
         raise
 
 
+def _audio_choice(vault: Any, args: argparse.Namespace) -> str:
+    """The reviewer's --audio, or the export's default for this item's sound (a protected voice is removed)."""
+    from app.redact.derive import audio_policy, media_class
+
+    if args.audio is not None:
+        return str(args.audio)
+    return audio_policy(vault, args.item_id) if media_class(vault.get_item(args.item_id)) in ("video", "audio") \
+        else "keep"
+
+
 def cmd_redact(args: argparse.Namespace) -> int:
     from app.cli.vault_cmds import open_vault
     from app.redact.derive import propose, redact_item
@@ -222,6 +234,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
     if args.json and args.yes:
         raise InvalidInput("--json prints the proposal without changing anything: leave out --yes.")
     with open_vault(args) as vault:
+        audio = _audio_choice(vault, args)
         keep = _kept_faces(vault, args)
         # The review file is checked before anything else, with or without --yes: a mistake in it shows now.
         boxes, frames_boxes = _reviewed_boxes(vault, args)
@@ -233,6 +246,9 @@ def cmd_redact(args: argparse.Namespace) -> int:
                 print(json.dumps(proposal_json(proposal)))
                 return 0
             print(proposal.summary())
+            if args.audio is None and audio != "keep":
+                print("  sound: removed, as a protected person is linked to this item "
+                      "(--audio keep or --audio disguise to choose otherwise)")
             for face in keep:
                 frame = "" if face.frame is None else f" on frame {face.frame} (followed through its shot)"
                 print(f"  face kept visible at {face.box.to_list()}{frame}: {_person_label(vault, face.person_id)}; "
@@ -248,7 +264,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
         bar = ProgressBar("redact")
         try:
             result = redact_item(vault, args.item_id, faces=faces, names=names, method=args.method,
-                                 audio=args.audio, name_mode="redacted" if args.redacted_names else "pseudonym",
+                                 audio=audio, name_mode="redacted" if args.redacted_names else "pseudonym",
                                  boxes=boxes, frames_boxes=frames_boxes, accept_residual=args.accept_residual,
                                  progress=bar, keep_faces=keep or None)
         finally:

@@ -71,7 +71,7 @@ def ensure_face_derivatives(vault: Any, selection: Selection, *, progress: Progr
                 new_id = _redact_photo(vault, item, cancel)
             else:
                 new_id = int(derive.redact_item(vault, item.id, faces=True, names=True, method="fill",
-                                                audio=audio_policy(vault, item.id), cancel=cancel).item_id)
+                                                audio=derive.audio_policy(vault, item.id), cancel=cancel).item_id)
         except MediaError as exc:  # the decoder saw only bytes: say which item it was
             name_in_redaction(exc, item_id=item.id)
             raise
@@ -95,10 +95,3 @@ def derivatives_for(selection: Selection, items: Sequence[Any]) -> dict[int, Any
         if derivative is not None:
             result[item.id] = derivative
     return result
-
-
-def audio_policy(vault: Any, item_id: int) -> str:
-    """One audio policy for every item with sound at the redacted level: when a protected person is linked
-    to it (and may be heard), the sound is removed, as a recording of them is withheld; a disguised voice
-    is only ever a reviewer's explicit choice.  Otherwise the sound is kept."""
-    return "mute" if any(person.protected for person in vault.persons_for_item(item_id)) else "keep"

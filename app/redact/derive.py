@@ -93,6 +93,14 @@ def media_class(item: Any) -> str:
     return "text"
 
 
+def audio_policy(vault: Any, item_id: int) -> str:
+    """What happens to an item's sound when nobody chose otherwise (at export, and in a redacted copy made
+    without a choice): when a protected person is linked to it (and may be heard), the sound is removed,
+    as a recording of them is withheld; a disguised voice is only ever a reviewer's explicit choice.
+    Otherwise the sound is kept."""
+    return "mute" if any(person.protected for person in vault.persons_for_item(item_id)) else "keep"
+
+
 def _name_redactor(vault: Any, mode: str) -> Any:
     from app.redact.names import redactor_from_persons
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import EvidenceVaultError
-from app.redact.derive import DerivativeResult, RedactionProposal, media_class, propose
+from app.redact.derive import DerivativeResult, RedactionProposal, audio_policy, media_class, propose
 from app.redact.faces import Box
 from app.redact.review_texts import ItemTexts
 from app.ui.box_editor import BoxEditorView
@@ -131,6 +131,9 @@ class RedactionReviewDialog(ApplyMixin, VideoReviewMixin, QDialog):
         self.already_redacted = bool(self.item.derived_from is not None
                                      and (self.item.derivation or {}).get("redaction"))
         self._build_ui()
+        if self.media in ("video", "audio"):
+            # As at export: a protected person's voice is removed unless the reviewer chooses otherwise.
+            self.set_option("audio_combo", audio_policy(vault, item_id))
         self._start_loading()
         if self.already_redacted:
             self.status.setText(self.tr("This item is already a redacted copy of item %1. Open the original to "

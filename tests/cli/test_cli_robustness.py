@@ -44,6 +44,21 @@ def test_an_audio_choice_alone_still_covers_faces(cli, tmp_path: Path) -> None:
     assert derivation["faces"] is True and derivation["audio"]["mode"] == "mute"
 
 
+def test_a_protected_voice_is_removed_when_nobody_chose(cli, tmp_path: Path) -> None:
+    clip = _clip(tmp_path / "clip.mp4")
+    protected, other = cli("ingest", str(clip))[0].strip(), cli("ingest", str(_clip(tmp_path / "b.mp4")))[0].strip()
+    survivor = cli("person", "add", "--name", "Aye Aye", "--role", "survivor", "--protected")[0].strip()
+    cli("link", protected, survivor)
+    out, _ = cli("redact", protected)
+    assert "sound: removed" in out
+    derivations = {item: json.loads(cli("show", cli("redact", item, "--yes")[0].strip(), "--json")[0])["item"]
+                   ["derivation"] for item in (protected, other)}
+    assert derivations[protected]["audio"]["mode"] == "mute"
+    assert derivations[other]["audio"]["mode"] == "keep"  # nobody protected is linked to it
+    kept = json.loads(cli("show", cli("redact", protected, "--audio", "keep", "--yes")[0].strip(), "--json")[0])
+    assert kept["item"]["derivation"]["audio"]["mode"] == "keep"  # the reviewer's explicit choice stands
+
+
 def test_transcript_is_not_replaced_silently(cli, tmp_path: Path) -> None:
     photo = tmp_path / "p.png"
     Image.new("RGB", (8, 8)).save(photo)

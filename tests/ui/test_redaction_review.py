@@ -247,6 +247,22 @@ def test_transcript_names_only(vault, qtbot) -> None:
     assert vault.get_item(created.args[0]).derived_from == item
 
 
+def test_a_protected_voice_is_removed_unless_the_reviewer_chooses(vault, qtbot, tmp_path) -> None:
+    item = vault.ingest_file(_make_video(tmp_path / "voice.mp4"), kind="video").item_id
+
+    def default_sound() -> str:
+        dialog = RedactionReviewDialog(vault, item)
+        qtbot.addWidget(dialog)
+        chosen = dialog.audio
+        dialog.cancel_running()
+        dialog.close()
+        return chosen
+
+    assert default_sound() == "keep"  # nobody protected is linked to it
+    vault.link(item, vault.add_person(name="Aye Aye", pseudonym="Survivor 2", role="survivor", protected=True))
+    assert default_sound() == "mute"  # as the export would do without a redacted copy
+
+
 def _make_video(path: Path) -> Path:
     subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc=size=192x144:rate=10:duration=2",
                     "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-shortest", "-c:v", "libx264",
