@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import hashlib
 import secrets
-import shutil
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
+from app.durable import remove_stale_partials
 from app.errors import DiskFull, EvidenceVaultError
 from app.progress import ProgressCallback
 
@@ -46,29 +45,22 @@ class Stages:
         self.progress(self.total, self.total, "Export finished")
 
 
-STALE_PARTIAL_SECONDS = 30
+class PendingOutputs(Protocol):
+    """Where exports in progress are remembered (the vault: :mod:`app.vault.pending_outputs`)."""
 
+    def begin_output(self, folder: Path, name: str) -> None: ...
 
-def remove_stale_partials(folder: Path, stem: str) -> None:
-    """Temporary files of an export killed half-way (kill -9, power cut) can hold evidence: an export to
-    the same name removes them.  Only ones untouched for a while, so a parallel export is left alone."""
-    now = time.time()
-    for leftover in folder.glob(f".{glob.escape(stem)}.*.partial"):
-        try:
-            if now - leftover.lstat().st_mtime < STALE_PARTIAL_SECONDS:
-                continue
-            if leftover.is_dir() and not leftover.is_symlink():
-                shutil.rmtree(leftover)
-            else:
-                leftover.unlink()
-        except OSError:
-            continue
+    def end_output(self, folder: Path, name: str) -> None: ...
 
 
 @contextlib.contextmanager
-def temp_files(folder: Path, stem: str) -> Iterator[Callable[[str], Path]]:
-    """Hands out hidden temporary paths beside the output; removes all of them on the way out."""
+def temp_files(folder: Path, stem: str, pending: PendingOutputs | None = None) -> Iterator[Callable[[str], Path]]:
+    """Hands out hidden temporary paths beside the output; removes all of them on the way out.  With
+    ``pending`` the export is remembered there until it ends, so that if a crash stops it, what it left
+    beside the output is removed when the vault is next opened."""
     remove_stale_partials(folder, stem)
+    if pending is not None:
+        pending.begin_output(folder, stem)
     made: list[Path] = []
     token = secrets.token_hex(6)
 
@@ -83,6 +75,9 @@ def temp_files(folder: Path, stem: str) -> Iterator[Callable[[str], Path]]:
         for path in made:
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
+        if pending is not None:
+            with contextlib.suppress(EvidenceVaultError):  # e.g. the vault was locked meanwhile
+                pending.end_output(folder, stem)
 
 
 def disk_errors(out: Path) -> contextlib.AbstractContextManager[None]:

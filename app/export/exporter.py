@@ -337,7 +337,7 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
 
     from app.export.dossier_files import bundle_inputs, check_bundle_texts, write_sealed_pdf
 
-    with temp_files(out.parent, out.name) as temp, disk_errors(out):
+    with temp_files(out.parent, out.name, pending=vault) as temp, disk_errors(out):
         pdf_temp = temp("sealed")
         rendered = write_sealed_pdf(
             dossier, pdf_temp, temp, vault=vault, guard=guard, redactor=redactor,

@@ -44,6 +44,7 @@ from app.vault.lock import VaultLock
 from app.vault.models import IngestResult, Problem, SearchHit, VerifyReport
 from app.vault.org_seal_store import OrgSealMixin
 from app.vault.passphrase import check_passphrase, normalise
+from app.vault.pending_outputs import PendingOutputsMixin
 from app.vault.records import RecordsMixin
 
 # Actions only the vault itself records (each with its own checks); record_event refuses them.
@@ -79,7 +80,7 @@ def _check_actor(actor: str) -> str:
     return actor.strip()
 
 
-class Vault(RecordsMixin, OrgSealMixin, IdentityMixin, ActorProfileMixin):
+class Vault(RecordsMixin, OrgSealMixin, IdentityMixin, ActorProfileMixin, PendingOutputsMixin):
     """An open vault.  Create with :meth:`create`, open with :meth:`open`, always :meth:`close`."""
 
     _read_only = False  # set by open(read_only=True)
@@ -190,10 +191,15 @@ class Vault(RecordsMixin, OrgSealMixin, IdentityMixin, ActorProfileMixin):
                 key, raw_key = resolve_key(path, key, read_only=read_only)
             vault = cls._open_locked(path, key, actor, lock, read_only=read_only)
             vault._raw_key = raw_key
-            return vault
         except BaseException:
             lock.abandon()  # a file that is not a vault keeps no .lock beside it
             raise
+        if not read_only:
+            # What an export killed half-way left beside its output holds evidence: remove it now.  A
+            # failure here must not keep the investigator out of the vault; the next opening tries again.
+            with contextlib.suppress(EvidenceVaultError, OSError):
+                vault.sweep_pending_outputs()
+        return vault
 
     @classmethod
     def _open_locked(cls, path: Path, passphrase: str, actor: str, lock: VaultLock, *,

@@ -556,7 +556,7 @@ def test_an_export_removes_what_a_killed_export_left_behind(tmp_path) -> None:
     import os
     import time
 
-    from app.export.export_files import STALE_PARTIAL_SECONDS, remove_stale_partials
+    from app.durable import STALE_PARTIAL_SECONDS, remove_stale_partials
 
     old_file = tmp_path / ".dossier.pdf.pdf-abc123.partial"
     old_dir = tmp_path / ".dossier.pdf.0a1b2c.partial"
