@@ -9,7 +9,6 @@ disk.  See docs/RECORDING.md.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from app.errors import EvidenceVaultError
 from app.progress import CancelToken, ProgressCallback
 from app.ui.icons import icon
 from app.ui.models import person_label
-from app.ui.privacy import memory_dir
+from app.ui.privacy import memory_dir, private_scratch
 from app.ui.vault_gate import begin_job, end_job
 from app.ui.workers import WorkerPool
 from app.vault.service import VaultService
@@ -61,7 +60,7 @@ class MemoryRecordingFile:
             raise EvidenceVaultError(
                 "This computer has no memory-backed storage (/dev/shm) to record into safely. "
                 "Record with another device and import the file instead.")
-        self.directory = Path(tempfile.mkdtemp(prefix="evidence-vault-rec-", dir=base))  # mode 0700
+        self.directory = Path(private_scratch("rec", base))  # mode 0700, removed at the next start after a crash
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         self.path = self.directory / f"interview-{stamp}{suffix}"
 

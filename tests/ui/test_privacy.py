@@ -31,3 +31,28 @@ def test_ui_settings_hold_only_the_auto_lock_delay(tmp_path):
     assert settings.auto_lock_minutes == 240
     text = (tmp_path / "ui.ini").read_text()
     assert "auto_lock_minutes" in text and "evault" not in text
+
+
+def test_scratch_left_by_a_crashed_process_is_removed_at_the_next_start(tmp_path):
+    import os
+    import subprocess
+    import time
+
+    ended = subprocess.Popen(["true"])  # a process that has ended: its id names no live process now
+    ended.wait()
+    orphan = tmp_path / f"evidence-vault-rec-{ended.pid}-a1b2c3"
+    orphan.mkdir()
+    (orphan / "interview-20261207T235900Z.wav").write_bytes(b"RIFF a survivor's voice")
+    mine = tmp_path / privacy.private_scratch("rec", str(tmp_path))  # this process: still at work
+    old_legacy, new_legacy = tmp_path / "evidence-vault-qt-x1y2z3", tmp_path / "evidence-vault-rec-q9w8e7"
+    old_legacy.mkdir()
+    new_legacy.mkdir()
+    long_ago = time.time() - 2 * 24 * 3600
+    os.utime(old_legacy, (long_ago, long_ago))
+    other = tmp_path / "someone-else-7"
+    other.mkdir()
+    removed = privacy.remove_orphaned_scratch(str(tmp_path))
+    assert sorted(removed) == sorted([orphan.name, old_legacy.name])
+    assert not orphan.exists() and not old_legacy.exists()
+    assert mine.exists() and new_legacy.exists() and other.exists()
+    assert f"-{os.getpid()}-" in mine.name
