@@ -17,7 +17,13 @@ What counts as near (all compared on matching skeletons, see :func:`app.redact.n
 - a part of a protected name, even a common one ("Nguyen", "Thi"), right after a title
   ("Mr Nguyen", "chị An" when "An" is not redacted);
 - a part of 5 letters or more written without a capital ("xuyen"): parts are redacted only
-  with one (see :mod:`app.redact.names`).
+  with one (see :mod:`app.redact.names`);
+- a word of a protected name (4 letters or more, not a common part) with an ending the redactor
+  does not take: after a 4-letter word ("Omarın", "Ivana"), after a longer one an ending of 6 to 8
+  letters ("Mehmetlerden", "Zainabillekin") or one written without a capital ("zainabin");
+- a word of a protected name of 5 letters or more whose last letter (from 8 letters on: last two)
+  changed before an ending, at most 3 letters longer than the name's word ("Натальей", "Ивановой"
+  for "Наталья Иванова", "Agnieszce" for "Agnieszka"): names decline that way in Slavic languages.
 
 In Latin-type scripts only words written with a capital count as near by spelling ("Grade" may
 be "Grace", "a grade" is not): a name is written with one, and every false alarm teaches the
@@ -33,11 +39,21 @@ from dataclasses import dataclass
 
 from app.redact.name_skeleton import LATIN_TITLES, analyse, is_spaceless, skeleton_text
 from app.redact.name_variants import loose_key, surname_of
-from app.redact.names import NameRedactor
+from app.redact.names import CLITICS, ENDING_LETTERS, INFLECTED_NAME_LETTERS, NameRedactor
 
 MIN_DISTANCE_LETTERS = 5
 LONG_NAME_LETTERS = 8
 SHORT_WORD_LETTERS = 3
+# Endings (see app.redact.names.ENDING_LETTERS, which the redactor takes itself from 5-letter words
+# on): reported from 4-letter name words on, up to REPORTED_ENDING_LETTERS letters (stacked Turkish
+# and Finnish endings: "-lerinden", "-illekin").  4-letter words are not redacted with an ending
+# because too many words begin with them ("Agus" in "Agustus", "Mark" in "Market").
+MIN_ENDING_NAME_LETTERS = 4
+REPORTED_ENDING_LETTERS = 8
+# A stem change: all but the last letter of a name word of 5 to 7 letters (the last two from 8 on, as
+# for misspellings), then an ending; the word at most STEM_EXTRA_LETTERS longer than the name's.
+# Dropping two letters of a 6-letter word left "Dial" of "Diallo" and flagged "Dialogue".
+STEM_EXTRA_LETTERS = 3
 
 
 @dataclass(frozen=True)
@@ -194,6 +210,32 @@ def _covered(start: int, end: int, redacted: list[tuple[int, int]], text: str) -
     return all(inside[i - start] or not text[i].isalnum() for i in range(start, min(end, len(text))))
 
 
+def _inflection(word: str, name_word: str, capital: bool) -> str | None:
+    """Why ``word`` (a skeleton word of the text) may be ``name_word`` declined, or None.
+
+    ``capital``: the word was written with a capital.  Only the rest after the shared beginning is
+    compared, and it must be letters: "Zainab2" is the name and a number, redacted as such."""
+    if word == name_word or len(name_word) < MIN_ENDING_NAME_LETTERS:
+        return None
+    if word.startswith(name_word):
+        ending = word[len(name_word):]
+        if not ending.isalpha():
+            return None
+        if capital and len(ending) <= REPORTED_ENDING_LETTERS:
+            return "a protected name with an ending attached"
+        if len(name_word) >= INFLECTED_NAME_LETTERS and len(ending) <= ENDING_LETTERS:
+            return "a protected name with an ending attached, written without a capital"
+        return None
+    changed = _max_distance(len(name_word))  # letters the stem may lose; 0 below 5 letters
+    if not capital or not changed or len(word) > len(name_word) + STEM_EXTRA_LETTERS:
+        return None
+    shared = next((i for i, (a, b) in enumerate(zip(word, name_word, strict=False)) if a != b),
+                  min(len(word), len(name_word)))
+    if shared < len(name_word) - changed or len(word) <= shared or not word[shared:].isalpha():
+        return None
+    return "a protected name declined (its last letters changed before an ending)"
+
+
 # Forms of address written after (先生 "Mr") or before (老, 小) a Chinese surname, in matching form
 # (Simplified: skeletons fold Traditional characters).
 _CHINESE_AFTER = ("先生", "女士", "小姐", "太太", "夫人", "老师", "师傅", "阿姨", "同志", "老板", "大哥", "大姐",
@@ -242,10 +284,13 @@ def find_near_matches(text: str, place: str, redactor: NameRedactor) -> list[Nea
     def span(first: int, last: int) -> tuple[int, int]:
         return decoded.starts[min(analysis.starts[first:last])], decoded.ends[max(analysis.ends[first:last]) - 1]
 
-    def report(person_id: int, reason: str, first: int, last: int, name_from: int | None = None) -> None:
+    def report(person_id: int, reason: str, first: int, last: int, name_from: int | None = None,
+               name_to: int | None = None) -> None:
         start, end = span(first, last)
-        if _covered(*span(first if name_from is None else name_from, last), redacted, text):
-            return  # redacted whole (a title before it is no name): nothing of it is left to report
+        if _covered(*span(first if name_from is None else name_from, last if name_to is None else name_to),
+                    redacted, text):
+            # Redacted whole (a title before it, a clitic after it are no name): nothing of it is left.
+            return
         if (start, end) not in found:
             found[(start, end)] = NearMatch(person_id, reason, place, start, end)
 
@@ -293,6 +338,27 @@ def find_near_matches(text: str, place: str, redactor: NameRedactor) -> list[Nea
                 if candidate != form.key and analysis.upper[first]:
                     report(form.person_id, "a protected name written with other letters for the same sounds",
                            first, last)
+    # Declined names, word by word: the words of every form but the common parts (a common part
+    # is only reported after a title, below).  Looked up by their first letters: one pass over the text.
+    common = {(f.person_id, f.key) for f in redactor.name_forms() if f.kind == "common_part"}
+    name_words: dict[str, set[tuple[int, str]]] = {}
+    for form in redactor.name_forms():
+        if form.spaceless or form.kind == "common_part":
+            continue
+        for key in form.word_keys:
+            if len(key) >= MIN_ENDING_NAME_LETTERS and (form.person_id, key) not in common:
+                name_words.setdefault(key[:MIN_ENDING_NAME_LETTERS], set()).add((form.person_id, key))
+    for first, last in words:
+        # A capital inside the word starts another one ("ZainabSmith"): the name is redacted up to it.
+        last = next((i for i in range(first + 1, last) if analysis.upper[i] and not analysis.upper[i - 1]), last)
+        word = chars[first:last]
+        for person_id, key in sorted(name_words.get(word[:MIN_ENDING_NAME_LETTERS], ())):
+            reason = _inflection(word, key, analysis.upper[first])
+            if reason is not None:
+                # A clitic stays outside the redaction ("[P1]nya"): then only the name must be covered.
+                clitic = word[len(key):] in CLITICS and word.startswith(key)
+                report(person_id, reason, first, last, name_to=first + len(key) if clitic else None)
+                break
     parts = [f for f in redactor.name_forms() if f.kind in ("common_part", "title_part") and not f.spaceless]
     for index in range(1, len(words)):
         title = chars[words[index - 1][0]:words[index - 1][1]]
