@@ -6,7 +6,8 @@ Design (docs/SECURITY.md and docs/FORMAT.md, "Recovery and panic"):
   the passphrase in the keyslot file (:mod:`app.vault.keyslot`) and split into k-of-n SLIP-39 word
   shares (``shamir-mnemonic``, SatoshiLabs' reference implementation) printed once for headquarters.
 * opening: the passphrase unwraps K from the keyslot; the vault opens with K (:func:`resolve_key`).
-* changing the passphrase only rewraps K (an atomic replace of the keyslot).
+* changing the passphrase only rewraps K: a staged keyslot, the ``passphrase_changed`` event (the commit
+  point), then an atomic replace of the keyslot (:mod:`app.vault.keyslot_change`).
 * ``recover``: k shares give K, which opens the vault; a new passphrase gets a new keyslot.
 * ``panic``: lock at once and, when configured or asked, destroy the keyslot (overwrite, fsync, unlink):
   then the vault file can be read only with the shares.
@@ -31,7 +32,7 @@ from shamir_mnemonic.share import Share
 
 from app.durable import sync_folder
 from app.errors import EvidenceVaultError, InvalidInput, NotAVault, WrongPassphrase
-from app.vault import custody, db, keyslot
+from app.vault import custody, db, keyslot, keyslot_change
 from app.vault.lock import VaultLock
 from app.vault.passphrase import check_passphrase, normalise
 
@@ -90,10 +91,18 @@ def resolve_key(path: Path, passphrase: str, *, read_only: bool = False) -> tupl
     passphrase = normalise(passphrase)
     if not keyslot.exists(path):
         return passphrase, None
+    in_force = None
+    staged = keyslot_change.staged_bytes(path)
+    if staged is not None:  # a passphrase change was interrupted: its event decides (app.vault.keyslot_change)
+        in_force = keyslot_change.settle(path, passphrase, staged, read_only=read_only)
+        if in_force is None:  # the passphrase unwraps neither keyslot: leave both for the right one
+            if _opens(path, passphrase, read_only=read_only):
+                return passphrase, None
+            raise WrongPassphrase()
     if not read_only:
-        keyslot.remove_stale(path)
+        keyslot.remove_stale(path)  # after settling: the staged keyslot is one of these temporaries
         remove_stale_copies(path)
-    slot = keyslot.read(path)
+    slot = in_force or keyslot.read(path)
     try:
         keys = keyslot.unwrap(slot, passphrase)
     except WrongPassphrase:
@@ -254,19 +263,17 @@ def _rewrap(path: Path, raw: bytes, new_passphrase: str, panic_destroys_keys: bo
 
 def rewrap_keyslot(conn: sqlcipher3.Connection, path: Path, raw: bytes, new_passphrase: str, *, actor: str,
                    method: str = "keyslot rewrap", panic_destroys_keys: bool | None = None) -> None:
-    """Wrap K under ``new_passphrase`` (atomic replace of the keyslot), then record ``passphrase_changed``
-    through ``conn`` (the open vault's connection, keyed with K).  ``Vault.change_passphrase`` calls this
-    for a recovery-enabled vault instead of re-encrypting the file."""
+    """Wrap K under ``new_passphrase`` and record ``passphrase_changed`` through ``conn`` (the open vault's
+    connection, keyed with K) as one step: the event is the commit point and a staged keyslot is installed
+    after it (app.vault.keyslot_change).  ``Vault.change_passphrase`` calls this for a recovery-enabled
+    vault instead of re-encrypting the file."""
     if panic_destroys_keys is None:
         try:
             panic_destroys_keys = keyslot.read(path).panic_destroys_keys
         except EvidenceVaultError:
             panic_destroys_keys = False
-    keyslot.write(path, keyslot.build(new_passphrase, {"current": raw}, panic_destroys_keys=panic_destroys_keys))
-    with db.transaction(conn):
-        custody.append_event(conn, actor=actor, action="passphrase_changed", details={
-            "method": method, "kdf_algorithm": keyslot.KDF, "kdf_iter": db.kdf_iter(),
-            "key_fingerprint": keyslot.key_fingerprint(raw)})
+    keyslot_change.change(conn, path, raw, new_passphrase, actor=actor, method=method,
+                          panic_destroys_keys=panic_destroys_keys)
 
 
 # -- recovery ------------------------------------------------------------------------------------
@@ -308,11 +315,12 @@ def recover(path: str | os.PathLike[str], share_lines: list[str], new_passphrase
     raw = key_from_shares(share_lines)
     lock = _locked(path)
     try:
-        keyslot.remove_stale(path)
         remove_stale_copies(path)
         if not _opens(path, keyslot.raw_key_literal(raw)):
             raise RecoveryFailed("These recovery shares belong to another vault, or to an older recovery key "
                                  "that was replaced. Use the shares handed out most recently for this vault.")
+        keyslot_change.settle_with_key(path, raw)  # an interrupted passphrase change: finish or undo it first
+        keyslot.remove_stale(path)
         panic_setting = False
         if keyslot.exists(path):
             try:

@@ -10,17 +10,22 @@ import hashlib
 import os
 import random
 import shutil
+import signal
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from app.errors import WrongPassphrase
 from app.export.bundle_verify import verify_bundle
 from app.export.pdf.seal import validate_sealed_pdf
 from app.vault import db, keyslot, recovery
-from tests.conftest import TEST_PASSPHRASE, shared_data_path
+from tests.conftest import PROJECT_ROOT, TEST_PASSPHRASE, shared_data_path
 from tests.reliability.crashkit import check_whole, full_run, kill_after, open_either, stale_files
 from tests.reliability.figures import record
+from tests.reliability.keyslot_kill_worker import STEPS
 from tests.vault.vaultkit import ACTOR, OTHER_PASSPHRASE, new_vault, speed_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -170,11 +175,15 @@ def _passwd_runs(path: Path, count: int, seed: int, *flags: str) -> tuple[int, i
     outcomes = {"old": 0, "new": 0}
     killed = 0
     for _ in range(count):
+        changes_before = _passphrase_changes(path, current)
         result = kill_after(rng.uniform(0, duration), "passwd", str(path), current, other, *flags)
         killed += result.killed_during_work
         vault, used = open_either(path, current, other)
         with vault:
             check_whole(vault)
+            changes = sum(e.action == "passphrase_changed" for e in vault.events())
+            # the log says the passphrase changed exactly when the new one is in force
+            assert changes == changes_before + (used == other)
             if used == other:
                 assert vault.events()[-1].action == "passphrase_changed"
         assert stale_files(path.parent) == []
@@ -182,6 +191,11 @@ def _passwd_runs(path: Path, count: int, seed: int, *flags: str) -> tuple[int, i
         if used == other:
             current, other = other, current
     return count, killed, outcomes
+
+
+def _passphrase_changes(path: Path, passphrase: str) -> int:
+    with recovery.open_vault(path, passphrase, actor=ACTOR) as vault:
+        return sum(e.action == "passphrase_changed" for e in vault.events())
 
 
 def test_kill_during_passphrase_change(media_vault: tuple[Path, dict[str, int]]) -> None:
@@ -219,6 +233,45 @@ def test_kill_during_passphrase_change_with_recovery_enabled(media_vault: tuple[
     assert keyslot.key_fingerprint(recovery.key_from_shares(setup.shares[1:])) == keyslot.read(path).fingerprint
     print(f"\nkeyslot passphrase change outcomes: {outcomes}")
     _survived("passphrase change (recovery keyslot rewrap)", runs, killed)
+    # A rewrap takes milliseconds, so random kills rarely land inside it: kill it at every boundary between
+    # its steps too (app/vault/keyslot_change.py), through the closed vault and the open one (the CLI's).
+    steps = [(step, mode) for step in STEPS[1:] for mode in ((), ("--open",))]
+    current = TEST_PASSPHRASE if _opens_with(path, TEST_PASSPHRASE) else OTHER_PASSPHRASE
+    for number, (step, mode) in enumerate(steps):
+        other = OTHER_PASSPHRASE if current == TEST_PASSPHRASE else TEST_PASSPHRASE
+        changes_before = _passphrase_changes(path, current)
+        done = subprocess.run([sys.executable, "-m", "tests.reliability.keyslot_kill_worker", str(path), current,
+                               other, step, *mode], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == -signal.SIGKILL, (step, done.stderr[-2000:])
+        in_force = _exactly_one_opens(path, current, other, first=number % 2)  # settled by either passphrase
+        with recovery.open_vault(path, in_force, actor=ACTOR) as vault:
+            check_whole(vault)
+            changes = [e for e in vault.events() if e.action == "passphrase_changed"]
+        assert stale_files(path.parent) == []
+        assert len(changes) == changes_before + (in_force == other), step
+        if in_force == other:  # the event names the keyslot now in force
+            digest = hashlib.sha256(keyslot.keyslot_path(path).read_bytes()).hexdigest()
+            assert changes[-1].details["keyslot_sha256"] == digest
+        expected = other if step in ("after-commit", "after-install") else current
+        assert in_force == expected, (step, mode)
+        current = in_force
+    assert keyslot.key_fingerprint(recovery.key_from_shares(setup.shares[:2])) == keyslot.read(path).fingerprint
+    record("crash runs: passphrase change (recovery) killed at each step", len(steps))
+
+
+def _opens_with(path: Path, passphrase: str) -> bool:
+    try:
+        recovery.open_vault(path, passphrase, actor=ACTOR).close()
+    except WrongPassphrase:
+        return False
+    return True
+
+
+def _exactly_one_opens(path: Path, old: str, new: str, *, first: int) -> str:
+    order = (old, new) if first == 0 else (new, old)
+    opening = [p for p in order if _opens_with(path, p)]  # the first opening applies the recovery rule
+    assert len(opening) == 1, f"{len(opening)} of the old and new passphrases open the vault"
+    return opening[0]
 
 
 def test_kill_during_recovery_enable_and_rotation(media_vault: tuple[Path, dict[str, int]]) -> None:
