@@ -15,7 +15,7 @@ from typing import Any
 
 from app.cli.terminal import PassphraseSource, ProgressBar, actor_name, clean_text, print_json, vault_path
 from app.errors import Cancelled, DiskFull, EvidenceVaultError, InvalidInput, VaultNotFound
-from app.vault.collect import collect_files
+from app.vault.collect import NOTHING_TO_IMPORT, Skipped, collect_files
 
 ITEM_KINDS = ("interview", "photo", "video", "audio", "document", "transcript")
 PERSON_ROLES = ("survivor", "witness", "interviewer", "perpetrator", "other")
@@ -193,7 +193,13 @@ def cmd_case_list(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from app.vault.ingest import FileChanged
+
     files = collect_files(args.paths)  # the same rule as the app's Import (app/vault/collect.py)
+    if not files:  # an empty folder, or one holding only what is never imported: say so, open nothing
+        _print_skipped(files.skipped)
+        print(f"evidence-vault: {NOTHING_TO_IMPORT}", file=sys.stderr)
+        return 1
     failures = stored = 0
     with open_vault(args) as vault:
         if args.case_id is not None:
@@ -206,6 +212,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 result = run_with_progress(path.name[:30], ingest)
             except (DiskFull, Cancelled):
                 raise
+            except FileChanged as error:  # the other files still go in
+                failures += 1
+                print(f"evidence-vault: {error.about(clean_text(path.name))}", file=sys.stderr)
+                continue
             except EvidenceVaultError as error:
                 failures += 1
                 print(f"evidence-vault: {clean_text(path.name)}: {error.user_message()}", file=sys.stderr)
@@ -219,9 +229,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 )
             for warning in result.warnings:
                 print(f"warning: {clean_text(path.name)}: {warning}", file=sys.stderr)
+        _print_skipped(files.skipped)  # last, where a long import's output ends
         if failures and stored == 0 and len(files) > 1:
             print("evidence-vault: no file was stored.", file=sys.stderr)
-    return 1 if failures else 0
+    # A sub-folder that could not be read is a failure like a file that could not be stored; links and
+    # special files are left out by rule (reported above, exit 0 if nothing else went wrong).
+    return 1 if failures or any(entry.unreadable for entry in files.skipped) else 0
+
+
+def _print_skipped(skipped: list[Skipped]) -> None:
+    for entry in skipped:
+        print(f"evidence-vault: skipped {clean_text(entry.line())}", file=sys.stderr)
 
 
 def _item_row(item: Any) -> dict[str, Any]:

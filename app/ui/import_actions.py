@@ -5,16 +5,42 @@ readable; it uses the window's vault, worker pool, progress bar and status bar."
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QProgressBar, QPushButton
 
 from app.errors import EvidenceVaultError
+from app.progress import CancelToken, ProgressCallback
 from app.ui.importer import ImportSummary, import_job
 from app.ui.safe_text import plain
 from app.ui.vault_gate import begin_job, end_job
 from app.ui.workers import Worker, WorkerPool
-from app.vault.service import VaultService
+from app.vault.service import VaultService, collect_files
+
+
+@dataclass
+class FolderImportSummary(ImportSummary):
+    """An import's summary with what the folders held that was not imported (links, pipes, unreadable
+    sub-folders: ``path: reason`` lines) and how many files were found at all."""
+
+    skipped: list[str] = field(default_factory=list)
+    found: int = 0
+
+
+def collecting_import_job(vault: VaultService, paths: list[str], *,
+                          case_id: int | None) -> Callable[[ProgressCallback, CancelToken], FolderImportSummary]:
+    """``import_job`` (app/ui/importer.py), with the files collected first on the worker thread by the same
+    rule (app.vault.collect), so that what the folders held besides can be shown, not dropped silently."""
+
+    def run(progress: ProgressCallback, cancel: CancelToken) -> FolderImportSummary:
+        files = collect_files(paths)
+        summary = import_job(vault, [str(f) for f in files], case_id=case_id)(progress, cancel) if files \
+            else ImportSummary()
+        return FolderImportSummary(**{f.name: getattr(summary, f.name) for f in fields(ImportSummary)},
+                                   skipped=[entry.line() for entry in files.skipped], found=len(files))
+
+    return run
 
 
 class ImportActions(QMainWindow):
@@ -60,7 +86,7 @@ class ImportActions(QMainWindow):
         self.statusBar().showMessage(self.tr("Importing…"))
         token = begin_job(self.vault, self.tr("importing"))
         self.import_worker = self.pool.run(
-            import_job(self.vault, paths, case_id=case_id),
+            collecting_import_job(self.vault, list(paths), case_id=case_id),
             name="import",
             on_progress=self._import_progress,
             on_result=self._import_done,
@@ -79,19 +105,26 @@ class ImportActions(QMainWindow):
             self.cancel_button.setEnabled(False)
             self.statusBar().showMessage(self.tr("Cancelling…"))
 
-    def _import_done(self, summary: ImportSummary) -> None:
+    def _import_done(self, summary: FolderImportSummary) -> None:
         self.last_import = summary
         parts = [self.tr("%n file(s) stored.", "", len(summary.stored))]
+        if not summary.found:
+            parts = [self.tr("Nothing to import: no files were found there. Nothing was stored.")]
         if summary.duplicates:
             parts.append(self.tr("%n identical to a file already in the vault.", "", len(summary.duplicates)))
         if summary.failed:
             parts.append(self.tr("%n could not be imported.", "", len(summary.failed)))
+        if summary.skipped:
+            parts.append(self.tr("%n skipped (links, special files or folders that cannot be read); see the "
+                                 "details.", "", len(summary.skipped)))
         if summary.cancelled:
             parts.insert(0, self.tr("Import cancelled."))
         self._import_message = " ".join(parts)
-        if summary.failed or summary.warnings:
+        if summary.failed or summary.warnings or summary.skipped or not summary.found:
+            skipped = [f"{self.tr('Skipped')}: {line}" for line in summary.skipped[:50]]
             lines = [plain(line, max_length=600) for line in
-                     [f"{name}: {message}" for name, message in summary.failed[:20]] + summary.warnings[:20]]
+                     [f"{name}: {message}" for name, message in summary.failed[:20]] + summary.warnings[:20]
+                     + skipped]
             box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Import"), " ".join(parts), parent=self)
             box.setDetailedText("\n".join(lines))
             self.import_box = box

@@ -14,15 +14,18 @@ the same folder must not leave a second row per file.  ``IngestResult.already_st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import sqlcipher3
 
-from app.errors import InvalidInput, NotFound
+from app.errors import EvidenceVaultError, InvalidInput, NotFound
 from app.media.probe import MediaInfo, probe_file
 from app.progress import CancelToken, ProgressCallback
 from app.vault import blobs, record_digest, search
@@ -76,6 +79,91 @@ def probe(path: Path, name: str) -> MediaInfo:
     if kind == "document" and named_kind == "transcript" and info.mime.startswith("text/"):
         kind = "transcript"
     return MediaInfo(kind, info.mime or named_mime, dict(info.metadata), list(info.warnings))
+
+
+class FileChanged(EvidenceVaultError):
+    """The file changed between the start and the end of its import: what was read matches no version."""
+
+    default_message = ("This file changed while it was being read (it is still being written or copied?). "
+                       "Nothing was stored from it. Wait until it is complete and import it again.")
+
+    def about(self, name: str) -> str:
+        """The message naming the file (the vault's messages name none: callers choose to show names)."""
+        return (f"{name} changed while it was being read (it is still being written or copied?). Nothing was "
+                "stored from it. Wait until it is complete and import it again.")
+
+
+def _identity(info: os.stat_result) -> tuple[int, ...]:
+    # A write changes size or mtime; a rewrite that restores the mtime still changes ctime; a file
+    # replaced under the same name (an editor's save, a copy tool's rename) has another inode.
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+class SteadyFile:
+    """An open source file read for storing, refused (:class:`FileChanged`) if it changes meanwhile.
+
+    The descriptor is ``fstat``-ed when opened (before the file is probed) and after every read; the
+    bytes read must add up to the size seen at the start.  Reads never go more than one byte past that
+    size, so a file still being written is not chased to its end.  At the end the name must still lead
+    to the same file: the probe read it by name, and a copy tool may have replaced it meanwhile."""
+
+    def __init__(self, handle: BinaryIO, path: Path) -> None:
+        self._handle = handle
+        self._path = path
+        self.before = os.fstat(handle.fileno())
+        self.size = self.before.st_size
+        self._read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.size + 1 - self._read
+        size = room if size < 0 else min(size, room)
+        data = self._handle.read(size) if size > 0 else b""
+        self._read += len(data)
+        self._check()  # once per chunk: a change stops the import at once, not after gigabytes
+        return data
+
+    def _check(self) -> None:
+        if self._read > self.size or _identity(os.fstat(self._handle.fileno())) != _identity(self.before):
+            raise FileChanged(debug_detail=f"read {self._read} of {self.size} bytes")
+
+    def finish(self) -> None:
+        """Call after the last read, inside the item's transaction: raising there stores nothing."""
+        self._check()
+        if self._read != self.size:
+            raise FileChanged(debug_detail=f"read {self._read} of {self.size} bytes")
+        try:
+            now = os.stat(self._path)
+        except FileNotFoundError:
+            return  # moved away after it was read whole: what was read is the complete file
+        except OSError as exc:
+            raise FileChanged(debug_detail=str(exc)) from exc
+        if _identity(now) != _identity(self.before):
+            raise FileChanged(debug_detail="the name now leads to another file")
+
+    @property
+    def stream(self) -> BinaryIO:
+        return cast(BinaryIO, self)
+
+
+@contextlib.contextmanager
+def open_source(source: Path) -> Iterator[SteadyFile]:
+    """Open a file named for import.  Messages name no file: callers show the name they chose (file names
+    may name people).  Raises InvalidInput for a missing, unreadable, special or empty file."""
+    try:
+        if not stat.S_ISREG(os.stat(source).st_mode):  # before open(): a FIFO would block
+            raise InvalidInput("This is not an ordinary file (a folder or a device); it was not added.")
+        handle = open(source, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError as exc:
+        raise InvalidInput("This file does not exist (it may have been moved or deleted).") from exc
+    except OSError as exc:
+        raise InvalidInput(f"This file cannot be read ({exc.strerror}). Check the permissions.") from exc
+    with handle:
+        steady = SteadyFile(handle, source)
+        if not stat.S_ISREG(steady.before.st_mode):
+            raise InvalidInput("This is not an ordinary file (a folder or a device); it was not added.")
+        if steady.size == 0:
+            raise InvalidInput("This file is empty (0 bytes); there is nothing to store.")
+        yield steady
 
 
 def _json(value: Any) -> str:

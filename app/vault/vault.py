@@ -14,7 +14,6 @@ import hmac
 import io
 import os
 import secrets
-import stat
 import threading
 import weakref
 from collections.abc import Iterator
@@ -39,7 +38,7 @@ from app.vault import search as search_index
 from app.vault.actor_profiles import ActorProfileMixin
 from app.vault.events import Event, utc_now
 from app.vault.identity import FORMAT_NAME, IdentityMixin
-from app.vault.ingest import guess_type, probe, safe_name, store_item
+from app.vault.ingest import guess_type, open_source, probe, safe_name, store_item
 from app.vault.lock import VaultLock
 from app.vault.models import IngestResult, Problem, SearchHit, VerifyReport
 from app.vault.org_seal_store import OrgSealMixin
@@ -316,34 +315,23 @@ class Vault(RecordsMixin, OrgSealMixin, IdentityMixin, ActorProfileMixin, Pendin
     def ingest_file(self, path: str | bytes | os.PathLike[str], *, case_id: int | None = None, kind: str | None = None,
                     title: str | None = None, progress: ProgressCallback | None = None,
                     cancel: CancelToken | None = None) -> IngestResult:
-        """Copy one file into the vault (streamed, hashed in the same pass), atomically."""
+        """Copy one file into the vault (streamed, hashed in the same pass), atomically.  Raises FileChanged
+        (app.vault.ingest), storing nothing, when the file changes while it is read."""
         self._check_writable()  # before probing the file
         source = Path(os.fsdecode(path))  # bytes paths too: names from other devices may not be UTF-8
         name, raw_hex = safe_name(source)
-        # Messages name no file: callers show the name they chose (file names may name people).
-        try:
-            if not stat.S_ISREG(os.stat(source).st_mode):  # before open(): a FIFO would block
-                raise InvalidInput("This is not an ordinary file (a folder or a device); it was not added.")
-            handle = open(source, "rb")  # noqa: SIM115 - closed below
-        except FileNotFoundError as exc:
-            raise InvalidInput("This file does not exist (it may have been moved or deleted).") from exc
-        except OSError as exc:
-            raise InvalidInput(f"This file cannot be read ({exc.strerror}). Check the permissions.") from exc
-        with handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise InvalidInput("This is not an ordinary file (a folder or a device); it was not added.")
-            if info.st_size == 0:
-                raise InvalidInput("This file is empty (0 bytes); there is nothing to store.")
+        with open_source(source) as steady:  # fstat-ed now, before the probe reads the file
             probed = probe(source, name)
             metadata = dict(probed.metadata)
             if raw_hex is not None:
                 metadata["original_name_bytes_hex"] = raw_hex
             with self._tx() as conn:
-                return store_item(
-                    conn, handle, actor=self.actor, now=utc_now(), name=name, kind=kind or probed.kind,
+                result = store_item(
+                    conn, steady.stream, actor=self.actor, now=utc_now(), name=name, kind=kind or probed.kind,
                     mime=probed.mime, title=title, case_id=case_id, metadata=metadata, warnings=probed.warnings,
-                    total=info.st_size, progress=progress, cancel=cancel, record_key=self._record_key(conn))
+                    total=steady.size, progress=progress, cancel=cancel, record_key=self._record_key(conn))
+                steady.finish()  # a file that changed while being read rolls the whole item back
+                return result
 
     def ingest_stream(self, stream: BinaryIO, *, name: str, kind: str, case_id: int | None = None,
                       derived_from: int | None = None, derivation: dict[str, Any] | None = None,
