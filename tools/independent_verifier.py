@@ -20,7 +20,8 @@ the events before it and pair up with its ``checkpoints`` row; event times that 
 The passphrase comes from EVIDENCE_VAULT_PASSPHRASE, else from stdin (one line).  A vault with
 organisational recovery enabled (a ``VAULT.keyslot`` beside it) is opened with the key the passphrase
 unwraps from the keyslot, or with ``--raw-key`` (K, e.g. combined from the recovery shares).
-Exit status: 0 intact, 1 altered (every problem is printed), 2 the check could not run.
+Exit status: 0 intact, 1 altered (every problem is printed), 2 the check could not run, 3 (--bundle with
+--checkpoint) intact, but the checkpoint given is later than the bundle's, which cannot show it agrees.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXIT_INTACT, EXIT_ALTERED, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_INTACT, EXIT_ALTERED, EXIT_CANNOT_RUN, EXIT_NOT_COMPARED = 0, 1, 2, 3
 DOCUMENTED_KDF_ITER = 256_000
 CHUNK_SIZE = 1_048_576
 GENESIS = "0" * 64
@@ -75,6 +76,7 @@ class Report:
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    not_compared: list[str] = field(default_factory=list)  # questions asked that this input cannot answer
 
     def problem(self, where: str, what: str) -> None:
         text = f"{where}: {what}".encode("utf-8", "backslashreplace").decode("utf-8")  # hostile names
@@ -94,9 +96,14 @@ class Report:
             print(f"  note     {line}")
         for line in self.problems:
             print(f"  PROBLEM  {line}")
+        for line in self.not_compared:
+            print(f"  NOT COMPARED  {line}")
         if self.problems:
             print(f"RESULT: ALTERED - {len(self.problems)} problem(s) found")
             return EXIT_ALTERED
+        if self.not_compared:
+            print("RESULT: INTACT - no problem found, but not everything asked could be compared")
+            return EXIT_NOT_COMPARED
         print("RESULT: INTACT - no problem found")
         return EXIT_INTACT
 
@@ -1154,14 +1161,16 @@ FIXED_ROLES = {
     "VERIFY.txt": "instructions", "SHA256SUMS": "checksums",
 }
 FREE_ROLES = {"dossier", "exhibit", "transcript", "attachment"}
-OPTIONAL_FILES = {"custody/consistency.json"}  # absent from bundles made before it existed
+OPTIONAL_FILES: set[str] = set()  # every file of the table is required (FORMAT.md "Layout")
+DOSSIER_MANIFEST = "dossier-manifest.json"
 MANIFEST_KEYS = {"audience", "checkpoint", "created_at", "events", "files", "format", "format_version", "level",
                  "vault_key_id"}
 FILE_KEYS = {"path", "sha256", "size", "role", "item_id"}
 PARSED_LIMITS = {MANIFEST: 64 << 20, "custody/events.jsonl": 256 << 20, "custody/proofs.json": 256 << 20,
                  "custody/checkpoint.txt": 64 << 10, "custody/consistency.json": 64 << 20,
                  "keys/vault-ed25519.pem": 64 << 10,
-                 "keys/vault-seal-cert.pem": 1 << 20, "SHA256SUMS": 64 << 20, SIGNATURE: 64}
+                 "keys/vault-seal-cert.pem": 1 << 20, "SHA256SUMS": 64 << 20, SIGNATURE: 64,
+                 DOSSIER_MANIFEST: 64 << 20}
 DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 BIDI = {"\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
 
@@ -1207,6 +1216,8 @@ def zip_entry_count(path: Path) -> int:
         disk, cd_disk, _, total = struct.unpack("<HHHH", tail[at + 4:at + 12])
         if disk or cd_disk:
             raise Unreadable("it is a split (multi-part) archive")
+        if tail[at + 20:at + 22] != b"\0\0" or at + 22 != len(tail):
+            raise Unreadable("there is data after the end of the archive (or an archive comment)")
         if total == 0xFFFF and at >= 20 and tail[at - 20:at - 16] == b"PK\x06\x07":
             offset, = struct.unpack("<Q", tail[at - 12:at - 4])
             handle.seek(offset)
@@ -1503,7 +1514,9 @@ def _verify_bundle(src: BundleSource, report: Report, expect_key_id: str | None,
                 report.ok(f"checkpoint signed: {cp.size} events, root {cp.root.hex()}, time {cp.time}Z")
     events = _bundle_events(load("custody/events.jsonl"), manifest, raw_pub, report)
     _bundle_proofs(load("custody/proofs.json"), events, cp, report)
-    _bundle_consistency(load("custody/consistency.json"), cp, raw_pub, earlier, report)
+    proven = _bundle_consistency(load("custody/consistency.json"), cp, raw_pub, earlier, report)
+    if cp is not None and raw_pub is not None:
+        _bundle_export(files, events, cp, raw_pub, proven, manifest, load, report)
     for entry in files:
         if entry["item_id"] is not None and not any(
                 e["action"] == "item_ingested" and e["item_id"] == entry["item_id"]
@@ -1519,19 +1532,20 @@ def _verify_bundle(src: BundleSource, report: Report, expect_key_id: str | None,
 
 
 def _bundle_consistency(data: bytes | None, cp: Checkpoint | None, raw_pub: bytes | None, earlier: Path | None,
-                        report: Report) -> None:
+                        report: Report) -> dict[tuple[int, bytes], bool]:
     """custody/consistency.json: each proof leads from a signed earlier checkpoint to the bundle's; with
-    --checkpoint, the bundle's log must extend the checkpoint given (FORMAT.md, "Bundles")."""
+    --checkpoint, the bundle's log must extend the checkpoint given (FORMAT.md, "Bundles").  Returns the
+    (size, root) of the earlier checkpoints whose proof verified."""
     where = "custody/consistency.json"
+    proven: dict[tuple[int, bytes], bool] = {}
     if data is None or cp is None or raw_pub is None:
         if earlier is not None:
             report.problem("--checkpoint", "cannot be compared: the bundle's checkpoint or proofs are unusable")
-        return
+        return proven
     try:
         doc = parse_canonical(data)
         assert doc["format"] == "evidence-vault-consistency-proofs" and doc["tree_size"] == cp.size
         assert doc["root"] == cp.root.hex()
-        proven = {}
         for entry in doc["proofs"]:
             old = parse_checkpoint(entry["checkpoint"], tolerant=False)
             proof = [bytes.fromhex(h) for h in entry["consistency_proof"]]
@@ -1542,23 +1556,97 @@ def _bundle_consistency(data: bytes | None, cp: Checkpoint | None, raw_pub: byte
                 proven[(old.size, old.root)] = True
     except (AssertionError, KeyError, TypeError, *READ_ERRORS) as exc:
         report.problem(where, f"not a valid consistency-proof file ({exc})")
-        return
+        return {}
     report.ok(f"{len(proven)} consistency proofs from earlier checkpoints verified")
     if earlier is None:
-        return
+        return proven
     try:
         old = parse_checkpoint(earlier.read_text(encoding="utf-8"), tolerant=True)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CannotRun(f"cannot use the checkpoint {earlier}: {exc}") from exc
     if checkpoint_signature_problem(old, raw_pub):
         report.problem("--checkpoint", "not signed by the bundle's key (another vault, or the bundle was re-signed)")
+    elif old.size > cp.size and cp.time > old.time:
+        report.problem("--checkpoint", f"covers {old.size} events, the bundle only {cp.size} although its "
+                       "checkpoint was signed later: events were removed")
     elif old.size > cp.size:
-        report.problem("--checkpoint", f"covers {old.size} events, the bundle only {cp.size}: events were removed")
+        report.not_compared.append(f"--checkpoint: covers {old.size} events, more than the bundle's older log of "
+                                   f"{cp.size}; only a proof from the vault can show that it extends the bundle's")
     elif not (old.size == cp.size and old.root == cp.root) and (old.size, old.root) not in proven:
         report.problem("--checkpoint", f"the bundle's log is not an extension of the checkpoint of {old.size} "
                        "events: the history was rewritten")
     else:
         report.ok(f"the bundle's log of {cp.size} events extends the given checkpoint of {old.size} events")
+    return proven
+
+
+def _bundle_export(files: list[dict[str, Any]], events: list[tuple[bytes, dict[str, Any]]], cp: Checkpoint,
+                   raw_pub: bytes, proven: dict[tuple[int, bytes], bool], manifest: Any, load: Any,
+                   report: Report) -> None:
+    """FORMAT.md "What the exported event binds" and steps 13-16: the last event is the export itself,
+    shown whole, and the bundle holds exactly the files and events it records."""
+    where = "custody/events.jsonl"
+    found_before = len(report.problems)
+    last = events[-1][1] if events else {}
+    if last.get("action") != "exported" or last.get("seq") != cp.size - 1 or "withheld" in last:
+        report.problem(where, f"the last event is not this bundle's own exported event (seq {cp.size - 1}, shown "
+                       "whole): the files made at export and the events included are not bound to the log")
+        return
+    d = last["details"]
+    try:
+        made = {path: sha for path, sha in d["bundle_files"]}
+        assert len(made) == len(d["bundle_files"]) and all(HEX64.fullmatch(h) for h in made.values())
+        items, seqs = list(d["bundle_items"]), list(d["bundle_event_seqs"])
+        seal = d["seal"]["certificate_sha256"]
+        sums = (d["pdf_sha256"], d["dossier_manifest_sha256"], d["checkpoint_tree_size"], d["checkpoint_root"])
+    except (KeyError, TypeError, ValueError, AssertionError) as exc:
+        report.problem(where, f"the exported event lacks a record FORMAT.md requires ({exc!r})")
+        return
+    shipped = {e["path"]: e["sha256"] for e in files if e["item_id"] is None and e["path"] not in FIXED_ROLES}
+    for path in sorted(shipped.keys() | made.keys()):
+        if shipped.get(path) != made.get(path):
+            report.problem(path, "not as the exported event records it (added, removed or replaced after export)")
+    if sorted(e["item_id"] for e in files if e["item_id"] is not None) != sorted(items):
+        report.problem(MANIFEST, "the vault items shipped are not those the exported event records")
+    shown = [e["seq"] for _, e in events[:-1]]
+    for seq in sorted(set(seqs) ^ set(shown)):
+        report.problem(where, f"seq {seq}: {'missing' if seq in seqs else 'not recorded by the exported event'}")
+    dossiers = [e for e in files if e["role"] == "dossier"]
+    if len(dossiers) != 1 or dossiers[0]["sha256"] != sums[0]:
+        report.problem(MANIFEST, "the dossier is not the one whose SHA-256 the exported event records")
+    if isinstance(manifest, dict) and (manifest.get("audience"), manifest.get("level")) != (d.get("audience"),
+                                                                                           d.get("level")):
+        report.problem(MANIFEST, "audience or level differs from the exported event's")
+    cert = load("keys/vault-seal-cert.pem")
+    if cert is not None:
+        body = cert.decode("ascii", "replace").split("-----")
+        der = base64.b64decode("".join(body[2].split())) if len(body) > 2 else b""
+        if hashlib.sha256(der).hexdigest() != seal:
+            report.problem("keys/vault-seal-cert.pem", "fingerprint differs from the one the exported event records")
+    if shipped.get(DOSSIER_MANIFEST) != sums[1]:
+        report.problem(DOSSIER_MANIFEST, "not the dossier manifest whose SHA-256 the exported event records")
+        return
+    raw = load(DOSSIER_MANIFEST)
+    try:
+        dossier = parse_canonical(raw) if raw is not None else None
+        assert isinstance(dossier, dict) and dossier["format"] == "evidence-vault-dossier-manifest"
+        listed = {seq for x in dossier["exhibits"] for seq in x["custody_event_seqs"]}
+        dcp = parse_checkpoint(dossier["checkpoint"], tolerant=False)
+    except (AssertionError, KeyError, TypeError, ValueError) as exc:
+        report.problem(DOSSIER_MANIFEST, f"not a valid dossier manifest ({exc!r})")
+        return
+    for seq in sorted(listed - set(shown) - set(seqs)):
+        report.problem(where, f"seq {seq}: listed in {DOSSIER_MANIFEST} but not included")
+    if checkpoint_signature_problem(dcp, raw_pub):
+        report.problem(DOSSIER_MANIFEST, "its checkpoint is not signed by the bundle's key")
+    elif (dcp.size, dcp.root.hex()) != (sums[2], sums[3]):
+        report.problem(DOSSIER_MANIFEST, "its checkpoint is not the one the exported event records")
+    elif not (dcp.size == cp.size and dcp.root == cp.root) and (dcp.size, dcp.root) not in proven:
+        report.problem(DOSSIER_MANIFEST, "no verified consistency proof leads from its checkpoint to the bundle's")
+    if len(report.problems) == found_before:
+        report.ok(f"the last event (seq {last['seq']}) is the export itself, covered by the checkpoint; it binds "
+                  f"the {len(made)} files made at export, {len(items)} vault items and {len(seqs)} other events, "
+                  f"and the bundle's log extends the dossier's checkpoint of {dcp.size} events")
 
 
 def _bundle_events(data: bytes | None, manifest: Any, raw_pub: bytes | None,
@@ -1654,13 +1742,6 @@ def _bundle_proofs(data: bytes | None, events: list[tuple[bytes, dict[str, Any]]
         else:
             checked += 1
     report.ok(f"{checked} inclusion proofs verified against the checkpoint root")
-    if events and cp is not None:
-        last = events[-1][1]
-        if last["action"] == "exported" and last["seq"] == cp.size - 1:
-            report.ok(f"the last event (seq {last['seq']}) is the export itself, covered by the checkpoint")
-        else:
-            report.note("the bundle's checkpoint does not end with an exported event (a bundle from before "
-                        "exports were covered by their own checkpoint, or one written by another tool)")
 
 
 WITHHELD_MEMBERS = EVENT_MEMBERS | {"withheld"}

@@ -3,7 +3,9 @@ Also `proof` (needs the vault) and `verify-proof` (needs neither vault nor passp
 proof file showing the vault's log still extends a checkpoint sent away earlier.
 
 Exit status: 0 the bundle (or proof) is intact, 1 it failed a check (or is unsafe or unreadable as a
-bundle), 2 the check could not run (no such file, bad arguments, unexpected error).
+bundle), 2 the check could not run (no such file, bad arguments, unexpected error), 3 (verify-bundle
+--checkpoint only) the bundle is intact but cannot say whether it agrees with the checkpoint given,
+which is later than its own: the message says how to check that with the vault's keeper.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from app.export.bundle_verify import BundleReport, verify_bundle
 from app.progress import ProgressCallback
 from app.vault import keys
 
-EXIT_OK, EXIT_FAILED, EXIT_COULD_NOT_RUN = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_COULD_NOT_RUN, EXIT_NOT_COMPARED = 0, 1, 2, 3
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 
@@ -52,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="TEXT_OR_@FILE",
         default=None,
         help="a checkpoint obtained earlier (text, or @file); the check fails unless the bundle's custody "
-        "log is an extension of it (nothing before it was rewritten or removed)",
+        "log is an extension of it (nothing before it was rewritten or removed); exit status 3 when it is "
+        "later than the bundle's own, which the bundle cannot check",
     )
     parser.set_defaults(func=run_verify_bundle)
     proof = subparsers.add_parser(
@@ -61,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "vault's custody log now extends the earlier checkpoint. Check it with verify-proof.")
     proof.add_argument("--from", dest="from_checkpoint", metavar="TEXT_OR_@FILE", required=True,
                        help="the earlier checkpoint (text, or @file)")
+    proof.add_argument("--to", dest="to_checkpoint", metavar="TEXT_OR_@FILE", default=None,
+                       help="a later checkpoint of this vault (e.g. one an auditor holds) to prove to, instead "
+                       "of a new one")
     proof.set_defaults(func=run_proof)
     check = subparsers.add_parser(
         "verify-proof", help="check a consistency proof file (no vault or passphrase needed)",
@@ -71,6 +77,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="the vault's public key (from 'evidence-vault export-key'), obtained separately")
     check.add_argument("--from", dest="from_checkpoint", metavar="TEXT_OR_@FILE", default=None,
                        help="the checkpoint you hold; the proof must start from it")
+    check.add_argument("--to", dest="to_checkpoint", metavar="TEXT_OR_@FILE", default=None,
+                       help="a later checkpoint you hold; the proof must end at it")
     check.set_defaults(func=run_verify_proof, json=False)
 
 
@@ -113,7 +121,11 @@ def run_verify_bundle(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         _print_report(report, checked_key=expected is not None or trusted is not None)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    if not report.ok:
+        return EXIT_FAILED
+    # Intact, yet the question asked (does it agree with this checkpoint?) has no answer here: a script
+    # must not read that as "consistent", nor as "tampered".
+    return EXIT_NOT_COMPARED if earlier is not None and report.earlier_checkpoint_consistent is None else EXIT_OK
 
 
 def _could_not_run(args: argparse.Namespace, message: str) -> int:
@@ -150,6 +162,8 @@ def _print_report(report: BundleReport, *, checked_key: bool) -> None:
               f"checkpoint covers {report.tree_size if report.tree_size is not None else '?'} events.")
     if report.earlier_checkpoint_consistent:
         print("The bundle's custody log is an extension of the earlier checkpoint you gave.")
+    for note in report.notes:
+        print(f"NOT CHECKED: the {note.file_or_part} you gave {note.message}.")
     if report.ok and checked_key:
         print("The key matches the key you expected.")
     elif report.ok:
@@ -158,27 +172,37 @@ def _print_report(report: BundleReport, *, checked_key: bool) -> None:
 
 
 def run_proof(args: argparse.Namespace) -> int:
-    """Print a proof file from --from to a fresh checkpoint; IntegrityError (exit 1) if none can exist."""
+    """Print a proof file from --from to a fresh checkpoint (or to --to); IntegrityError (exit 1) if none
+    can exist."""
     from app.cli.vault_cmds import open_vault
-    from app.errors import IntegrityError
+    from app.errors import IntegrityError, InvalidInput
     from app.vault.checkpoint import verify_checkpoint
     from app.vault.merkle import MerkleTree
     from app.vault.proofs_file import format_proof_file, verify_proof_file
 
     earlier_text = checkpoint_text(args.from_checkpoint)
     assert earlier_text is not None  # --from is required
+    to_text = checkpoint_text(getattr(args, "to_checkpoint", None))
     with open_vault(args) as vault:
         public = keys.load_public_key_pem(vault.public_key_pem())
         earlier = verify_checkpoint(earlier_text.strip() + "\n", public)
-        now = vault.checkpoint()
+        # --to: prove to a checkpoint the vault made before (an auditor's), not to a new one.
+        now = to_text.strip() + "\n" if to_text is not None else vault.checkpoint()
         tree = MerkleTree(vault.leaf_hashes())
     later = verify_checkpoint(now, public)
-    if earlier.tree_size > later.tree_size:
+    for held, which in ((earlier, "your checkpoint"), (later, "the later checkpoint")):
+        if held.tree_size > tree.size:
+            raise IntegrityError(f"The vault's log has {tree.size} events, fewer than the {held.tree_size} "
+                                 f"of {which}: events were removed since then.")
+        if tree.root(held.tree_size) != held.root:
+            raise IntegrityError(f"The vault's first {held.tree_size} events are not those of {which}: "
+                                 "the history was rewritten since then. No proof can be made.")
+    if earlier.tree_size > later.tree_size and to_text is None:
         raise IntegrityError(f"The vault's log has {later.tree_size} events, fewer than the {earlier.tree_size} "
                              "of your checkpoint: events were removed since then.")
-    if tree.root(earlier.tree_size) != earlier.root:
-        raise IntegrityError(f"The vault's first {earlier.tree_size} events are not those of your checkpoint: "
-                             "the history was rewritten since then. No proof can be made.")
+    if earlier.tree_size > later.tree_size:
+        raise InvalidInput(f"The checkpoint given with --to covers {later.tree_size} events, fewer than the "
+                           f"{earlier.tree_size} of the one given with --from; give the older one with --from.")
     text = format_proof_file(earlier_text, now, tree.consistency_proof(earlier.tree_size, later.tree_size))
     verify_proof_file(text, public, expected_old=earlier_text)  # never hand out a proof that fails
     sys.stdout.write(text)
@@ -194,6 +218,7 @@ def run_verify_proof(args: argparse.Namespace) -> int:
         with args.path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
         held = checkpoint_text(args.from_checkpoint)
+        held_later = checkpoint_text(getattr(args, "to_checkpoint", None))
     except OSError as exc:
         return _could_not_run(args, f"{exc.filename} cannot be read: {exc.strerror}. Check the path.")
     except EvidenceVaultError as exc:
@@ -202,7 +227,8 @@ def run_verify_proof(args: argparse.Namespace) -> int:
         print(f"NOT CONSISTENT: {args.path} is far too large to be a proof file.")
         return EXIT_FAILED
     try:
-        old, new = verify_proof_file(raw.decode("utf-8", errors="replace"), public, expected_old=held)
+        old, new = verify_proof_file(raw.decode("utf-8", errors="replace"), public, expected_old=held,
+                                     expected_new=held_later)
     except IntegrityError as exc:
         print(f"NOT CONSISTENT: {exc.user_message()}")
         return EXIT_FAILED

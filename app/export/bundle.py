@@ -61,9 +61,6 @@ CHECKPOINT = "custody/checkpoint.txt"
 CONSISTENCY = "custody/consistency.json"
 PUBLIC_KEY = "keys/vault-ed25519.pem"
 SEAL_CERT = "keys/vault-seal-cert.pem"
-# Bundles written before consistency proofs existed lack this file; without it a bundle still verifies,
-# but cannot be shown to extend an earlier checkpoint.
-OPTIONAL_GENERATED = frozenset({CONSISTENCY})
 UNLISTED = frozenset({MANIFEST, SIGNATURE})  # the only files not named in the manifest
 GENERATED_ROLES = {
     EVENTS: "custody-events",
@@ -78,9 +75,16 @@ GENERATED_ROLES = {
 CALLER_ROLES = frozenset({"dossier", "exhibit", "transcript", "attachment"})
 RESERVED_FOLDERS = ("custody/", "keys/")
 INGEST_ACTION = "item_ingested"
+EXPORTED_ACTION = "exported"
+DOSSIER_ROLE = "dossier"
+DOSSIER_MANIFEST = "dossier-manifest.json"  # the exporter's name for it (app.export.dossier_files)
+DOSSIER_MANIFEST_FORMAT = "evidence-vault-dossier-manifest"
 MAX_LABEL = 200
 # Already-compressed media gain nothing from deflate; text shrinks well and is small.
 TEXT_SUFFIXES = frozenset({".json", ".jsonl", ".txt", ".pem", ".csv", ".srt", ".vtt", ".md", ".xml", ".html"})
+# The Concordance DAT and Opticon OPT load files are text too, under suffixes an exhibit may also carry
+# as binary data: they are recognised by their folder, not their suffix.
+LOAD_FILES_FOLDER = "loadfiles/"
 _CHUNK = 1 << 20
 
 
@@ -116,7 +120,7 @@ class BundleResult:
 
 
 def is_text_name(name: str) -> bool:
-    return name == SUMS or Path(name).suffix.lower() in TEXT_SUFFIXES
+    return name == SUMS or name.startswith(LOAD_FILES_FOLDER) or Path(name).suffix.lower() in TEXT_SUFFIXES
 
 
 def _deflate(name: str, size_hint: int | None) -> bool:
@@ -171,6 +175,31 @@ def _check_files(files: Sequence[BundleFile]) -> None:
         raise InvalidInput(
             f"The bundle would contain {name!r} and {first!r}, which are the same name on some computers."
         )
+
+
+def export_binding(files: Sequence[BundleFile], events: Sequence[Event]) -> dict[str, object]:
+    """What the bundle's ``exported`` event records so that the custody log binds the bundle's content
+    (docs/FORMAT.md, "What the exported event binds"); the exporter records it before writing the bundle.
+
+    ``bundle_files``: [path, SHA-256] of every file without a vault item (made at export: the dossier, its
+    manifest, transcripts, load files, placeholders), in bundle order.  ``bundle_items``: the item id of
+    every file that *is* a vault item (its bytes are bound by that item's ``item_ingested`` event; its
+    path may hold a file name, which the chain never carries).  ``bundle_event_seqs``: the ``seq`` of
+    every other custody event the bundle includes, ascending, so that leaving one out is detectable."""
+    made: list[list[str]] = []
+    for bundle_file in files:
+        if bundle_file.item_id is not None:
+            continue
+        digest = hashlib.sha256()
+        with bundle_file.open() as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+        made.append([bundle_file.arcname, digest.hexdigest()])
+    return {
+        "bundle_files": made,
+        "bundle_items": [f.item_id for f in files if f.item_id is not None],
+        "bundle_event_seqs": sorted({e.seq for e in events}),
+    }
 
 
 def consistency_document(

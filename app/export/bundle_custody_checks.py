@@ -161,8 +161,11 @@ def check_consistency_file(v: Verifier, checkpoint: Checkpoint,
 
 
 def check_earlier_checkpoint(v: Verifier, text: str, checkpoint: Checkpoint, key: Ed25519PublicKey | None,
-                             proven: dict[tuple[int, str], list[bytes]]) -> bool:
-    """Does the bundle's log extend ``text`` (a checkpoint obtained earlier)?  Problems say why not."""
+                             proven: dict[tuple[int, str], list[bytes]]) -> bool | None:
+    """Does the bundle's log extend ``text`` (a checkpoint obtained earlier)?  Problems say why not.
+
+    None when the bundle cannot tell: the checkpoint given is later than the bundle's own (a genuine
+    older bundle), so only the vault can show the two agree; a note says how to check that."""
     if key is None:
         v.problem(EARLIER, "cannot be checked without a valid vault public key")
         return False
@@ -173,9 +176,7 @@ def check_earlier_checkpoint(v: Verifier, text: str, checkpoint: Checkpoint, key
                   "another vault, or the bundle was re-signed with a new key")
         return False
     if earlier.tree_size > checkpoint.tree_size:
-        v.problem(EARLIER, f"covers {earlier.tree_size} events but the bundle's log has only "
-                  f"{checkpoint.tree_size}: events were removed after that checkpoint (the history was cut short)")
-        return False
+        return _later_than_bundle(v, earlier, checkpoint)
     if earlier.tree_size == checkpoint.tree_size:
         if same_checkpoint(earlier, checkpoint):
             return True
@@ -190,3 +191,23 @@ def check_earlier_checkpoint(v: Verifier, text: str, checkpoint: Checkpoint, key
         return False
     check_extends(earlier, checkpoint, proof)  # already verified in check_consistency_file
     return True
+
+
+def _later_than_bundle(v: Verifier, given: Checkpoint, checkpoint: Checkpoint) -> bool | None:
+    """The checkpoint given covers more events than the bundle's.  A log only grows, so an honest vault
+    signed the bundle's checkpoint first: then the bundle is simply older and cannot answer.  A bundle's
+    checkpoint signed *later* yet covering fewer events means events were removed (or the vault's clock
+    was set back).  Checkpoint times are whole-second UTC text, so they compare as strings."""
+    if checkpoint.time > given.time:
+        v.problem(EARLIER, f"covers {given.tree_size} events (signed {given.time}), but the bundle's log, "
+                  f"signed later ({checkpoint.time}), has only {checkpoint.tree_size}: events were removed after "
+                  "that checkpoint (the history was cut short), or the vault's clock was set back")
+        return False
+    v.note(EARLIER, f"was not compared: it covers {given.tree_size} events, more than this bundle's log of "
+           f"{checkpoint.tree_size} events, which was signed earlier ({checkpoint.time}; yours {given.time}). "
+           "A bundle can only show that it extends checkpoints older than its own. To check that your "
+           "checkpoint extends this bundle's log, ask the vault's keeper to run 'evidence-vault proof --from "
+           "@checkpoint.txt --to @yours.txt' with this bundle's custody/checkpoint.txt and your checkpoint, "
+           "then check the proof file they send with 'evidence-vault verify-proof PROOF --key "
+           "keys/vault-ed25519.pem --from @custody/checkpoint.txt --to @yours.txt'")
+    return None

@@ -76,7 +76,6 @@ for line in events:
 for entry in manifest["files"]:
     if entry["item_id"] is not None and (entry["item_id"], entry["sha256"]) not in ingested:
         fail("%s: no custody event records item %d with this SHA-256" % (entry["path"], entry["item_id"]))
-print("OK: %d custody events are in the signed log of %d events" % (len(events), size))
 
 def consistent(m, n, first, second, path):  # RFC 9162 section 2.1.4.2
     if m == n:
@@ -101,19 +100,71 @@ def consistent(m, n, first, second, path):  # RFC 9162 section 2.1.4.2
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and fr == first and sr == second
 
+cons = json.loads(open("custody/consistency.json", "rb").read().decode("utf-8"))
+if cons["tree_size"] != size or bytes.fromhex(cons["root"]) != root:
+    fail("custody/consistency.json is not for the checkpoint in custody/checkpoint.txt")
+
+def extends(old_size, old_root):  # is the bundle's log an extension of that earlier log?
+    if old_size == size:
+        return old_root == root
+    found = [p for p in cons["proofs"] if p["tree_size"] == old_size and bytes.fromhex(p["root"]) == old_root]
+    return bool(found) and consistent(old_size, size, old_root, root,
+                                      [bytes.fromhex(h) for h in found[0]["consistency_proof"]])
+
+# The last event is the export itself: it records the files made at export, the vault items shipped and
+# the other events included, so none can be replaced, added or left out without changing the signed log.
+last = json.loads(events[-1].decode("utf-8")) if events else {}
+if last.get("action") != "exported" or last.get("seq") != size - 1 or "withheld" in last:
+    fail("the last event is not this bundle's own exported event (seq %d), so the dossier, transcripts and "
+         "load files are not bound to the custody log" % (size - 1))
+d = last["details"]
+own = ("VERIFY.txt", "SHA256SUMS")
+made = dict((e["path"], e["sha256"]) for e in manifest["files"] if e["item_id"] is None
+            and not e["path"].startswith(("custody/", "keys/")) and e["path"] not in own)
+if made != dict((p, h) for p, h in d["bundle_files"]):
+    fail("the files made at export are not those the exported event records (added, removed or replaced)")
+if sorted(e["item_id"] for e in manifest["files"] if e["item_id"] is not None) != sorted(d["bundle_items"]):
+    fail("the vault items in the bundle are not those the exported event records")
+shown = [json.loads(line.decode("utf-8"))["seq"] for line in events[:-1]]
+if shown != d["bundle_event_seqs"]:
+    fail("the custody events included are not those the exported event records (one was removed or added)")
+dossiers = [e for e in manifest["files"] if e["role"] == "dossier"]
+if len(dossiers) != 1 or dossiers[0]["sha256"] != d["pdf_sha256"]:
+    fail("the dossier is not the one the export sealed")
+if made.get("dossier-manifest.json") != d["dossier_manifest_sha256"]:
+    fail("dossier-manifest.json is not the one the export made")
+if (manifest["audience"], manifest["level"]) != (d["audience"], d["level"]):
+    fail("manifest.json's audience or level differs from the export's record")
+pem = open("keys/vault-seal-cert.pem", "rb").read().decode("ascii").split("-----")[2]
+if hashlib.sha256(base64.b64decode("".join(pem.split()))).hexdigest() != d["seal"]["certificate_sha256"]:
+    fail("keys/vault-seal-cert.pem is not the certificate the dossier was sealed with")
+dossier = json.loads(open("dossier-manifest.json", "rb").read().decode("utf-8"))
+if not set(s for x in dossier["exhibits"] for s in x["custody_event_seqs"]) <= set(shown):
+    fail("an event dossier-manifest.json lists for an exhibit is missing")
+dcp = dossier["checkpoint"].split("\n")  # its signature is checked by openssl, step 4
+dsize, droot = int(dcp[1]), base64.b64decode(dcp[2])
+if dcp[0] != lines[0] or (dsize, droot.hex()) != (d["checkpoint_tree_size"], d["checkpoint_root"]):
+    fail("the dossier's checkpoint is not the one the export recorded")
+if not extends(dsize, droot):
+    fail("no consistency proof leads from the dossier's checkpoint to the bundle's")
+print("OK: %d custody events are in the signed log of %d events; the files and events are those the export "
+      "recorded" % (len(events), size))
+
 if len(sys.argv) > 1:  # an earlier checkpoint you hold (its signature is checked by openssl, step 6)
     old = open(sys.argv[1], "rb").read().decode("utf-8").replace("\r\n", "\n").strip().split("\n")
     if old[0] != lines[0]:
         fail("the earlier checkpoint is from another vault (%s)" % old[0])
     old_size, old_root = int(old[1]), base64.b64decode(old[2])
+    if old_size > size and lines[3] > old[3]:  # "time ...Z" lines compare as text
+        fail("your checkpoint covers %d events, the bundle's log only %d although signed later: events were "
+             "removed" % (old_size, size))
     if old_size > size:
-        fail("the earlier checkpoint covers %d events, the bundle only %d: events were removed" % (old_size, size))
-    cons = json.loads(open("custody/consistency.json", "rb").read().decode("utf-8"))
-    if cons["tree_size"] != size or bytes.fromhex(cons["root"]) != root:
-        fail("custody/consistency.json is not for the checkpoint in custody/checkpoint.txt")
-    found = [p for p in cons["proofs"] if p["tree_size"] == old_size and bytes.fromhex(p["root"]) == old_root]
-    path = [bytes.fromhex(h) for h in found[0]["consistency_proof"]] if found else []
-    if not (old_size == size and old_root == root) and not (found and consistent(old_size, size, old_root, root, path)):
+        print("NOT CHECKED: your checkpoint covers %d events, more than this bundle's log of %d events, which "
+              "was signed earlier. A bundle can only show that it extends older checkpoints. Ask the vault's "
+              "keeper for a proof file: evidence-vault proof --from @custody/checkpoint.txt --to @yours.txt"
+              % (old_size, size))
+        sys.exit(3)
+    if not extends(old_size, old_root):
         fail("the bundle's log is not an extension of the earlier checkpoint: the history was rewritten")
     print("OK: the bundle's log of %d events extends the earlier checkpoint of %d events" % (size, old_size))
 # ---- end check_custody.py ----
@@ -129,7 +180,7 @@ This bundle was exported by Evidence Vault on {created_at} (UTC).
 Audience: {audience}.  Level: {level}.
 Vault signing key ID: {key_id}
 
-You need: sha256sum (GNU coreutils), openssl 3.0 or newer, and for step 5 python3.
+You need: sha256sum (GNU coreutils), openssl 3.0 or newer, and for steps 4 to 6 python3.
 Unpack the bundle into an empty folder (if it is a .zip) and run every command INSIDE that folder.
 Each step says what its commands must print; anything else, or "FAILED", means the bundle is not
 intact.  Evidence Vault can run all checks at once:  evidence-vault verify-bundle <bundle>
@@ -181,6 +232,17 @@ documentation (docs/FORMAT.md, section "Bundles") if you prefer an independent c
    It must print "Signature Verified Successfully".  Line 2 is the number of custody events the
    vault had recorded, line 3 the base64 Merkle root over all of them.
 
+   Then check the same way the earlier checkpoint the dossier was made from (printed on its cover,
+   copied in dossier-manifest.json) (must print "Signature Verified Successfully"):
+
+     T=$(mktemp -d)
+     python3 -c 'import json, sys; dossier = json.loads(open("dossier-manifest.json", "rb").read())
+     sys.stdout.buffer.write(dossier["checkpoint"].encode("utf-8"))' > "$T/d.txt"
+     head -n 4 "$T/d.txt" > "$T/d.body"
+     origin=$(head -n 1 custody/checkpoint.txt)
+     grep "^— $origin " "$T/d.txt" | cut -d' ' -f3 | base64 -d | tail -c 64 > "$T/d.sig"
+     openssl pkeyutl -verify -pubin -inkey keys/vault-ed25519.pem -rawin -in "$T/d.body" -sigfile "$T/d.sig"
+
 5. Check the custody events.  custody/events.jsonl holds one event per line (canonical JSON,
    RFC 8785).  Each event's Merkle leaf hash is SHA-256(0x00 || line bytes without the newline);
    custody/proofs.json holds, per event, the RFC 9162 inclusion proof from that leaf to the root in
@@ -195,6 +257,13 @@ documentation (docs/FORMAT.md, section "Bundles") if you prefer an independent c
    can recompute each commitment (docs/FORMAT.md, "Withheld values in redacted exports").
    Each exhibit taken from the vault (manifest "item_id" not null) must match an "item_ingested"
    event for that item with the same SHA-256.
+   The last event is this bundle's own "exported" event, covered by the checkpoint (its seq is the
+   checkpoint's size minus 1).  Before the bundle was written it recorded the SHA-256 of every file
+   made at export ("bundle_files": the dossier, dossier-manifest.json, transcripts, load files,
+   placeholders), the vault items shipped ("bundle_items") and the other events included
+   ("bundle_event_seqs"), the dossier's and its manifest's SHA-256, the seal certificate's
+   fingerprint and the dossier's checkpoint.  The bundle must hold exactly those: so no file can be
+   replaced and no event left out, even by someone who re-signs the bundle with the vault's own key.
 
    The script below checks all of this.  Copy it out of this file and run it (must print "OK"):
 
@@ -217,7 +286,10 @@ documentation (docs/FORMAT.md, section "Bundles") if you prefer an independent c
      grep "^— $origin " "$E" | cut -d' ' -f3 | base64 -d | tail -c 64 > "$T/old.sig"
      openssl pkeyutl -verify -pubin -inkey keys/vault-ed25519.pem -rawin -in "$T/old.body" -sigfile "$T/old.sig"
 
-   and run the script of step 5 with it (must print two lines starting with "OK"):
+   and run the script of step 5 with it (must print two lines starting with "OK").  If your
+   checkpoint is later than the bundle's (it covers more events), the bundle cannot show that it
+   agrees: the script then says "NOT CHECKED" and how to ask the vault's keeper for a proof file,
+   which evidence-vault verify-proof checks.
 
      T=$(mktemp -d)
      sed -n '/^{SCRIPT_BEGIN}$/,/^{SCRIPT_END}$/p' VERIFY.txt > "$T/check_custody.py"

@@ -25,6 +25,7 @@ _PARSED_LIMITS = {
     layout.PUBLIC_KEY: 64 << 10,
     layout.SEAL_CERT: 1 << 20,
     layout.SUMS: 64 << 20,
+    layout.DOSSIER_MANIFEST: 64 << 20,
 }
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -37,6 +38,8 @@ class Verifier:
         self.cancel = cancel
         self.budget = max_total_bytes
         self.problems: list[BundleProblem] = list(source.problems)
+        # What the check could not decide (not a problem): each says what to do to decide it.
+        self.notes: list[BundleProblem] = []
         self.refused = {p.file_or_part for p in source.problems}
         self.parsed: dict[str, bytes] = {}  # content of files that are parsed, after hashing
         self.files_checked = 0
@@ -44,6 +47,9 @@ class Verifier:
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(BundleProblem(where, message))
+
+    def note(self, where: str, message: str) -> None:
+        self.notes.append(BundleProblem(where, message))
 
     def sizes(self) -> dict[str, int]:
         return self.source.files if isinstance(self.source, SafeFolderReader) else {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from app.export.bundle_custody_checks import (
     check_earlier_checkpoint,
     check_events,
 )
+from app.export.bundle_export_checks import check_export
 from app.export.bundle_verifier import HEX64, Verifier
 from app.export.commitments import ShownEvent
 from app.export.safe_extract import extract_zip
@@ -55,7 +56,9 @@ DEFAULT_MAX_TOTAL_BYTES = 1 << 40  # 1 TiB: far above any real bundle, far below
 @dataclass
 class BundleReport:
     """The verdict.  ``ok`` is True only when there are no problems.  ``key_trusted`` is True only
-    when the caller supplied an expected key (ID or public key) and the bundle is signed by it."""
+    when the caller supplied an expected key (ID or public key) and the bundle is signed by it.
+    ``notes`` are what the check could not decide (e.g. an earlier checkpoint that is in fact later than
+    the bundle's), each saying how to decide it; they do not make the bundle fail."""
 
     ok: bool
     problems: list[BundleProblem]
@@ -67,7 +70,9 @@ class BundleReport:
     audience: str | None = None
     level: str | None = None
     tree_size: int | None = None
-    earlier_checkpoint_consistent: bool | None = None  # None when no earlier checkpoint was given
+    # None when no earlier checkpoint was given, or when it is later than the bundle's own (see notes)
+    earlier_checkpoint_consistent: bool | None = None
+    notes: list[BundleProblem] = field(default_factory=list)  # undecided questions, each saying how to decide
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +87,7 @@ class BundleReport:
             "level": self.level,
             "tree_size": self.tree_size,
             "earlier_checkpoint_consistent": self.earlier_checkpoint_consistent,
+            "notes": [{"file": n.file_or_part, "message": n.message} for n in self.notes],
         }
 
 
@@ -191,15 +197,18 @@ def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback
         report.tree_size = checkpoint.tree_size
     events = check_events(v, manifest, checkpoint)
     cancel.check()
+    key = trusted_public_key or public_key
+    proven: dict[tuple[int, str], list[bytes]] = {}
     if checkpoint is not None:
-        proven = check_consistency_file(v, checkpoint, trusted_public_key or public_key)
+        proven = check_consistency_file(v, checkpoint, key)
         if earlier_checkpoint is not None:
             report.earlier_checkpoint_consistent = check_earlier_checkpoint(
-                v, earlier_checkpoint, checkpoint, trusted_public_key or public_key, proven)
+                v, earlier_checkpoint, checkpoint, key, proven)
     elif earlier_checkpoint is not None:
         report.earlier_checkpoint_consistent = False
         v.problem(EARLIER, "cannot be compared: the bundle's own checkpoint could not be checked")
     _check_items(v, entries, events)
+    check_export(v, manifest, entries, events, checkpoint, key, proven)
     cert = v.parsed.get(layout.SEAL_CERT)
     if cert is not None:
         try:
@@ -207,6 +216,7 @@ def _verify(source: SafeZipReader | SafeFolderReader, progress: ProgressCallback
         except (ValueError, TypeError):
             v.problem(layout.SEAL_CERT, "is not a valid PEM certificate")
     report.events_checked = v.events_checked
+    report.notes = v.notes
     report.ok = not v.problems
     return report
 
@@ -215,7 +225,7 @@ def _check_roles(v: Verifier, entries: list[dict[str, Any]]) -> None:
     """The bundle's own files must all be listed, each under its role; other files need a caller role."""
     roles = {e["path"]: e["role"] for e in entries}
     for name, role in layout.GENERATED_ROLES.items():
-        if roles.get(name) != role and not (name in layout.OPTIONAL_GENERATED and name not in roles):
+        if roles.get(name) != role:
             v.problem(layout.MANIFEST, f"does not list {name} as {role!r}, so the bundle cannot be fully checked")
     for entry in entries:
         if entry["path"] not in layout.GENERATED_ROLES and entry["role"] not in layout.CALLER_ROLES:

@@ -6,18 +6,15 @@ not be completed after its ``exported`` event was recorded is marked as such in 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from app.errors import Cancelled, DiskFull, EvidenceVaultError
+from app.errors import Cancelled, DiskFull, EvidenceVaultError, IntegrityError
 from app.export import selection as selection_mod
 from app.export.dossier_builder import TextGuard
 from app.progress import CancelToken, ProgressCallback
-
-_CHUNK = 1 << 20
 
 
 def kept_copies(vault: Any, sel: selection_mod.Selection, last_item: int) -> list[int]:
@@ -99,20 +96,14 @@ def record_failed(vault: Any, seq: int, exc: BaseException) -> None:
                                                 "reason": reason})
 
 
-def file_hashes(files: Sequence[Any]) -> list[list[str]]:
-    """[path, SHA-256] of the bundle files made at export (dossier, its manifest, transcripts).  Files
-    of vault items are already in the chain by item id and hash; their paths may hold file names,
-    which the chain never carries."""
-    out: list[list[str]] = []
-    for bundle_file in files:
-        if bundle_file.item_id is not None:
-            continue
-        digest = hashlib.sha256()
-        with bundle_file.open() as stream:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-        out.append([bundle_file.arcname, digest.hexdigest()])
-    return out
+def check_shown_whole(event: Any, view: Callable[[Any], dict[str, object] | None] | None) -> None:
+    """A bundle's own ``exported`` event binds its files and events only when shown whole: a withheld
+    line's visible values are not covered by its leaf hash, so a verifier could not trust them."""
+    if view is not None and view(event) is not None:
+        raise IntegrityError(
+            "This redacted bundle cannot be written: the record of the export (who exported it, or a "
+            "reviewer's name) contains the name of a person in the vault, and a bundle must show that "
+            "record whole. Export under another user name. No bundle was written.")
 
 
 def event_view(guard: TextGuard, hidden: set[int]) -> Callable[[Any], dict[str, object] | None] | None:

@@ -335,6 +335,7 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
 
         near = check_near_matches(dossier, near_redactor, accepted_by=accept_near_matches, sources=guard.sources)
 
+    from app.export.bundle import export_binding
     from app.export.dossier_files import bundle_inputs, check_bundle_texts, write_sealed_pdf
 
     with temp_files(out.parent, out.name, pending=vault) as temp, disk_errors(out):
@@ -398,25 +399,30 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
                 export_steps.damaged_bundle_placeholders(files, withheld_files, dossier, plans, damaged)
             result.withheld_files = withheld_files
             details["withheld_from_bundle"] = [i for i, _ in withheld_files]
-            # The bundle's files are known before it is written, so the chain can name each of them
-            # (transcripts have no vault record): the exported event comes first and the bundle's own
-            # checkpoint covers it.
-            details["bundle_files"] = export_steps.file_hashes(files)
             hidden = {p.item.id for p in plans} if guard.redacting else set()
             view = export_steps.event_view(guard, hidden)
             bundle_events = sorted({e.seq: e for events in events_by_plan for e in events}.values(),
                                    key=lambda e: e.seq)
+            # The bundle's files and events are known before it is written, so the chain can bind them
+            # (which files, with which hashes; which events): the exported event comes first and the
+            # bundle's own checkpoint covers it.  A verifier then catches a file replaced or an event left
+            # out, even by an insider who re-signs the bundle with the vault's key.
+            details.update(export_binding(files, bundle_events))
             if guard.redacting and guard.redactor is not None:
                 check_bundle_texts(files, bundle_events, view, guard.redactor)
-            event = vault.record_event("exported", details=details)
+            event = None
             try:
-                bundle_checkpoint = vault.checkpoint()
+                with vault.exclusive():  # no other thread's event between the export's and its checkpoint
+                    event = vault.record_event("exported", details=details)
+                    export_steps.check_shown_whole(event, view)
+                    bundle_checkpoint = vault.checkpoint()
                 written = export_steps.write_bundle(vault, out, files, [*bundle_events, event], bundle_checkpoint,
                                         audience=audience, level=level, view=view,
                                         progress=stages.stage("bundle"), cancel=cancel,
                                         seal_cert_pem=court.seal.cert_pem if court.seal is not None else None)
             except BaseException as exc:
-                export_steps.record_failed(vault, event.seq, exc)
+                if event is not None:
+                    export_steps.record_failed(vault, event.seq, exc)
                 raise
             result.bundle_manifest_sha256 = written.manifest_sha256
     result.event_seq = event.seq

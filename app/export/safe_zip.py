@@ -5,9 +5,10 @@ chosen for it (see :mod:`app.export.safe_extract`), never follow a link, and nev
 us inflate gigabytes.  So, before
 :mod:`zipfile` is allowed to parse anything, this module
 
-- reads the end-of-central-directory record itself and refuses split archives, data glued before the
-  archive and more than ``max_entries`` entries (counted by walking the raw central directory, so a
-  100,000-entry archive is refused without building 100,000 objects);
+- reads the end-of-central-directory record itself and refuses split archives, data glued before or
+  after the archive (an archive comment included) and more than ``max_entries`` entries (counted by
+  walking the raw central directory, so a 100,000-entry archive is refused without building 100,000
+  objects);
 - checks every raw member name: UTF-8 (flagged) or plain ASCII, no ``..``, no absolute paths, no
   backslashes or drive letters, no control or bidi-override characters, no Windows device names,
   depth and length limits (:func:`unsafe_name_reason`);
@@ -223,7 +224,13 @@ class SafeZipReader:
         pos = tail.rfind(b"PK\x05\x06")
         if pos < 0 or pos + _EOCD.size > len(tail):
             raise BundleError("This bundle is not a ZIP file, or it is truncated.")
-        (_, disk, cd_disk, disk_entries, total, cd_size, cd_offset, _comment) = _EOCD.unpack_from(tail, pos)
+        (_, disk, cd_disk, disk_entries, total, cd_size, cd_offset, comment) = _EOCD.unpack_from(tail, pos)
+        if comment or pos + _EOCD.size != len(tail):
+            # Bytes after the archive (or in its comment) are covered by no hash or signature, yet some
+            # tools show or run them (self-extracting stubs, polyglot files): refused like data before it.
+            raise BundleError(
+                "This bundle has extra data after the end of its ZIP archive; it was altered or crafted."
+            )
         eocd_at = end - tail_len + pos
         cd_end = eocd_at
         if 0xFFFF in (disk, cd_disk, disk_entries, total) or 0xFFFFFFFF in (cd_size, cd_offset):

@@ -7,6 +7,7 @@ A mixin of :class:`app.vault.vault.Vault`; the keys are read once per open and d
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -68,6 +69,12 @@ class IdentityMixin(VaultParts):
 
     def public_key_pem(self) -> bytes:
         return keys.public_key_pem(self.signing_key)
+
+    def exclusive(self) -> AbstractContextManager[bool]:
+        """Hold the vault for this thread: no other thread's call records anything until the block ends.
+        An export records its ``exported`` event and then the bundle's checkpoint inside one such block,
+        so that the checkpoint ends with that event (docs/FORMAT.md, "What the bundle's checkpoint covers")."""
+        return self._lock
 
     def checkpoint(self) -> str:
         """Sign the current tree head, store it, record checkpoint_made; returns the checkpoint text."""

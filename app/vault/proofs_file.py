@@ -108,10 +108,11 @@ def parse_proof_file(text: str) -> ConsistencyProofFile:
     return ConsistencyProofFile(old, new, [bytes.fromhex(m.group(1)) for m in proof_lines if m])
 
 
-def verify_proof_file(text: str, public_key: Ed25519PublicKey, *, expected_old: str | None = None) -> tuple[
-        Checkpoint, Checkpoint]:
+def verify_proof_file(text: str, public_key: Ed25519PublicKey, *, expected_old: str | None = None,
+                      expected_new: str | None = None) -> tuple[Checkpoint, Checkpoint]:
     """Check a proof file: both checkpoints signed by ``public_key``, the new log extends the old one,
-    and (with ``expected_old``) the old checkpoint is the one the caller holds.  Raises IntegrityError."""
+    and (with ``expected_old`` / ``expected_new``) the old / new checkpoint is the one the caller holds.
+    Raises IntegrityError."""
     parsed = parse_proof_file(text)
     old = verify_checkpoint(parsed.old_checkpoint, public_key)
     new = verify_checkpoint(parsed.new_checkpoint, public_key)
@@ -122,6 +123,16 @@ def verify_proof_file(text: str, public_key: Ed25519PublicKey, *, expected_old: 
                 f"The proof starts from a checkpoint of {old.tree_size} events, not from yours of "
                 f"{held.tree_size} events; ask for a proof made from your checkpoint."
                 if held.tree_size != old.tree_size else
+                f"Your checkpoint and the proof's disagree about the first {held.tree_size} events: "
+                "the history was rewritten."
+            )
+    if expected_new is not None:
+        held = verify_checkpoint(_normal(expected_new), public_key)
+        if not same_checkpoint(held, new):
+            raise IntegrityError(
+                f"The proof ends at a checkpoint of {new.tree_size} events, not at yours of {held.tree_size} "
+                "events; ask for a proof made to your checkpoint (evidence-vault proof --to)."
+                if held.tree_size != new.tree_size else
                 f"Your checkpoint and the proof's disagree about the first {held.tree_size} events: "
                 "the history was rewritten."
             )

@@ -30,6 +30,7 @@ from tests.export.test_bundle_support import (
     build_bundle,
     bundle_files,
     flip_byte,
+    prepare_export,
     resign,
     sample_png,
     seal_cert_pem,
@@ -37,7 +38,8 @@ from tests.export.test_bundle_support import (
 )
 
 ALL_FILES = [
-    DOSSIER_NAME, PHOTO_NAME, layout.EVENTS, layout.PROOFS, layout.CHECKPOINT, layout.CONSISTENCY, layout.PUBLIC_KEY,
+    DOSSIER_NAME, PHOTO_NAME, layout.DOSSIER_MANIFEST, layout.EVENTS, layout.PROOFS, layout.CHECKPOINT,
+    layout.CONSISTENCY, layout.PUBLIC_KEY,
     layout.SEAL_CERT, layout.INSTRUCTIONS, layout.SUMS, layout.MANIFEST, layout.SIGNATURE,
 ]
 
@@ -56,9 +58,9 @@ def test_bundle_round_trip_verifies(tmp_path: Path, as_zip: bool) -> None:
     assert report.problems == []
     assert report.ok and report.key_trusted
     assert report.key_id == built.key_id
-    assert report.files_checked == 10  # + custody/consistency.json
-    assert report.events_checked == 5  # events 0, 1, 2, 3 and 5 (item 9's event 4 is not exported)
-    assert report.tree_size == 6 and report.audience == "court" and report.level == "redacted"
+    assert report.files_checked == 11  # with dossier-manifest.json and custody/consistency.json
+    assert report.events_checked == 6  # events 0, 1, 2, 3, 5 and the export's own 6 (item 9's 4 is not exported)
+    assert report.tree_size == 7 and report.audience == "court" and report.level == "redacted"
     listed = [e.path for e in built.result.files]
     assert sorted([*listed, layout.MANIFEST, layout.SIGNATURE]) == sorted(ALL_FILES)
     assert list(tmp_path.iterdir()) == [built.path]  # no temporary files left beside it
@@ -76,9 +78,9 @@ def test_bundle_contents_follow_the_format(tmp_path: Path) -> None:
     built.key.public_key().verify(signature, manifest_bytes)  # raw 64-byte Ed25519 over the exact bytes
     manifest = json.loads(manifest_bytes)
     assert manifest["format"] == "evidence-vault-bundle" and manifest["format_version"] == 1
-    assert manifest["vault_key_id"] == built.key_id and manifest["events"] == 5
-    assert manifest["checkpoint"].startswith(f"evidence-vault/{built.key_id}\n6\n")
-    assert [json.loads(line)["seq"] for line in events] == [0, 1, 2, 3, 5]
+    assert manifest["vault_key_id"] == built.key_id and manifest["events"] == 6
+    assert manifest["checkpoint"].startswith(f"evidence-vault/{built.key_id}\n7\n")
+    assert [json.loads(line)["seq"] for line in events] == [0, 1, 2, 3, 5, 6]
     photo = next(e for e in manifest["files"] if e["path"] == PHOTO_NAME)
     assert photo == {"path": PHOTO_NAME, "sha256": built.result.files[1].sha256, "size": len(sample_png()),
                      "role": "exhibit", "item_id": 3}
@@ -87,7 +89,7 @@ def test_bundle_contents_follow_the_format(tmp_path: Path) -> None:
 def test_extracted_zip_bundle_verifies_as_folder(tmp_path: Path) -> None:
     built = build_bundle(tmp_path, as_zip=True)
     written = extract_bundle(built.path, tmp_path / "out")
-    assert len(written) == 12
+    assert len(written) == 13
     assert verify_bundle(tmp_path / "out").ok
 
 
@@ -97,6 +99,7 @@ def test_extracted_zip_bundle_verifies_as_folder(tmp_path: Path) -> None:
 EXPECTED_PART = {
     DOSSIER_NAME: {DOSSIER_NAME},
     PHOTO_NAME: {PHOTO_NAME},
+    layout.DOSSIER_MANIFEST: {layout.DOSSIER_MANIFEST},
     layout.EVENTS: {layout.EVENTS},
     layout.PROOFS: {layout.PROOFS},
     layout.CHECKPOINT: {layout.CHECKPOINT},
@@ -168,18 +171,30 @@ def test_removed_and_added_files_are_named(tmp_path: Path, as_zip: bool) -> None
     assert "exhibits/0004-extra.png: is in the bundle but not listed in the manifest (it was added)" in messages
 
 
+def _resigned_checkpoint(text: str, key) -> str:
+    lines = text.split("\n")
+    return sign_checkpoint(origin=f"evidence-vault/{keys.key_id(key)}", tree_size=int(lines[1]),
+                           root=__import__("base64").b64decode(lines[2]), time="2026-11-25T10:00:00Z", key=key)
+
+
 def test_swapped_key_and_signature_caught_only_with_expected_key(tmp_path: Path) -> None:
     built = build_bundle(tmp_path, as_zip=False)
     attacker = keys.new_signing_key()
-    # The attacker also re-signs the checkpoint (same log) with their key, so everything is consistent.
-    real = (built.path / layout.CHECKPOINT).read_text().split("\n")
-    forged = sign_checkpoint(origin=f"evidence-vault/{keys.key_id(attacker)}", tree_size=int(real[1]),
-                             root=__import__("base64").b64decode(real[2]), time="2026-11-25T10:00:00Z",
-                             key=attacker)
-    (built.path / layout.CHECKPOINT).write_text(forged)
+    # The attacker re-signs the checkpoint and the consistency proofs' checkpoints (same log) with their key.
+    (built.path / layout.CHECKPOINT).write_text(_resigned_checkpoint((built.path / layout.CHECKPOINT).read_text(),
+                                                                     attacker))
+    consistency = json.loads((built.path / layout.CONSISTENCY).read_bytes())
+    for entry in consistency["proofs"]:
+        entry["checkpoint"] = _resigned_checkpoint(entry["checkpoint"], attacker)
+    (built.path / layout.CONSISTENCY).write_bytes(canonical_json(consistency))
     resign(built.path, attacker, set_key=True)
     alone = verify_bundle(built.path)
-    assert alone.ok and alone.key_id == keys.key_id(attacker) and not alone.key_trusted
+    assert alone.key_id == keys.key_id(attacker) and not alone.key_trusted
+    # Only the checkpoint printed on the dossier (its manifest is bound by the export's own event, so it
+    # cannot be re-signed without changing the log) still names the real key.
+    assert [str(p) for p in alone.problems] == [
+        f"{layout.DOSSIER_MANIFEST}: its checkpoint (the one printed on the dossier) is not signed by this "
+        "bundle's vault key: the dossier comes from another vault, or the bundle was re-signed with another key"]
     expected = verify_bundle(built.path, expected_key_id=built.key_id)
     assert not expected.ok and not expected.key_trusted
     assert any(p.file_or_part == layout.PUBLIC_KEY and built.key_id in p.message for p in expected.problems)
@@ -215,13 +230,13 @@ def test_altered_proof_and_broken_chain_and_exhibit_are_named(tmp_path: Path) ->
     assert ("custody/proofs.json: the inclusion proof for event 2 does not lead to the checkpoint root "
             "(the event or the proof was changed)") in messages
     assert f"{PHOTO_NAME}: no custody event records item 3 with this SHA-256" in messages
-    assert report.events_checked == 4
+    assert report.events_checked == 5
 
 
 def test_checkpoint_text_edit_fails_checkpoint_signature(tmp_path: Path) -> None:
     built = build_bundle(tmp_path, as_zip=False)
     text = (built.path / layout.CHECKPOINT).read_text()
-    (built.path / layout.CHECKPOINT).write_text(text.replace("\n6\n", "\n7\n", 1))
+    (built.path / layout.CHECKPOINT).write_text(text.replace("\n7\n", "\n8\n", 1))
     resign(built.path, built.key)
     report = verify_bundle(built.path)
     assert any(p.file_or_part == layout.CHECKPOINT and "signature is not valid" in p.message
@@ -256,11 +271,12 @@ def test_byte_budget_stops_reading(tmp_path: Path) -> None:
 
 def _write(tmp_path: Path, *, as_zip: bool = True, files=None, log=None, checkpoint=None, **kwargs):
     log = log or standard_log()
+    made = prepare_export(log, files)
     return write_bundle(
-        out=tmp_path / ("b.zip" if as_zip else "b"), as_zip=as_zip, files=files or bundle_files(),
-        events=[e for e in log.events if e.seq == 0 or e.item_id in (1, 3)], leaf_hashes=log.leaves,
-        checkpoint_text=checkpoint or log.checkpoint(), signing_key=log.key, seal_cert_pem=seal_cert_pem(),
-        audience="court", level="redacted", **kwargs,
+        out=tmp_path / ("b.zip" if as_zip else "b"), as_zip=as_zip, files=made.files, events=made.events,
+        leaf_hashes=log.leaves, checkpoint_text=checkpoint or made.checkpoint, signing_key=log.key,
+        seal_cert_pem=seal_cert_pem(), audience="court", level="redacted", earlier_checkpoints=made.earlier,
+        **kwargs,
     )
 
 

@@ -50,4 +50,4 @@ def test_a_token_cancelled_before_the_start_reads_no_file(tmp_path: Path) -> Non
 def test_an_unused_token_changes_nothing(tmp_path: Path) -> None:
     built = build_bundle(tmp_path, as_zip=False)
     report = verify_bundle(built.path, expected_key_id=built.key_id, cancel=CancelToken())
-    assert report.ok and report.problems == [] and report.files_checked == 10
+    assert report.ok and report.problems == [] and report.files_checked == 11

@@ -28,7 +28,7 @@ def built(tmp_path: Path):
 def test_intact_bundle_exits_0_and_shows_the_key_id(built, capsys) -> None:
     assert run(["verify-bundle", str(built.path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("VERIFIED: 10 files and 5 custody events are intact.")
+    assert out.startswith("VERIFIED: 11 files and 6 custody events are intact.")
     assert f"Signed by vault key ID: {built.key_id}" in out
     assert "Compare this key ID" in out
 

@@ -24,7 +24,6 @@ from PIL import Image
 
 from app.cli import bundle_cmds
 from app.export import bundle as layout
-from app.export.bundle import write_bundle
 from app.export.bundle_custody_checks import EARLIER
 from app.export.bundle_verify import extract_bundle, verify_bundle
 from app.export.exporter import export
@@ -37,7 +36,7 @@ from app.vault.proofs_file import format_proof_file
 from app.vault.vault import Vault
 from tests.conftest import TEST_PASSPHRASE
 from tests.export.test_bundle_shell import command_blocks
-from tests.export.test_bundle_support import Log, bundle_files, resign, seal_cert_pem, standard_log
+from tests.export.test_bundle_support import Log, build_bundle, resign
 from tests.vault.vaultkit import ACTOR, new_vault, raw_connect, speed_up
 from tools import independent_verifier
 
@@ -141,8 +140,14 @@ def test_full_insider_rewrite_is_caught_with_the_earlier_checkpoint(vault_path: 
     assert independent_verifier.main(["--bundle", str(out), "--checkpoint", str(folder / "earlier.txt")]) == 1
 
 
-def test_truncated_tail_is_caught_with_a_later_checkpoint(vault_path: Path) -> None:
-    """The insider erases the last events (the note) after a checkpoint covering them was sent away."""
+def test_truncated_tail_is_caught_with_a_later_checkpoint(vault_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The insider erases the last events (the note) after a checkpoint covering them was sent away, and
+    exports later: a bundle signed after that checkpoint yet covering fewer events (a bundle signed before
+    it is merely older, and is not compared: tests/export/test_bundle_export_binding.py)."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.vault import events as events_module
+
     folder = vault_path.parent
     with Vault.open(vault_path, TEST_PASSPHRASE, actor=ACTOR) as v:
         later = v.checkpoint()
@@ -153,6 +158,7 @@ def test_truncated_tail_is_caught_with_a_later_checkpoint(vault_path: Path) -> N
     conn.execute("DELETE FROM notes")
     conn.execute("DELETE FROM checkpoints WHERE tree_size > ?", (size - 3,))
     conn.close()
+    monkeypatch.setattr(events_module, "_clock", lambda: datetime.now(UTC) + timedelta(hours=1))  # an hour later
     out = _export(vault_path, folder / "bundle")
     assert verify_bundle(out).ok
     report = verify_bundle(out, earlier_checkpoint=later)
@@ -243,7 +249,7 @@ def test_verify_txt_earlier_checkpoint_steps(vault_path: Path, rewritten: bool) 
     blocks = command_blocks((out / layout.INSTRUCTIONS).read_text(encoding="utf-8"))
     env = {**os.environ, "E": str(folder / "earlier.txt")}
     results = [subprocess.run(["bash", "-c", "set -o pipefail\n" + "\n".join(b)], cwd=out, env=env,
-                              capture_output=True, text=True, timeout=60) for b in blocks[7:9]]
+                              capture_output=True, text=True, timeout=60) for b in blocks[8:10]]
     assert results[0].stdout.strip() == "Signature Verified Successfully"  # signed by the same key either way
     if rewritten:
         assert results[1].returncode != 0 and "history was rewritten" in results[1].stderr
@@ -272,25 +278,29 @@ def test_transcript_is_listed_and_tied_to_the_chain_by_its_own_hash(vault_path: 
     assert last["seq"] == exported.seq and last["details"]["bundle_files"] == exported.details["bundle_files"]
 
 
-def test_bundle_without_consistency_file_verifies_but_proves_no_earlier_checkpoint(tmp_path: Path) -> None:
-    """A bundle made before consistency proofs existed (or one whose file was dropped and re-signed)."""
-    log = standard_log()
-    earlier = log.checkpoint(3)
-    included = [e for e in log.events if e.seq == 0 or e.item_id in (1, 3)]
-    out = tmp_path / "bundle"
-    write_bundle(out=out, as_zip=False, files=bundle_files(), events=included, leaf_hashes=log.leaves,
-                 checkpoint_text=log.checkpoint(), signing_key=log.key, seal_cert_pem=seal_cert_pem(),
-                 audience="court", level="redacted", earlier_checkpoints=[earlier])
-    assert verify_bundle(out, earlier_checkpoint=earlier).ok
+def test_bundle_without_consistency_file_is_not_intact(tmp_path: Path) -> None:
+    """custody/consistency.json is required (format version 1 is pre-release: no bundle made before it
+    must stay intact): without it the dossier's checkpoint, and any earlier one, cannot be tied to the
+    bundle's log.  A signature from another vault is still named as such."""
+    built = build_bundle(tmp_path, as_zip=False)
+    earlier = built.log.checkpoint(3)
+    assert verify_bundle(built.path, earlier_checkpoint=earlier).ok is False  # 3 was never printed: no proof
+    out = built.path
     (out / layout.CONSISTENCY).unlink()
     manifest = json.loads((out / layout.MANIFEST).read_bytes())
     manifest["files"] = [e for e in manifest["files"] if e["path"] != layout.CONSISTENCY]
     (out / layout.MANIFEST).write_bytes(canonical_json(manifest))
-    resign(out, log.key)
-    assert verify_bundle(out).ok
-    report = verify_bundle(out, earlier_checkpoint=earlier)
-    assert not report.ok and [p.file_or_part for p in report.problems] == [EARLIER]
+    resign(out, built.key)
+    report = verify_bundle(out)
+    assert {str(p) for p in report.problems} == {
+        f"{layout.MANIFEST}: does not list {layout.CONSISTENCY} as 'custody-consistency', so the bundle cannot "
+        "be fully checked",
+        f"{layout.DOSSIER_MANIFEST}: its checkpoint of 6 events has no verified consistency proof in "
+        f"{layout.CONSISTENCY}, so the dossier cannot be shown to come from this bundle's log"}
+    report = verify_bundle(out, earlier_checkpoint=built.log.checkpoint(6))
+    assert not report.ok and report.earlier_checkpoint_consistent is False and EARLIER in {
+        p.file_or_part for p in report.problems}
     foreign = Log(keys.new_signing_key())
     foreign.add("vault_created")
     report = verify_bundle(out, earlier_checkpoint=foreign.checkpoint())
-    assert [p.file_or_part for p in report.problems] == [EARLIER] and "not signed" in report.problems[0].message
+    assert next(p for p in report.problems if p.file_or_part == EARLIER).message.startswith("is not signed")

@@ -1,5 +1,6 @@
-"""Shared builders for the bundle tests: a real custody log, a real signed checkpoint, real files,
-a hand-made ZIP writer for hostile archives, and helpers to tamper with and re-sign bundles."""
+"""Shared builders for the bundle tests: a real custody log, a real signed checkpoint, real files, the
+export record that binds them (as the exporter writes it), a hand-made ZIP writer for hostile archives,
+and helpers to tamper with and re-sign bundles."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding
 from PIL import Image
 from reportlab.pdfgen import canvas
 
 from app.export import bundle as layout
-from app.export.bundle import BundleFile, BundleResult, write_bundle
+from app.export.bundle import BundleFile, BundleResult, export_binding, write_bundle
 from app.vault import keys, merkle
 from app.vault.canonical import canonical_json
 from app.vault.checkpoint import sign_checkpoint
@@ -53,10 +56,12 @@ class Log:
     key: Ed25519PrivateKey
     events: list[Event] = field(default_factory=list)
 
-    def add(self, action: str, item_id: int | None = None, sha: str | None = None) -> Event:
+    def add(self, action: str, item_id: int | None = None, sha: str | None = None,
+            details: dict[str, object] | None = None) -> Event:
         prev = self.events[-1].chain_hash() if self.events else GENESIS_PREV_HASH
         event = Event(seq=len(self.events), time=utc_now(), actor="investigator-7", action=action,
-                      item_id=item_id, item_sha256=sha, details={"note": "ភាសាខ្មែរ test"}, prev_hash=prev)
+                      item_id=item_id, item_sha256=sha,
+                      details={"note": "ភាសាខ្មែរ test"} if details is None else details, prev_hash=prev)
         self.events.append(event)
         return event
 
@@ -111,14 +116,59 @@ def bundle_files(pdf: bytes | None = None, png: bytes | None = None) -> list[Bun
     ]
 
 
+@dataclass
+class Export:
+    """What write_bundle takes for one export, made as the exporter makes it (app/export/exporter.py)."""
+
+    files: list[BundleFile]
+    events: list[Event]
+    checkpoint: str
+    earlier: list[str]
+
+
+def prepare_export(log: Log, files: list[BundleFile] | None = None, *, audience: str = "court",
+                   level: str = "redacted") -> Export:
+    """The dossier's checkpoint (the log so far) and manifest, then the ``exported`` event binding the
+    bundle's files and events (docs/FORMAT.md "What the exported event binds"), then the bundle's own
+    checkpoint, which covers that event.  Includes events 0 and those of items 1 and 3."""
+    included = [e for e in log.events if e.seq == 0 or e.item_id in (1, 3)]
+    dossier_checkpoint = log.checkpoint()
+    manifest = canonical_json({
+        "format": layout.DOSSIER_MANIFEST_FORMAT, "format_version": 1, "audience": audience, "level": level,
+        "ern_prefix": "EV", "produced_at": utc_now(), "checkpoint": dossier_checkpoint,
+        "exhibits": [{"number": f"EX-00{n}", "item_id": item, "custody_event_seqs":
+                      [e.seq for e in included if e.item_id == item]} for n, item in ((1, 1), (2, 3))],
+    })
+    files = [*(bundle_files() if files is None else files),
+             BundleFile(layout.DOSSIER_MANIFEST, lambda: io.BytesIO(manifest), None, "attachment")]
+    dossier = next(f for f in files if f.role == "dossier")
+    with dossier.open() as stream:
+        pdf_sha = sha_hex(stream.read())
+    details: dict[str, object] = {
+        "audience": audience, "level": level, "format": "bundle-zip", "pdf_sha256": pdf_sha,
+        "dossier_manifest_sha256": sha_hex(manifest), "bundle_manifest_sha256": None,
+        "checkpoint_tree_size": len(log.events), "checkpoint_root": merkle.root_hash(log.leaves).hex(),
+        "seal": {"kind": "self-signed", "certificate_sha256": seal_fingerprint(), "timestamp": False},
+        **export_binding(files, included),
+    }
+    exported = log.add("exported", details=details)
+    return Export(files, [*included, exported], log.checkpoint(), [dossier_checkpoint])
+
+
+@functools.lru_cache(maxsize=1)
+def seal_fingerprint() -> str:
+    """SHA-256 of the seal certificate's DER bytes, as the exported event records it."""
+    return sha_hex(x509.load_pem_x509_certificate(seal_cert_pem()).public_bytes(Encoding.DER))
+
+
 def build_bundle(folder: Path, *, as_zip: bool, name: str | None = None, log: Log | None = None) -> Built:
     log = log or standard_log()
-    included = [e for e in log.events if e.seq == 0 or e.item_id in (1, 3)]
+    made = prepare_export(log)
     out = folder / (name or ("bundle.zip" if as_zip else "bundle"))
     result = write_bundle(
-        out=out, as_zip=as_zip, files=bundle_files(), events=included, leaf_hashes=log.leaves,
-        checkpoint_text=log.checkpoint(), signing_key=log.key, seal_cert_pem=seal_cert_pem(),
-        audience="court", level="redacted",
+        out=out, as_zip=as_zip, files=made.files, events=made.events, leaf_hashes=log.leaves,
+        checkpoint_text=made.checkpoint, signing_key=log.key, seal_cert_pem=seal_cert_pem(),
+        audience="court", level="redacted", earlier_checkpoints=made.earlier,
     )
     return Built(out, log, result)
 

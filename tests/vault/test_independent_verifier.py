@@ -29,6 +29,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
+from app.errors import BundleError
 from app.export.bundle_verify import verify_bundle
 from app.vault.events import Event
 from app.vault.vault import Vault
@@ -554,7 +555,9 @@ def exported_bundle(pristine: tuple[Path, str], tmp_path: Path, monkeypatch: pyt
     Image.new("RGB", (64, 48), (200, 30, 90)).save(png, format="PNG")
     with Vault.open(path, TEST_PASSPHRASE, actor=ACTOR) as vault:
         case_id = vault.add_case("Port case")
-        vault.ingest_stream(io.BytesIO(png.getvalue()), name="photo.png", kind="photo", case_id=case_id)
+        photo = vault.ingest_stream(io.BytesIO(png.getvalue()), name="photo.png", kind="photo", case_id=case_id)
+        vault.add_note(photo.item_id, "seen at the port")  # a second event of the exhibit
+        (tmp_path / "earlier.txt").write_text(vault.checkpoint(), encoding="utf-8")
     monkeypatch.setenv("EVIDENCE_VAULT_PASSPHRASE", TEST_PASSPHRASE)
     out = tmp_path / "bundle.zip"
     code = cli_main.main(["--vault", str(path), "--actor", ACTOR, "export", "--case", str(case_id),
@@ -589,6 +592,78 @@ def test_exported_bundle_zip_and_folder(exported_bundle: tuple[Path, str], tmp_p
     code, out = run_tool("--bundle", folder, passphrase=None)
     assert code == 1 and not verify_bundle(folder).ok
     assert f"PROBLEM  {exhibit.relative_to(folder).as_posix()}: SHA-256 does not match the manifest" in out
+
+
+def _resigned_as_insider(bundle: Path, folder: Path, edit: Callable[[Path], None]) -> Path:
+    """Unpack the bundle, ``edit`` it, recompute every hash and the event count and sign the manifest with
+    the vault's own key, read from the vault file (tmp_path/case.vault) with stock SQLCipher."""
+    from app.vault import keys
+
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(folder)  # our own, trusted test bundle
+    edit(folder)
+    manifest = json.loads((folder / "manifest.json").read_bytes())
+    manifest["events"] = (folder / "custody/events.jsonl").read_bytes().count(b"\n")
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, separators=(",", ":"),
+                                                     sort_keys=True), encoding="utf-8")
+    conn = raw_connect(bundle.parent / "case.vault")
+    seed, = conn.execute("SELECT private_key FROM keys WHERE name = 'signing'").fetchone()
+    conn.close()
+    resign(folder, keys.load_private_key(bytes(seed)))
+    return folder
+
+
+def _drop_line(where: str) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        lines = (folder / "custody/events.jsonl").read_bytes().split(b"\n")[:-1]
+        index = -1 if where == "last" else next(i for i, line in enumerate(lines)
+                                                 if json.loads(line)["action"] == where)
+        seq = json.loads(lines.pop(index))["seq"]
+        (folder / "custody/events.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+        proofs = json.loads((folder / "custody/proofs.json").read_bytes())
+        proofs["proofs"] = [p for p in proofs["proofs"] if p["seq"] != seq]
+        (folder / "custody/proofs.json").write_text(json.dumps(proofs, separators=(",", ":"), sort_keys=True))
+    return edit
+
+
+def _append(name: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_bytes((folder / name).read_bytes() + b"x\r\n")
+
+
+@pytest.mark.parametrize(("edit", "location"), [
+    (_append("loadfiles/production.opt"), "loadfiles/production.opt"),  # a file made at export replaced
+    (_append("dossier-manifest.json"), "dossier-manifest.json"),
+    (_drop_line("last"), "custody/events.jsonl"),  # the export's own record dropped
+    (_drop_line("note_added"), "custody/events.jsonl"),  # one event left out
+], ids=["load-file", "dossier-manifest", "export-record-dropped", "event-left-out"])
+def test_insider_bundle_edits_resigned_with_the_vault_key_are_found_by_both(
+        exported_bundle: tuple[Path, str], tmp_path: Path, edit: Callable[[Path], None], location: str) -> None:
+    """FORMAT.md "What the exported event binds": the tool, written from the document, and the app agree
+    that a re-signed bundle whose content differs from its export record is altered, and where."""
+    bundle, key_id = exported_bundle
+    folder = _resigned_as_insider(bundle, tmp_path / "edited", edit)
+    earlier = bundle.parent / "earlier.txt"
+    code, out = run_tool("--bundle", folder, "--expect-key-id", key_id, "--checkpoint", earlier, passphrase=None)
+    report = verify_bundle(folder, expected_key_id=key_id, earlier_checkpoint=earlier.read_text())
+    assert code == 1 and not report.ok, out
+    assert location in tool_locations(out) and location in [p.file_or_part for p in report.problems], out
+
+
+def test_later_checkpoint_and_trailing_zip_bytes_agree(exported_bundle: tuple[Path, str], tmp_path: Path) -> None:
+    bundle, _ = exported_bundle
+    with Vault.open(bundle.parent / "case.vault", TEST_PASSPHRASE, actor=ACTOR) as vault:
+        later = tmp_path / "later.txt"
+        later.write_text(vault.checkpoint(), encoding="utf-8")
+    code, out = run_tool("--bundle", bundle, "--checkpoint", later, passphrase=None)
+    report = verify_bundle(bundle, earlier_checkpoint=later.read_text())
+    assert code == 3 and "NOT COMPARED" in out, out  # intact, but a bundle cannot prove a later checkpoint
+    assert report.ok and report.earlier_checkpoint_consistent is None and report.notes
+    glued = tmp_path / "glued.zip"
+    glued.write_bytes(bundle.read_bytes() + b"appended")
+    code, out = run_tool("--bundle", glued, passphrase=None)
+    assert code == 1 and "data after the end of the archive" in out
+    with pytest.raises(BundleError):
+        verify_bundle(glued)
 
 
 def test_byte_flipped_inside_the_zip(exported_bundle: tuple[Path, str]) -> None:
