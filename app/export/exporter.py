@@ -414,6 +414,8 @@ def _export(vault: Any, sel: selection_mod.Selection, excluded: list[tuple[int, 
             try:
                 with vault.exclusive():  # no other thread's event between the export's and its checkpoint
                     event = vault.record_event("exported", details=details)
+                    # Should the program stop before the bundle is whole, the next opening says so in the log.
+                    vault.output_event(out.parent, out.name, event.seq)
                     export_steps.check_shown_whole(event, view)
                     bundle_checkpoint = vault.checkpoint()
                 written = export_steps.write_bundle(vault, out, files, [*bundle_events, event], bundle_checkpoint,

@@ -90,3 +90,23 @@ def test_a_finished_export_is_not_left_listed(vault_path: Path, tmp_path: Path) 
         export(vault, item_ids=[item], audience="court", level="original", out=tmp_path / "court.pdf")
         assert begun == [(str(tmp_path), "court.pdf")]  # remembered while it ran...
         assert vault.pending_outputs() == []  # ...and no longer once it ended
+
+
+def test_a_bundle_whose_event_was_recorded_but_never_written_is_said_interrupted(vault_path: Path,
+                                                                               tmp_path: Path) -> None:
+    exports = tmp_path / "usb"
+    exports.mkdir()
+    with Vault.open(vault_path, TEST_PASSPHRASE, actor=ACTOR) as vault:
+        for name in ("lost.zip", "whole.zip"):
+            vault.begin_output(exports, name)
+            seq = vault.record_event("exported", details={"audience": "un", "level": "redacted"}).seq
+            vault.output_event(exports, name, seq)
+        # killed: lost.zip never renamed into place; whole.zip was, just before end_output
+    _leftover(exports, ".lost.zip.5a5a5a.partial", age=STALE_PARTIAL_SECONDS + 60)
+    (exports / "whole.zip").write_bytes(b"PK bundle")
+    with Vault.open(vault_path, TEST_PASSPHRASE, actor=ACTOR) as vault:
+        exported = [e for e in vault.events() if e.action == "exported"]
+        assert vault.pending_outputs() == []
+    lost, _whole, follow_up = exported
+    assert follow_up.details == {"completed": False, "failed_export_event": lost.seq, "reason": "interrupted"}
+    assert follow_up.actor == ACTOR
