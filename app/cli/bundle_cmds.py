@@ -20,9 +20,11 @@ from app.cli.custody_cmds import checkpoint_text
 from app.errors import BundleError, EvidenceVaultError
 from app.export.bundle_verify import BundleReport, verify_bundle
 from app.progress import ProgressCallback
+from app.user_files import open_regular_file, read_small_file
 from app.vault import keys
 
 EXIT_OK, EXIT_FAILED, EXIT_COULD_NOT_RUN, EXIT_NOT_COMPARED = 0, 1, 2, 3
+MAX_KEY_FILE = 64 << 10  # the vault's public key (PEM) is about 120 bytes
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 
@@ -89,9 +91,8 @@ def run_verify_bundle(args: argparse.Namespace) -> int:
     trusted = None
     if args.trusted_key is not None:
         try:
-            trusted = keys.load_public_key_pem(args.trusted_key.read_bytes())
-        except OSError as exc:
-            return _could_not_run(args, f"The key file {args.trusted_key} cannot be read: {exc.strerror}.")
+            trusted = keys.load_public_key_pem(read_small_file(args.trusted_key, limit=MAX_KEY_FILE,
+                                                               what="key file"))
         except EvidenceVaultError as exc:
             return _could_not_run(args, exc.user_message())
     if not args.path.exists():
@@ -214,8 +215,8 @@ def run_verify_proof(args: argparse.Namespace) -> int:
     from app.vault.proofs_file import MAX_FILE_BYTES, verify_proof_file
 
     try:
-        public = keys.load_public_key_pem(args.key.read_bytes())
-        with args.path.open("rb") as handle:
+        public = keys.load_public_key_pem(read_small_file(args.key, limit=MAX_KEY_FILE, what="key file"))
+        with open_regular_file(args.path, what="proof file") as handle:  # a named pipe would never end
             raw = handle.read(MAX_FILE_BYTES + 1)
         held = checkpoint_text(args.from_checkpoint)
         held_later = checkpoint_text(getattr(args, "to_checkpoint", None))

@@ -12,6 +12,9 @@ from pathlib import Path
 from app.cli.terminal import clean_text, print_json
 from app.cli.vault_cmds import open_vault, plain, run_with_progress
 from app.errors import EvidenceVaultError, InvalidInput
+from app.user_files import read_small_file
+
+MAX_CHECKPOINT_FILE = 64 * 1024
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,16 +57,8 @@ def checkpoint_text(value: str | None) -> str | None:
     if value is None:
         return None
     if value.startswith("@"):
-        path = Path(value[1:])
-        try:
-            with path.open("rb") as handle:
-                raw = handle.read(64 * 1024 + 1)
-        except OSError:
-            raise InvalidInput(
-                f"The checkpoint file '{clean_text(str(path))}' cannot be read. Check the path."
-            ) from None
-        if len(raw) > 64 * 1024:
-            raise InvalidInput("That file is far too large to be a checkpoint. Check that you chose the right file.")
+        # A checkpoint is a few hundred bytes; with cosignatures still far below the limit.
+        raw = read_small_file(Path(value[1:]), limit=MAX_CHECKPOINT_FILE, what="checkpoint file")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -31,8 +31,11 @@ from typing import Any
 
 from app.cli.terminal import PassphraseSource, ProgressBar, actor_name, clean_text, print_json
 from app.errors import InvalidInput
+from app.user_files import open_regular_file, read_small_file
 
 EXIT_OK, EXIT_FAILED = 0, 1
+MAX_KEY_FILE = 64 << 10  # a public key file is under 1 KB
+MAX_CHECKPOINT_FILE = 64 << 10  # a signed checkpoint is a few lines (as for `verify --checkpoint @FILE`)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,6 +133,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from app.hq.archive import import_package
 
+    # Before the passphrase and the database: a missing file, a folder or a named pipe is said at once
+    # (the package is opened again, just as safely, by the import itself).
+    open_regular_file(args.file, what="transfer package").close()
     with _open(args) as hq:
         bar = ProgressBar("Importing")
         try:
@@ -197,10 +203,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     held = None
     if args.checkpoint is not None:
+        raw = read_small_file(args.checkpoint, limit=MAX_CHECKPOINT_FILE, what="checkpoint file")
         try:
-            held = args.checkpoint.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"The checkpoint file {args.checkpoint} cannot be read. Check the path.") from exc
+            held = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"The checkpoint file {clean_text(str(args.checkpoint))} is not text. Give the "
+                               "file 'evidence-vault hq checkpoint' printed.") from exc
     with _open(args) as hq:
         bar = ProgressBar("Verifying")
         try:
@@ -262,13 +270,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_witness(args: argparse.Namespace) -> int:
     from app.hq.witness_store import ForkFound, Offered, record_fork, witness
     from app.vault.keys import load_public_key_pem
-    from app.vault.proofs_file import HEADER, parse_proof_file, verify_proof_file
+    from app.vault.proofs_file import HEADER, MAX_FILE_BYTES, parse_proof_file, verify_proof_file
 
+    pem = read_small_file(args.key, limit=MAX_KEY_FILE, what="key file")
     try:
-        text = args.file.read_text(encoding="utf-8")
-        pem = args.key.read_bytes()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{args.file} or {args.key} cannot be read. Check the paths.") from exc
+        text = read_small_file(args.file, limit=MAX_FILE_BYTES, what="checkpoint or proof file").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{clean_text(str(args.file))} is not text: give a checkpoint or the output of "
+                           "'evidence-vault proof'.") from exc
     if text.startswith(HEADER):
         old, _new = verify_proof_file(text, load_public_key_pem(pem))
         parsed = parse_proof_file(text)
@@ -325,10 +334,7 @@ def cmd_verify_export(args: argparse.Namespace) -> int:
     from app.hq.export_bundle import verify_export
     from app.transfer.identity import HqPublicIdentity
 
-    try:
-        public = HqPublicIdentity.from_pem(args.hq.read_bytes())
-    except OSError as exc:
-        raise InvalidInput(f"{args.hq} cannot be read. Check the path.") from exc
+    public = HqPublicIdentity.from_pem(read_small_file(args.hq, limit=MAX_KEY_FILE, what="headquarters key file"))
     problems = verify_export(args.folder, public)
     for problem in problems:
         print(f"PROBLEM: {clean_text(problem)}")

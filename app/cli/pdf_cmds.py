@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.errors import EvidenceVaultError
+from app.user_files import read_small_file
 
 if TYPE_CHECKING:
     from app.export.pdf.verify_pdf import PdfReport
 
 EXIT_OK, EXIT_FAILED, EXIT_COULD_NOT_RUN = 0, 1, 2
+MAX_CERT_FILE = 1 << 20  # a PEM certificate is a few KB; with its issuers' certificates still far below
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 
@@ -59,10 +61,10 @@ def run_verify_pdf(args: argparse.Namespace) -> int:
             return _could_not_run(args, "The key ID must be 16 hexadecimal digits (0-9, a-f).")
     cert = None
     if args.seal_cert is not None:
-        try:
-            cert = args.seal_cert.read_bytes()
-        except OSError:
-            return _could_not_run(args, f"The seal certificate {args.seal_cert} could not be read.")
+        try:  # a certificate (PEM) is a few KB; a chain of them still far below the limit
+            cert = read_small_file(args.seal_cert, limit=MAX_CERT_FILE, what="seal certificate")
+        except EvidenceVaultError as exc:
+            return _could_not_run(args, exc.user_message())
     try:
         from app.export.pdf.verify_pdf import verify_pdf  # pyHanko takes 0.4 s to load: only when needed
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.cli.terminal import clean_text
 from app.errors import InvalidInput
+from app.user_files import read_small_file
 
 if TYPE_CHECKING:
     from app.redact.derive import RedactionProposal
@@ -67,20 +68,22 @@ def _label(source: str) -> str:
 
 
 def _load(source: str) -> dict[str, Any]:
-    try:
-        if source == "-":
+    from app.vault.canonical import load_json_bounded
+
+    if source == "-":
+        try:
             raw = sys.stdin.buffer.read(MAX_BYTES + 1)
-        else:
-            with Path(source).open("rb") as stream:
-                raw = stream.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInput(f"{_label(source)} cannot be read ({clean_text(exc.strerror or str(exc))}). "
-                           "Check the file name.") from None
-    if len(raw) > MAX_BYTES:
-        raise InvalidInput(f"{_label(source)} is larger than {MAX_BYTES // (1024 * 1024)} MB: that is not a list "
-                           "of face boxes. Give the file `redact ITEM --json` wrote, with the reviewer's changes.")
+        except OSError as exc:
+            raise InvalidInput(f"{_label(source)} cannot be read ({clean_text(exc.strerror or str(exc))}).") from None
+        if len(raw) > MAX_BYTES:
+            raise InvalidInput(f"{_label(source)} is larger than {MAX_BYTES // (1024 * 1024)} MB: that is not a "
+                               "list of face boxes. Give the file `redact ITEM --json` wrote, with the reviewer's "
+                               "changes.")
+    else:  # an ordinary file only (a named pipe would never end), within MAX_BYTES
+        raw = read_small_file(Path(source), limit=MAX_BYTES, what="face boxes file")
     try:
-        data = json.loads(raw)
+        # Bounded depth: '[' * 100000 is a RecursionError for the plain parser, a ValueError here.
+        data = load_json_bounded(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(f"{_label(source)} is not valid JSON ({clean_text(str(exc))}). Give the file "
                            "`redact ITEM --json` wrote, with the reviewer's changes.") from None

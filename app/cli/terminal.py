@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.errors import InvalidInput
+from app.vault.passphrase import NOT_TEXT
 
 PASSPHRASE_ENV = "EVIDENCE_VAULT_PASSPHRASE"
 NEW_PASSPHRASE_ENV = "EVIDENCE_VAULT_NEW_PASSPHRASE"
@@ -47,17 +48,21 @@ class PassphraseSource:
         self._stdin = stdin or sys.stdin
 
     def _read_stdin_line(self, what: str) -> str:
-        line = self._stdin.readline()
+        try:
+            line = self._stdin.readline()
+        except UnicodeDecodeError:  # a strict decoder (UTF-8 locales); the C locale gives surrogates instead
+            raise InvalidInput(NOT_TEXT) from None
         if not line:
             raise InvalidInput(f"No {what} was given on standard input. Send it as one line.")
-        return line.rstrip("\r\n")
+        return _usable(line.rstrip("\r\n"), f"The {what} on standard input is an empty line. Send the {what} "
+                       "itself as one line.")
 
     def current(self) -> str:
         if self._use_stdin:
             return self._read_stdin_line("passphrase")
         from_env = os.environ.get(PASSPHRASE_ENV)
         if from_env:
-            return from_env
+            return _usable(from_env, "")
         return self._prompt("Vault passphrase: ")
 
     def new(self, *, confirm_prompt: str = "Repeat the new passphrase: ") -> str:
@@ -65,7 +70,7 @@ class PassphraseSource:
             return self._read_stdin_line("new passphrase")
         from_env = os.environ.get(NEW_PASSPHRASE_ENV)
         if from_env:
-            return from_env
+            return _usable(from_env, "")
         first = self._prompt("New passphrase: ")
         second = self._prompt(confirm_prompt)
         if first != second:
@@ -78,7 +83,7 @@ class PassphraseSource:
             return self._read_stdin_line("passphrase")
         from_env = os.environ.get(PASSPHRASE_ENV)
         if from_env:
-            return from_env
+            return _usable(from_env, "")
         return self.new(confirm_prompt="Repeat the passphrase: ")
 
     @staticmethod
@@ -88,7 +93,23 @@ class PassphraseSource:
                 "No passphrase given. Type it at the prompt, set EVIDENCE_VAULT_PASSPHRASE, "
                 "or use --passphrase-stdin."
             )
-        return getpass.getpass(text)
+        try:
+            typed = getpass.getpass(text)
+        except EOFError:  # Ctrl-D at the prompt
+            typed = ""
+        except UnicodeDecodeError:
+            raise InvalidInput(NOT_TEXT) from None
+        return _usable(typed, "No passphrase was typed. Run the command again and type the passphrase.")
+
+
+def _usable(passphrase: str, if_empty: str) -> str:
+    """``passphrase``, unless it is empty or not valid text: then a clear error instead of one from the
+    database.  Control characters pass: a vault made before they were refused must still open."""
+    if not passphrase:
+        raise InvalidInput(if_empty or "The passphrase given is empty. Give the vault's passphrase.")
+    if any("\ud800" <= char <= "\udfff" for char in passphrase):  # undecodable bytes, kept as surrogates
+        raise InvalidInput(NOT_TEXT)
+    return passphrase
 
 
 class ProgressBar:

@@ -14,9 +14,10 @@ from typing import Any
 from app.cli.terminal import ProgressBar, clean_text
 from app.cli.vault_cmds import open_vault
 from app.errors import InvalidInput
+from app.user_files import read_small_file
 
-MAX_KEY_FILE = 64 << 10
-MAX_RECEIPT_FILE = 16 << 20
+MAX_KEY_FILE = 64 << 10  # hq-public.pem is under 1 KB
+MAX_RECEIPT_FILE = 16 << 20  # as app.transfer.receipt reads: a receipt lists one hash per original
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,26 +45,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imported.set_defaults(func=cmd_receipt_import)
 
 
-def _read_file(path: Path, limit: int, what: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise InvalidInput(f"The {what} '{clean_text(str(path))}' does not exist. Check the path.") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"'{clean_text(str(path))}' is a folder, not a {what}.") from None
-    except OSError as exc:
-        raise InvalidInput(f"The {what} '{clean_text(str(path))}' cannot be read ({exc.strerror}).") from exc
-    if len(data) > limit:
-        raise InvalidInput(f"'{clean_text(str(path))}' is far too large to be a {what}. Check that you chose the "
-                           "right file.")
-    return data
-
-
 def _hq_key(path: Path) -> Any:
     from app.transfer.identity import HqPublicIdentity
 
-    return HqPublicIdentity.from_pem(_read_file(path, MAX_KEY_FILE, "headquarters key file"))
+    return HqPublicIdentity.from_pem(read_small_file(path, limit=MAX_KEY_FILE, what="headquarters key file"))
 
 
 def _item_ids(text: str | None) -> list[int] | None:
@@ -124,7 +109,7 @@ def cmd_receipt_import(args: argparse.Namespace) -> int:
     from app.transfer.receipt import import_receipt
 
     hq = _hq_key(args.hq)
-    data = _read_file(args.file, MAX_RECEIPT_FILE, "receipt")
+    data = read_small_file(args.file, limit=MAX_RECEIPT_FILE, what="receipt")
     with open_vault(args) as vault:
         receipt = import_receipt(vault, data, hq)
     print(f"Receipt recorded: headquarters {clean_text(receipt.hq_name)} stored package {receipt.package_id} "

@@ -436,12 +436,13 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 
 def cmd_transcript_import(args: argparse.Namespace) -> int:
-    from app.media.subtitles import parse_transcript_file
+    from app.media.subtitles import MAX_TRANSCRIPT_BYTES, parse_transcript_bytes
+    from app.user_files import read_small_file
     from app.vault.models import Segment
 
-    if not args.file.is_file():
-        raise InvalidInput(f"'{clean_text(str(args.file))}' is not a file that can be read.")
-    parsed = parse_transcript_file(args.file, language=args.language)
+    # An ordinary file only, read within the limit; a missing or unreadable file is said plainly.
+    raw = read_small_file(args.file, limit=MAX_TRANSCRIPT_BYTES, what="transcript")
+    parsed = parse_transcript_bytes(raw, name=args.file.name, language=args.language)
     if not parsed:
         raise InvalidInput("No text was found in this transcript file. Nothing was changed.")
     segments = [

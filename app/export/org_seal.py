@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from app.errors import InvalidInput
+from app.user_files import read_small_file
 
 MAX_P12_BYTES = 1 << 20
 
@@ -120,9 +121,5 @@ def load_pkcs12(data: bytes, passphrase: str | None) -> OrganisationSeal:
 
 
 def load_pkcs12_file(path: Path, passphrase: str | None) -> OrganisationSeal:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_P12_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInput(f"The seal file {path} could not be read: {exc.strerror or exc}.") from exc
-    return load_pkcs12(data, passphrase)
+    # An ordinary file only (a named pipe would wait forever), at most MAX_P12_BYTES.
+    return load_pkcs12(read_small_file(path, limit=MAX_P12_BYTES, what="seal file"), passphrase)

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.transfer.errors import TransferError
+from app.user_files import open_regular_file
 
 MAGIC = b"EV-XFER\x01"
 HEADER_SIZE = 68
@@ -144,7 +145,8 @@ class Payload:
 
     def __init__(self, path: Path, private: X25519PrivateKey, recipient_key_id: str) -> None:
         self.path = path
-        self._handle: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
+        # Never blocks on a named pipe; a missing file, a folder, a device: a TransferError saying so.
+        self._handle: BinaryIO = open_regular_file(path, what="transfer package", error=TransferError)
         self._lock = threading.Lock()  # several streams of one package share the handle and the cache
         try:
             self._setup(private, recipient_key_id)

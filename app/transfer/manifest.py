@@ -14,7 +14,7 @@ from typing import Any
 
 from app.errors import EvidenceVaultError, IntegrityError
 from app.transfer.errors import TransferError
-from app.vault.canonical import canonical_json, parse_json_strict
+from app.vault.canonical import JsonTooDeep, canonical_json, parse_json_strict
 from app.vault.events import Event
 
 FORMAT_NAME = "evidence-vault-transfer"
@@ -23,7 +23,12 @@ SIGNATURE_CONTEXT = b"evidence-vault transfer manifest v1\n"
 TRAILER_MAGIC = b"EV-XFEND"
 TRAILER_SIZE = 16  # u64 big-endian manifest length || TRAILER_MAGIC
 SIGNATURE_SIZE = 64
-MAX_MANIFEST = 1 << 30
+# The manifest is read (and parsed) before its signature can be checked, since the key that signed it is
+# inside it: anyone holding hq-public.pem can make headquarters read one.  Parsing costs several times
+# its size in memory, so it is bounded.  64 MiB holds about 100,000 custody events (some 650 bytes each)
+# plus a case's records, far beyond a field laptop's log; write_transfer refuses, before recording
+# anything, a package whose manifest would be larger (docs/FORMAT.md, "Payload").
+MAX_MANIFEST = 64 << 20
 
 # (name, type) of every manifest field; the order is the documentation's, not the bytes' (RFC 8785 sorts).
 _FIELDS: tuple[tuple[str, type], ...] = (
@@ -70,7 +75,8 @@ class TransferManifest:
         try:
             record = parse_json_strict(data)
         except IntegrityError as exc:
-            raise _bad("it is not valid JSON") from exc
+            raise _bad("it is nested far too deeply" if isinstance(exc.__cause__, JsonTooDeep)
+                       else "it is not valid JSON") from exc
         if not isinstance(record, dict):
             raise _bad("it is not a JSON object")
         if record.get("format") != FORMAT_NAME:

@@ -28,7 +28,7 @@ from app.errors import DiskFull, IntegrityError, InvalidInput
 from app.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 from app.transfer import actions, container
 from app.transfer.errors import ForkError, TransferError
-from app.transfer.gather import consistency_entries, gather
+from app.transfer.gather import Records, consistency_entries, gather
 from app.transfer.identity import HqIdentity, HqPublicIdentity
 from app.transfer.manifest import (
     MAX_MANIFEST,
@@ -40,6 +40,7 @@ from app.transfer.manifest import (
     signed_message,
 )
 from app.vault.events import utc_now
+from app.vault.models import Item
 from app.vault.vault import Vault
 
 __all__ = ["ForkError", "TransferError", "TransferManifest", "TransferPackage", "TransferSummary", "open_transfer",
@@ -91,6 +92,7 @@ def write_transfer(vault: Vault, *, case_id: int, item_ids: Sequence[int] | None
     _check_out(out)
     records = gather(vault, case_id, item_ids)
     originals = records.unique_originals()
+    _check_manifest_fits(vault, records, originals, recipient)
     total = sum(i.size for i in originals)
     package_id = secrets.token_bytes(16)
     recipient_id = recipient.key_id()
@@ -140,6 +142,8 @@ def write_transfer(vault: Vault, *, case_id: int, item_ids: Sequence[int] | None
             consents=records.consents, derivations=records.derivations, links=records.links, notes=records.notes,
             transcripts=records.transcripts, originals=entries,
         ).to_json()
+        if len(manifest) > MAX_MANIFEST:  # _check_manifest_fits estimated too low: never send what HQ refuses
+            raise _manifest_too_large(len(manifest), recorded=True)
         signature = vault.signing_key.sign(signed_message(writer.header.pack(), manifest))
         writer.write(manifest)
         writer.write(signature)
@@ -168,6 +172,37 @@ def write_transfer(vault: Vault, *, case_id: int, item_ids: Sequence[int] | None
     return TransferSummary(path=out, package_id=package_id.hex(), recipient_key_id=recipient_id,
                            item_ids=item_list, originals=len(entries), original_bytes=total,
                            file_size=out.stat().st_size, checkpoint=checkpoint)
+
+
+def _check_manifest_fits(vault: Vault, records: Records, originals: Sequence[Item],
+                         recipient: HqPublicIdentity) -> None:
+    """Refuse, before anything is written or recorded, a package whose manifest would be larger than
+    headquarters reads (MAX_MANIFEST).  The manifest is drafted from what is known now; what is added
+    later is bounded: the ``transferred`` and ``checkpoint_made`` events (one SHA-256 and id per original),
+    and per earlier checkpoint its text twice and a consistency proof (at most 64 hashes)."""
+    events = vault.events()
+    draft = TransferManifest(
+        package_id="0" * 32, created_at=utc_now(), recipient_key_id=recipient.key_id(), recipient_name=recipient.name,
+        field_origin=vault.origin, field_key_id=vault.key_id, field_public_pem=vault.public_key_pem(), checkpoint="",
+        checkpoints=[], consistency=[], events=[event_record(e) for e in events], case=records.case,
+        items=[_item_dict(i) for i in records.items], persons=records.persons, consents=records.consents,
+        derivations=records.derivations, links=records.links, notes=records.notes, transcripts=records.transcripts,
+        originals=[{"sha256": i.sha256, "size": i.size, "item_id": i.id, "offset": 0, "name_hint": i.original_name}
+                   for i in originals],
+    ).to_json()
+    earlier = len(vault.checkpoints()) + sum(actions.is_action(e, actions.RECEIPT_IMPORTED) for e in events) + 1
+    estimate = len(draft) + earlier * (8 << 10) + len(originals) * 200 + (64 << 10)
+    if estimate > MAX_MANIFEST:
+        raise _manifest_too_large(estimate, recorded=False)
+
+
+def _manifest_too_large(size: int, *, recorded: bool) -> TransferError:
+    outcome = ("No package was written, but the attempt is recorded in the custody log." if recorded
+               else "Nothing was written or recorded.")
+    return TransferError(
+        f"This package's list of records and custody events would take about {max(size >> 20, 1)} MB, more than "
+        f"the {MAX_MANIFEST >> 20} MB headquarters accepts. {outcome} Send the case in parts, choosing fewer "
+        "items at a time.")
 
 
 def _tree_size(checkpoint: str) -> int:
@@ -237,10 +272,6 @@ def open_transfer(path: Path, identity: HqIdentity) -> TransferPackage:
     path = Path(path)
     try:
         payload = container.Payload(path, identity.encryption_key, identity.key_id())
-    except FileNotFoundError:
-        raise TransferError(f"There is no file {path}. Check the path.") from None
-    except IsADirectoryError:
-        raise TransferError(f"{path} is a folder, not a transfer package.") from None
     except OSError as exc:
         raise TransferError(f"The package {path} cannot be read ({exc.strerror}). Check the drive.") from exc
     try:
@@ -260,9 +291,13 @@ def _read_manifest(payload: container.Payload) -> tuple[TransferManifest, bytes]
         raise TransferError("This transfer package holds no manifest. Ask the sender for a new copy.")
     trailer = payload.read_at(payload.size - TRAILER_SIZE, TRAILER_SIZE)
     length = struct.unpack(">Q", trailer[:8])[0]
-    if trailer[8:] != TRAILER_MAGIC or length > min(MAX_MANIFEST, payload.size - TRAILER_SIZE - SIGNATURE_SIZE):
+    if trailer[8:] != TRAILER_MAGIC or length > payload.size - TRAILER_SIZE - SIGNATURE_SIZE:
         raise TransferError("The end of this transfer package is malformed (no manifest trailer). Ask the sender "
                             "for a new copy.")
+    if length > MAX_MANIFEST:  # before reading it: parsing costs several times its size in memory
+        raise TransferError(f"This transfer package's manifest is {length >> 20} MB, more than the "
+                            f"{MAX_MANIFEST >> 20} MB this program reads, so it was not opened. Ask the sender to "
+                            "send the case in smaller parts.", debug_detail=f"{length} bytes")
     start = payload.size - TRAILER_SIZE - SIGNATURE_SIZE - length
     manifest_bytes = payload.read_at(start, length)
     signature = payload.read_at(start + length, SIGNATURE_SIZE)

@@ -27,7 +27,7 @@ from app.transfer import actions
 from app.transfer.errors import ForkError, TransferError
 from app.transfer.identity import HqIdentity, HqPublicIdentity
 from app.transfer.witness import find_cosignature
-from app.vault.canonical import canonical_json, parse_json_strict
+from app.vault.canonical import JsonTooDeep, canonical_json, parse_json_strict
 from app.vault.checkpoint import parse_checkpoint, verify_checkpoint
 from app.vault.keys import load_public_key_pem
 from app.vault.merkle import MerkleTree
@@ -81,8 +81,9 @@ def read_receipt(data: bytes, hq: HqPublicIdentity) -> Receipt:
         raise _bad("the file is far too large")
     try:
         record = parse_json_strict(bytes(data))
-    except IntegrityError:
-        raise _bad("it is not JSON") from None
+    except IntegrityError as exc:
+        too_deep = isinstance(exc.__cause__, JsonTooDeep)
+        raise _bad("it is nested far too deeply" if too_deep else "it is not JSON") from None
     if not isinstance(record, dict) or set(record) != {"receipt", "signature"} or not isinstance(
             record["receipt"], dict) or not isinstance(record["signature"], str):
         raise _bad("it lacks the receipt or its signature")

@@ -25,7 +25,12 @@ import rfc8785
 from app.errors import IntegrityError, InvalidInput
 
 MAX_SAFE_INTEGER = 2**53 - 1
-_MAX_DEPTH = 64
+# Deepest nesting written (canonical_json) or read (load_json_bounded): a level counts each array or
+# object a value sits in.  Our records nest a handful of levels; 64 leaves room for any future field
+# while keeping every recursive step (here, rfc8785, callers walking a record) far from Python's stack
+# limit, which hostile JSON such as 100,000 '[' would otherwise hit (a RecursionError, not a message).
+MAX_JSON_DEPTH = 64
+_MAX_DEPTH = MAX_JSON_DEPTH
 
 
 def _check(value: Any, path: str, depth: int) -> None:
@@ -97,12 +102,49 @@ def _parse_int(text: str) -> int | float:
     return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(value)
 
 
+class JsonTooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH: a ValueError, so every ``except ValueError`` that handles
+    malformed JSON handles it too."""
+
+
+def load_json_bounded(data: str | bytes, **options: Any) -> Any:
+    """``json.loads(data, **options)`` that raises ValueError (:class:`JsonTooDeep`) instead of
+    RecursionError for deep nesting, and for any nesting deeper than MAX_JSON_DEPTH.
+
+    Use it for JSON from outside (a file a person gives, a package, a PDF attachment): the standard
+    parser recurses once per level, so '[' * 100000 raises RecursionError, which is not a ValueError."""
+    try:
+        value = json.loads(data, **options)
+    except RecursionError:
+        raise JsonTooDeep(f"it is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    # Fewer than MAX_JSON_DEPTH brackets in all cannot nest deeper: most records skip the walk below.
+    brackets = data.count("[") + data.count("{") if isinstance(data, str) else data.count(b"[") + data.count(b"{")
+    if brackets > MAX_JSON_DEPTH and _too_deep(value):
+        raise JsonTooDeep(f"it is nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` holds a value deeper than canonical_json accepts (without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if depth + 1 > MAX_JSON_DEPTH:
+                return True
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
+
+
 def parse_json_strict(data: bytes) -> Any:
-    """Parse UTF-8 JSON refusing duplicate keys and NaN/Infinity, WITHOUT checking canonical form
-    (callers that re-encode anyway compare the bytes themselves).  Raises IntegrityError."""
+    """Parse UTF-8 JSON refusing duplicate keys, NaN/Infinity and nesting deeper than MAX_JSON_DEPTH,
+    WITHOUT checking canonical form (callers that re-encode anyway compare the bytes themselves).
+    Raises IntegrityError."""
     try:
         text = bytes(data).decode("utf-8")
-        return json.loads(
+        return load_json_bounded(
             text, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_no_duplicates
         )
     except (UnicodeDecodeError, ValueError) as exc:

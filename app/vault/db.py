@@ -77,6 +77,7 @@ def connect(path: Path, passphrase: str, *, create: bool = False, read_only: boo
     written, so the file stays byte-for-byte unchanged and read-only media work.
     Raises WrongPassphrase / NotAVault / VaultNotFound.
     """
+    _check_key_text(passphrase)
     mode = "rwc" if create else "ro" if read_only else "rw"
     uri = Path(path).absolute().as_uri() + f"?mode={mode}"
     try:
@@ -116,12 +117,40 @@ def connect(path: Path, passphrase: str, *, create: bool = False, read_only: boo
     return conn
 
 
-def _classify_open_failure(path: Path, passphrase: str, exc: Exception) -> EvidenceVaultError:
-    """Tell a wrong passphrase from a file that is not (or no longer) a vault.
+def _check_key_text(passphrase: str) -> None:
+    """Refuse, before touching the file, a key SQLCipher cannot take: empty (``PRAGMA key`` needs one
+    character or more), with a NUL (no SQL statement can hold one) or not encodable as UTF-8 (lone
+    surrogates, e.g. from undecodable bytes on standard input).  No vault can have such a passphrase:
+    check_passphrase never let one be set."""
+    if not passphrase:
+        raise WrongPassphrase("No passphrase was given. Enter the vault's passphrase and try again.")
+    if "\x00" in passphrase:
+        raise WrongPassphrase("The passphrase contains an invisible control character (NUL), so it cannot be this "
+                              "vault's passphrase. Type it again.")
+    try:
+        passphrase.encode("utf-8")
+    except UnicodeEncodeError:
+        raise WrongPassphrase("The passphrase contains bytes that are not valid text (UTF-8), so it cannot be "
+                              "this vault's passphrase. Type it again, or check the program or file that "
+                              "sends it.") from None
 
-    SQLCipher cannot tell them apart: both fail the HMAC of page 1.  We recompute SQLCipher's key from
-    the salt and check the HMAC of page 2 ourselves: if it matches, the passphrase is right and page 1
-    (the header) is damaged.
+
+DAMAGED_START = ("The passphrase is right but the start of the vault file is damaged. Restore the vault from a "
+                 "backup and keep this copy for examination.")
+CUT_SHORT = ("The passphrase is right but the vault file is cut short: its end is missing (for example after "
+             "an interrupted copy or a full disk). Restore the vault from a backup, or copy it again from where "
+             "it came from, and keep this copy for examination.")
+DAMAGED = ("The passphrase is right but the vault file is damaged or cut short. Restore the vault from a backup "
+           "and keep this copy for examination.")
+
+
+def _classify_open_failure(path: Path, passphrase: str, exc: Exception) -> EvidenceVaultError:
+    """Tell a wrong passphrase from a file that is not (or no longer) a vault, and say what is damaged.
+
+    SQLCipher cannot tell them apart: both fail its first read.  We recompute SQLCipher's keys from the
+    salt and check the HMACs of pages 1 and 2 ourselves.  Page 1 intact: the passphrase is right and the
+    damage is further on; if page 1's header records more pages than the file holds, the file was cut
+    short.  Page 1 failing but page 2 intact: the passphrase is right and the start is damaged.
     """
     detail = f"{path}: {exc}"
     try:
@@ -137,28 +166,69 @@ def _classify_open_failure(path: Path, passphrase: str, exc: Exception) -> Evide
         return NotAVault(
             "This is an ordinary unencrypted database, not an Evidence Vault.", debug_detail=detail
         )
+    if len(head) == PAGE_SIZE:
+        keys = _page_keys(passphrase, head[:_SALT_SIZE])
+        if keys is not None and _hmac_ok(keys[1], head, 1):
+            pages = _declared_pages(keys[0], head)
+            cut = size % PAGE_SIZE != 0 or (pages is not None and size < pages * PAGE_SIZE)
+            return NotAVault(CUT_SHORT if cut else DAMAGED,
+                             debug_detail=f"{detail}; size {size}, header declares {pages} pages")
+        if keys is not None and len(second) == PAGE_SIZE and _hmac_ok(keys[1], second, 2):
+            return NotAVault(DAMAGED_START, debug_detail=detail)
     if size < 2 * PAGE_SIZE or size % PAGE_SIZE:
         return NotAVault(debug_detail=f"{detail}; size {size} is not a whole number of vault pages")
-    if page_hmac_ok(passphrase, salt=head[:_SALT_SIZE], page=second, page_number=2):
-        return NotAVault(
-            "The passphrase is right but the start of the vault file is damaged. Restore the vault "
-            "from a backup and keep this copy for examination.",
-            debug_detail=detail,
-        )
     return WrongPassphrase(debug_detail=detail)
+
+
+def _page_keys(key_text: str, salt: bytes) -> tuple[bytes, bytes] | None:
+    """SQLCipher 4's (encryption key, HMAC key) for ``key_text``: a passphrase through PBKDF2, or a raw
+    key given as ``x'<64 hex>'`` (app.vault.keyslot) taken as it is.  None if ``key_text`` is neither."""
+    raw = key_text[2:-1] if key_text[:2] in ("x'", "X'") and key_text.endswith("'") else None
+    if raw is not None and len(raw) == 64:
+        try:
+            key = bytes.fromhex(raw)
+        except ValueError:
+            return None
+    else:
+        try:
+            secret = key_text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        key = hashlib.pbkdf2_hmac("sha512", secret, salt, kdf_iter(), 32)
+    hmac_salt = bytes(b ^ 0x3A for b in salt)
+    return key, hashlib.pbkdf2_hmac("sha512", key, hmac_salt, 2, 32)
+
+
+def _hmac_ok(hmac_key: bytes, page: bytes, page_number: int) -> bool:
+    if len(page) != PAGE_SIZE:
+        return False
+    start = _SALT_SIZE if page_number == 1 else 0
+    body = page[start: PAGE_SIZE - _HMAC_SIZE]  # ciphertext + IV
+    expected = hmac.new(hmac_key, body + page_number.to_bytes(4, "little"), "sha256").digest()
+    return hmac.compare_digest(expected, page[PAGE_SIZE - _HMAC_SIZE:])
+
+
+def _declared_pages(key: bytes, first_page: bytes) -> int | None:
+    """The database size in pages that page 1's (decrypted) SQLite header records, or None when the header
+    says that field is stale (SQLite then goes by the file size).  SQLCipher 4 encrypts page 1 after its
+    16-byte salt with AES-256-CBC; the IV sits before the HMAC in the page's reserved end."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    reserve = _IV_SIZE + _HMAC_SIZE
+    iv = first_page[PAGE_SIZE - reserve: PAGE_SIZE - _HMAC_SIZE]
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    header = decryptor.update(first_page[_SALT_SIZE: _SALT_SIZE + 96]) + decryptor.finalize()
+    # Decrypted bytes k are header bytes 16 + k: size at 28..32, change counter at 24, valid-for at 92.
+    pages, counter, valid_for = (int.from_bytes(header[at - 16: at - 12], "big") for at in (28, 24, 92))
+    return pages if pages and counter == valid_for else None
 
 
 def page_hmac_ok(passphrase: str, *, salt: bytes, page: bytes, page_number: int) -> bool:
     """Check one page's HMAC the way SQLCipher 4 computes it (docs/FORMAT.md, "Vault file")."""
     if len(page) != PAGE_SIZE or len(salt) != _SALT_SIZE:
         return False
-    key = hashlib.pbkdf2_hmac("sha512", passphrase.encode("utf-8"), salt, kdf_iter(), 32)
-    hmac_salt = bytes(b ^ 0x3A for b in salt)
-    hmac_key = hashlib.pbkdf2_hmac("sha512", key, hmac_salt, 2, 32)
-    start = _SALT_SIZE if page_number == 1 else 0
-    body = page[start: PAGE_SIZE - _HMAC_SIZE]  # ciphertext + IV
-    expected = hmac.new(hmac_key, body + page_number.to_bytes(4, "little"), "sha256").digest()
-    return hmac.compare_digest(expected, page[PAGE_SIZE - _HMAC_SIZE:])
+    keys = _page_keys(passphrase, salt)
+    return keys is not None and _hmac_ok(keys[1], page, page_number)
 
 
 def translate(exc: Exception) -> EvidenceVaultError | None:

@@ -66,8 +66,11 @@ class VaultLock:
             self._fd = fd
         try:
             self.relock_vault_file()
-        except BaseException:
+        except VaultInUse:
             self.release()
+            raise
+        except BaseException:
+            self.abandon()  # the vault file cannot even be opened (no permission...): leave no new sidecar
             raise
 
     def _open_sidecar(self) -> int | None:
@@ -99,6 +102,14 @@ class VaultLock:
             fd = os.open(self.vault_path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return  # not created yet (Vault.create locks it once the file exists)
+        except PermissionError as exc:
+            raise EvidenceVaultError(
+                "You do not have permission to read this vault file. Ask the file's owner or your administrator "
+                "for access, or open a copy you can read.", debug_detail=f"{self.vault_path}: {exc}") from exc
+        except OSError as exc:
+            raise EvidenceVaultError(
+                f"The vault file cannot be opened ({exc.strerror or exc}). Check that the drive is connected and "
+                "try again.", debug_detail=f"{self.vault_path}: {exc}") from exc
         try:
             fcntl.flock(fd, self._operation)
         except BlockingIOError as exc:

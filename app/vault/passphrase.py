@@ -94,6 +94,33 @@ def _effective_length(text: str) -> tuple[float, str]:
     return max(length, 0.0), reason
 
 
+NOT_TEXT = ("The passphrase contains bytes that are not valid text (UTF-8). Type it again, or check the "
+            "character encoding of the program or file that sends it.")
+UNTYPEABLE = ("The passphrase contains a line break, a tab or another control character, which cannot be typed "
+              "where the vault asks for its passphrase. Choose one without them.")
+# Control characters (Cc: C0 incl. tab, CR, LF; DEL; C1) and the Unicode line and paragraph separators.
+# Why each cannot be entered again: --passphrase-stdin reads one line (LF ends it, a final CR is dropped);
+# the terminal prompt ends at Enter (CR and LF) and gives most other control keys a meaning (Ctrl-C,
+# Ctrl-U, Ctrl-W...); the desktop window's field moves on at Tab.  A tab typed at a prompt does reach
+# us, but the same vault must open in the window too, and a tab looks like a space when written down.
+# Format characters (Cf) stay allowed: ZWNJ (U+200C) is typed on Persian keyboards, for example.
+_UNTYPEABLE_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def entry_problem(passphrase: str) -> str | None:
+    """Why ``passphrase`` can never be entered again, as a plain sentence, or None.
+
+    Lone surrogates (undecodable bytes on standard input or in the environment, which Python keeps as
+    U+DC80..U+DCFF) have no UTF-8 form, so no key can be derived from them."""
+    for char in passphrase:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return NOT_TEXT
+        if category in _UNTYPEABLE_CATEGORIES:
+            return UNTYPEABLE
+    return None
+
+
 def passphrase_strength(passphrase: str) -> Strength:
     """Estimate the strength of ``passphrase`` (any script).  Never raises."""
     text = normalise(passphrase)
@@ -102,6 +129,9 @@ def passphrase_strength(passphrase: str) -> Strength:
     bits = round(effective * math.log2(_pool_size(text)), 1)
     if length == 0:
         return Strength(0, 0.0, "Enter a passphrase.")
+    problem = entry_problem(text)
+    if problem is not None:
+        return Strength(0, bits, problem)
     if length < MIN_LENGTH:
         score = 0 if length < 8 else 1
         return Strength(score, bits, f"This passphrase is too short: use at least {MIN_LENGTH} characters "
@@ -126,8 +156,9 @@ def check_passphrase(passphrase: str) -> str:
     """Return the normalised passphrase, or raise WeakPassphrase with the reason."""
     if not isinstance(passphrase, str):
         raise WeakPassphrase("The passphrase must be text.")
-    if "\x00" in passphrase:
-        raise WeakPassphrase("The passphrase contains an invisible control character; type it again.")
+    problem = entry_problem(passphrase)
+    if problem is not None:  # before the strength check: the passphrase could never be typed again
+        raise WeakPassphrase(problem)
     if _RAW_KEY.fullmatch(passphrase.strip()):
         # SQLCipher would take x'...' as a raw key and skip the key derivation entirely.
         raise WeakPassphrase("A passphrase of the form x'...' cannot be used. Choose several unrelated words.")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from app.export.pdf.pdfa import TEXT_ATTACHMENT_NAME
 from app.export.pdf.proofs import CERT_ATTACHMENT_NAME, PROOFS_ATTACHMENT_NAME, PROOFS_FORMAT
 from app.export.pdf.seal import SealInvalid, validate_sealed_pdf
 from app.vault import keys
+from app.vault.canonical import load_json_bounded
 from app.vault.checkpoint import verify_checkpoint
 from app.vault.merkle import verify_inclusion
 
@@ -187,7 +187,7 @@ def verify_pdf(path: Path, *, seal_cert_pem: bytes | None = None, expect_key_id:
                                "older version, or changed. Check it with its bundle instead.")
         return report
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = load_json_bounded(raw.decode("utf-8"))  # deep nesting: a ValueError, not a RecursionError
         if not isinstance(data, dict) or data.get("format") != PROOFS_FORMAT:
             raise ValueError("unknown format")
     except (UnicodeDecodeError, ValueError) as exc:
