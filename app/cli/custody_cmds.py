@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -96,6 +97,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with open_vault(args) as vault:
             report = run_with_progress("verify", lambda bar: vault.verify(
                 checkpoint=checkpoint, progress=bar, expect_key_id=expected_key_id))
+            unrecorded = "" if report.recorded else _why_not_recorded(vault.read_only, Path(vault.path))
     except EvidenceVaultError as error:
         if args.json:
             print_json({"ok": False, "could_not_run": True, "error": error.user_message()})
@@ -109,7 +111,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(
             f"Intact: {report.items_checked} items re-hashed ({report.bytes_hashed} bytes), "
             f"{report.events_checked} custody events checked, tree size {report.tree_size}."
-            + ("" if report.recorded else " (Not recorded in the custody log: the vault was opened read-only.)")
+            + (f" ({unrecorded})" if unrecorded else "")
         )
     else:
         first = report.problems[0]
@@ -117,6 +119,28 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for problem in report.problems[1:]:
             print(f"  also: {problem.message}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+# Recording a verification writes one event: a few 64 KiB vault pages and their journal copies.  With less
+# free space than this the write cannot have succeeded.
+_ROOM_TO_RECORD = 1024 * 1024
+
+
+def _why_not_recorded(read_only: bool, vault_path: Path) -> str:
+    """Why an intact vault's verification was not written to its custody log, truthfully.  Vault.verify
+    keeps the report when the write fails and does not say why (it is the report that matters), so the
+    free space left tells a full disk from other failures."""
+    if read_only:
+        return "Not recorded in the custody log: the vault was opened read-only."
+    try:
+        free = shutil.disk_usage(vault_path.absolute().parent).free
+    except OSError:
+        free = None
+    if free is not None and free < _ROOM_TO_RECORD:
+        return ("Not recorded in the custody log: the disk holding the vault is full. Free some space and run "
+                "verify again to record it.")
+    return ("Not recorded in the custody log: the vault could not be written to. Check that the drive is "
+            "writable and has free space, then run verify again to record it.")
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:

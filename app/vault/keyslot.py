@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.durable import sync_folder
@@ -39,6 +40,8 @@ KDF = "PBKDF2-HMAC-SHA512"
 CIPHER = "AES-256-GCM"
 KEY_BYTES = 32
 ROLES = ("current", "pending")
+NONCE_BYTES = 12
+TAG_BYTES = 16  # AES-GCM's tag, after the wrapped key in each slot's ciphertext
 _MAX_FILE = 64 * 1024
 _MAX_ITERATIONS = 50_000_000
 
@@ -97,6 +100,18 @@ def _damaged(detail: str) -> NotAVault:
                      "held by your headquarters ('evidence-vault recover').", debug_detail=detail)
 
 
+class KeyslotDamaged(WrongPassphrase):
+    """The passphrase is right (the format shows it) but a key slot does not unwrap: the file is damaged.
+
+    A WrongPassphrase for the callers' control flow: whatever they do when the passphrase does not unwrap
+    the keyslot (app.vault.recovery tries the passphrase on the vault file itself, then re-raises) they do
+    here too; only the message differs."""
+
+    default_message = ("The passphrase is right, but the vault's key file (.keyslot) beside the vault is damaged. "
+                       "Open the vault with the recovery shares held by your headquarters ('evidence-vault "
+                       "recover'), and keep the damaged key file for examination.")
+
+
 def parse(data: bytes) -> Keyslot:
     """Parse a keyslot file; raises NotAVault when it is not one or is damaged."""
     try:
@@ -110,7 +125,11 @@ def parse(data: bytes) -> Keyslot:
         for role, slot in doc["slots"].items():
             if role not in ROLES:
                 raise ValueError(f"unknown slot {role!r}")
-            slots[role] = (bytes.fromhex(slot["nonce"]), bytes.fromhex(slot["ciphertext"]))
+            nonce, sealed = bytes.fromhex(slot["nonce"]), bytes.fromhex(slot["ciphertext"])
+            # Fixed by AES-256-GCM over a 32-byte key: any other length can only be damage.
+            if len(nonce) != NONCE_BYTES or len(sealed) != KEY_BYTES + TAG_BYTES:
+                raise ValueError(f"slot {role!r}: a {len(nonce)}-byte nonce, a {len(sealed)}-byte ciphertext")
+            slots[role] = (nonce, sealed)
         if not slots:
             raise ValueError("no key slot")
         return Keyslot(iterations=iterations, salt=bytes.fromhex(doc["salt"]),
@@ -136,18 +155,46 @@ def build(passphrase: str, keys: dict[str, bytes], *, panic_destroys_keys: bool,
 
 
 def unwrap(slot: Keyslot, passphrase: str) -> dict[str, bytes]:
-    """role -> raw key.  Raises WrongPassphrase when the passphrase does not unwrap the slots."""
-    aead = AESGCM(_kek(passphrase, slot.salt, slot.iterations))
+    """role -> raw key.  Raises WrongPassphrase when the passphrase does not unwrap the slots, and
+    KeyslotDamaged (a WrongPassphrase) when the passphrase is shown right but a slot does not unwrap.
+
+    AES-GCM alone cannot tell a wrong passphrase from a damaged slot: both fail its tag.  What the format
+    has besides: every slot is wrapped under the same passphrase, so one slot that unwraps proves it right;
+    and the header's ``fingerprint`` is a hash of the key, so the key bytes decrypted without the tag check
+    (GCM is counter mode underneath) matching it prove the passphrase right and the key intact: then the
+    tag, or a header field bound to it (e.g. ``panic_destroys_keys``), was damaged.  Damage in the wrapped
+    key itself, the nonce, the salt or the iteration count still reads as a wrong passphrase."""
+    kek = _kek(passphrase, slot.salt, slot.iterations)
+    aead = AESGCM(kek)
     keys: dict[str, bytes] = {}
+    failed: list[str] = []
     for role, (nonce, sealed) in slot.slots.items():
         try:
             key = aead.decrypt(nonce, sealed, slot.aad(role))
-        except (InvalidTag, ValueError) as exc:
-            raise WrongPassphrase(debug_detail=f"keyslot {role}: {type(exc).__name__}") from exc
+        except (InvalidTag, ValueError):
+            failed.append(role)
+            continue
         if len(key) != KEY_BYTES:
             raise _damaged(f"slot {role} holds {len(key)} bytes")
         keys[role] = key
-    return keys
+    if not failed:
+        return keys
+    detail = f"keyslot {', '.join(failed)}: the tag does not check"
+    if keys:
+        raise KeyslotDamaged(debug_detail=f"{detail}, but {', '.join(keys)} unwraps")
+    if any(key_fingerprint(_unchecked_key(kek, *slot.slots[role])) == slot.fingerprint for role in failed):
+        raise KeyslotDamaged(debug_detail=f"{detail}, but the key decrypted matches the fingerprint")
+    raise WrongPassphrase(debug_detail=detail)
+
+
+def _unchecked_key(kek: bytes, nonce: bytes, sealed: bytes) -> bytes:
+    """The wrapped key decrypted without checking the tag: AES-GCM with a 96-bit nonce encrypts with AES-CTR
+    from the counter block nonce || 2 (NIST SP 800-38D; block 1 masks the tag).  Compared with the
+    fingerprint only, never used as a key."""
+    if len(nonce) != NONCE_BYTES or len(sealed) < KEY_BYTES:
+        return b""
+    decryptor = Cipher(algorithms.AES(kek), modes.CTR(nonce + (2).to_bytes(4, "big"))).decryptor()
+    return decryptor.update(sealed[:KEY_BYTES]) + decryptor.finalize()
 
 
 def read(vault_path: Path) -> Keyslot:

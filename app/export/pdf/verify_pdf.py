@@ -14,10 +14,11 @@ decides), but an unreadable file raises :class:`~app.errors.InvalidInput`.
 from __future__ import annotations
 
 import hashlib
-import io
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pikepdf
 from cryptography import x509
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.errors import EvidenceVaultError, InvalidInput
-from app.export.pdf.pdfa import TEXT_ATTACHMENT_NAME
+from app.export.pdf.pdfa import MAX_ATTACHMENT_BYTES, TEXT_ATTACHMENT_NAME
 from app.export.pdf.proofs import CERT_ATTACHMENT_NAME, PROOFS_ATTACHMENT_NAME, PROOFS_FORMAT
 from app.export.pdf.seal import SealInvalid, validate_sealed_pdf
 from app.vault import keys
@@ -34,6 +35,17 @@ from app.vault.checkpoint import verify_checkpoint
 from app.vault.merkle import verify_inclusion
 
 _READ_CHUNK = 1024 * 1024
+_MIB = 1024 * 1024
+# The dossier's own attachments are read whole (they are parsed, or searched), but never past these sizes,
+# far above what an export writes: a file of a few MB may inflate to gigabytes (a decompression bomb).
+_WHOLE_LIMITS = {CERT_ATTACHMENT_NAME: 1 * _MIB, PROOFS_ATTACHMENT_NAME: 64 * _MIB,
+                 TEXT_ATTACHMENT_NAME: 64 * _MIB}
+_WHAT = {CERT_ATTACHMENT_NAME: "seal certificate", PROOFS_ATTACHMENT_NAME: "custody proofs",
+         TEXT_ATTACHMENT_NAME: "text of the pages"}
+# Every other attachment is an original (court exports at the original level): hashed while it is
+# decoded, never held, and together no larger than an export attaches (app.export.pdf.pdfa).
+_ORIGINALS_LIMIT = MAX_ATTACHMENT_BYTES
+_DO_NOT_RELY = "Do not rely on this PDF; ask the sender for the original file."
 
 
 @dataclass
@@ -61,13 +73,154 @@ class PdfReport:
         return {"ok": self.ok, **{k: v for k, v in self.__dict__.items()}}
 
 
-def _attachments(path: Path) -> dict[str, bytes]:
+class _AttachmentProblem(Exception):
+    """An attachment that was not read (too large, encoded as no dossier is) or not as it states."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class _Attachments:
+    """The files attached inside the PDF: the dossier's own (``whole``, read whole but bounded) and the
+    originals (``digests``: SHA-256 computed while decoding).  ``problems`` name the attachments that were
+    not read, or not what they state; an unread one of the dossier's own reads as empty."""
+
+    names: set[str] = field(default_factory=set)
+    whole: dict[str, bytes] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    @overload
+    def get(self, name: str) -> bytes | None: ...
+
+    @overload
+    def get(self, name: str, default: bytes) -> bytes: ...
+
+    def get(self, name: str, default: bytes | None = None) -> bytes | None:
+        return self.whole.get(name, default)
+
+    def sha256(self, name: str) -> str | None:
+        if name in self.whole:
+            return hashlib.sha256(self.whole[name]).hexdigest()
+        return self.digests.get(name)
+
+
+def _attachments(path: Path) -> _Attachments:
+    found = _Attachments()
+    budget = _ORIGINALS_LIMIT
     try:
         with pikepdf.open(path) as pdf:
-            return {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
+            for name, spec in pdf.attachments.items():
+                found.names.add(name)
+                try:
+                    budget -= _read_one(found, name, spec, budget)
+                except _AttachmentProblem as problem:
+                    found.problems.append(problem.message)
+                    if name in _WHOLE_LIMITS:
+                        found.whole[name] = b""
     except (pikepdf.PdfError, OSError, ValueError) as exc:
         raise InvalidInput("This file could not be read as a PDF. Check that it is the dossier you received.",
                            debug_detail=repr(exc)) from exc
+    return found
+
+
+def _read_one(found: _Attachments, name: str, spec: Any, budget: int) -> int:
+    """Read one attachment into ``found``; returns how much of the originals' ``budget`` it used."""
+    try:
+        stream = spec.get_file().obj
+        limit = _WHOLE_LIMITS.get(name)
+        if limit is not None:
+            parts: list[bytes] = []
+            _read_attachment(name, stream, limit, parts.append, too_large=(
+                f"larger than the {_WHAT[name]} of any dossier ({limit // _MIB} MiB at most)"))
+            found.whole[name] = b"".join(parts)
+            return 0
+        digest = hashlib.sha256()
+        used = _read_attachment(name, stream, budget, digest.update, too_large=(
+            f"too large: the originals attached to a dossier add up to {_ORIGINALS_LIMIT // _MIB} MiB at most"))
+        found.digests[name] = digest.hexdigest()
+        return used
+    except (pikepdf.PdfError, KeyError, AttributeError, TypeError, ValueError) as exc:  # pikepdf's words stay out
+        raise _AttachmentProblem(f"The file {name} attached inside the PDF cannot be read: the PDF was changed "
+                                 f"or is damaged. {_DO_NOT_RELY}") from exc
+
+
+def _read_attachment(name: str, stream: pikepdf.Object, limit: int, sink: Callable[[bytes], None], *,
+                     too_large: str) -> int:
+    """Decode the attached file ``name`` chunk by chunk into ``sink`` and check it against the size and MD5
+    checksum stated with it (/Params, written by every export).  A stated size above ``limit`` is not read
+    at all, and nothing is read past the stated size.  Returns its size; raises _AttachmentProblem naming it."""
+    params = stream.get("/Params")
+    declared = params.get("/Size") if isinstance(params, pikepdf.Dictionary) else None
+    if not isinstance(declared, int) or isinstance(declared, bool) or declared < 0:
+        raise _AttachmentProblem(f"The file {name} attached inside the PDF does not state its size, as every "
+                                 f"file attached to a dossier does: the PDF was changed. {_DO_NOT_RELY}")
+    if declared > limit:
+        raise _AttachmentProblem(f"The file {name} attached inside the PDF is {too_large}; it states "
+                                 f"{declared} bytes and was not read. {_DO_NOT_RELY}")
+    checksum = params.get("/CheckSum")
+    md5 = hashlib.md5(usedforsecurity=False)
+    size = 0
+    for chunk in _decoded(name, stream):
+        size += len(chunk)
+        if size > declared:  # never read past what it states (at most ``limit``)
+            raise _AttachmentProblem(f"The file {name} attached inside the PDF holds more than the {declared} "
+                                     f"bytes it states: the PDF was changed. It was not read further. "
+                                     f"{_DO_NOT_RELY}")
+        md5.update(chunk)
+        sink(chunk)
+    if size != declared:
+        raise _AttachmentProblem(f"The file {name} attached inside the PDF holds {size} bytes but states "
+                                 f"{declared}: the PDF was changed. {_DO_NOT_RELY}")
+    if isinstance(checksum, pikepdf.String) and bytes(checksum) != md5.digest():
+        raise _AttachmentProblem(f"The file {name} attached inside the PDF does not match the checksum stated "
+                                 f"with it: the PDF was changed. {_DO_NOT_RELY}")
+    return size
+
+
+def _decoded(name: str, stream: pikepdf.Object) -> Iterator[bytes]:
+    """The content of an attached file, a chunk (of at most _READ_CHUNK bytes) at a time.  An export
+    writes attachments Flate-compressed (or plain); only these are decoded here, by zlib with a bounded
+    output, since pikepdf decodes a whole stream into memory."""
+    filters = stream.get("/Filter")
+    names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [] if filters is None else [
+        str(filters)]
+    parms = stream.get("/DecodeParms")
+    if names not in ([], ["/FlateDecode"]) or (parms is not None and not _no_predictor(parms)):
+        raise _AttachmentProblem(f"The file {name} attached inside the PDF is encoded in a way no dossier is "
+                                 f"({', '.join(names)}): the PDF was changed. {_DO_NOT_RELY}")
+    raw = memoryview(stream.read_raw_bytes())  # compressed: no larger than the PDF file itself
+    if not names:
+        for start in range(0, len(raw), _READ_CHUNK):
+            yield bytes(raw[start:start + _READ_CHUNK])
+        return
+    inflate = zlib.decompressobj()
+    try:
+        for start in range(0, len(raw), _READ_CHUNK):
+            pending: bytes | memoryview = raw[start:start + _READ_CHUNK]
+            while not inflate.eof:  # until this input is used up and nothing more comes out of it
+                out = inflate.decompress(pending, _READ_CHUNK)
+                if out:
+                    yield out
+                pending = inflate.unconsumed_tail
+                if not pending and not out:
+                    break
+        if not inflate.eof:
+            raise zlib.error("the compressed data ends early")
+    except zlib.error as exc:
+        raise _AttachmentProblem(f"The file {name} attached inside the PDF is damaged: it cannot be decoded. "
+                                 f"{_DO_NOT_RELY}") from exc
+
+
+def _no_predictor(parms: Any) -> bool:
+    """Decode parameters that change nothing (no PNG/TIFF predictor), as pikepdf may write them."""
+    items = list(parms) if isinstance(parms, pikepdf.Array) else [parms]
+    return all(isinstance(item, pikepdf.Dictionary) and item.get("/Predictor", 1) == 1 for item in items)
 
 
 def _fingerprint(cert_pem: bytes) -> str:
@@ -148,7 +301,7 @@ def _check_proofs(data: dict[str, Any], page_text: str, report: PdfReport, expec
                                        "text of its pages.")
 
 
-def _check_originals(data: dict[str, Any], files: dict[str, bytes], report: PdfReport) -> None:
+def _check_originals(data: dict[str, Any], files: _Attachments, report: PdfReport) -> None:
     for exhibit in data.get("exhibits", []):
         name = exhibit.get("attachment")
         if not name:
@@ -156,11 +309,10 @@ def _check_originals(data: dict[str, Any], files: dict[str, bytes], report: PdfR
         if name not in files:
             report.problems.append(f"Exhibit {exhibit.get('number')}: its original file {name} is missing.")
             continue
-        digest = hashlib.sha256()
-        stream = io.BytesIO(files[name])
-        while chunk := stream.read(_READ_CHUNK):
-            digest.update(chunk)
-        if digest.hexdigest() != exhibit.get("sha256"):
+        digest = files.sha256(str(name))
+        if digest is None:  # not read (too large, or not as it states): its own problem says so
+            continue
+        if digest != exhibit.get("sha256"):
             report.problems.append(f"Exhibit {exhibit.get('number')}: the attached original {name} does not "
                                    "match its SHA-256.")
         else:
@@ -173,6 +325,7 @@ def verify_pdf(path: Path, *, seal_cert_pem: bytes | None = None, expect_key_id:
     proves the file is unchanged but not who sealed it: compare its fingerprint)."""
     files = _attachments(path)
     report = PdfReport()
+    report.problems += files.problems
     attached_cert = files.get(CERT_ATTACHMENT_NAME)
     if seal_cert_pem is not None:
         report.seal_certificate_source = "given by you"
