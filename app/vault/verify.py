@@ -24,7 +24,7 @@ What is checked, in order:
 
 Before these, every page of every table but ``chunks`` is read (SQLCipher checks each page's HMAC).  A
 damaged page is named by what it holds ("the notes", "the custody log"), never in SQLite's words (those
-go to the debug log), and everything else is still checked: see :class:`_Reader` for why each part is
+go to the debug log), and everything else is still checked: see :class:`Reader` for why each part is
 read through a fresh attachment of the file after a failure.
 """
 
@@ -32,10 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlcipher3
@@ -43,11 +40,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.errors import EvidenceVaultError, IntegrityError, ProofError
 from app.progress import CancelToken, ProgressCallback
-from app.vault import custody, db, keys, merkle, replay
-from app.vault.blobs import _Hasher
+from app.vault import custody, keys, merkle, replay
 from app.vault.checkpoint import parse_checkpoint, verify_checkpoint
 from app.vault.events import GENESIS_PREV_HASH, Event
 from app.vault.models import Problem, VerifyReport
+from app.vault.verify_reader import RESTORE, Reader, Unreadable, hash_blob, page_latched, quoted
 
 MAX_PROBLEMS = 1000
 # Records are compared only with an intact log: replaying a log with missing, edited or rewritten events
@@ -59,7 +56,6 @@ _LOG_PROBLEMS = ("event_", "checkpoint_", "key_replaced")
 _RECORD_TABLES = frozenset({"cases", "persons", "consents", "items", "item_persons", "notes",
                             "transcript_segments", "keys"})
 _CHUNK_INDEX = "index of chunks"  # marks a damaged index of the originals' parts among the damaged tables
-_RESTORE = "Keep this vault file unchanged and restore the vault from a backup."
 # What each table holds, in the words of the rest of the program.
 _PARTS = {
     "events": "the custody log", "items": "the list of items", "blobs": "the list of stored originals",
@@ -85,130 +81,12 @@ def _part(table: str) -> str:
     return _PARTS.get(table, f"the table {table}")
 
 
-# ATTACH takes SQLCipher's process-wide default cipher settings; one attach at a time changes them.
-_DEFAULTS_LOCK = threading.Lock()
-_DEFAULT_SETTINGS = ("cipher_default_page_size", "cipher_default_hmac_algorithm", "cipher_default_kdf_algorithm")
-
-
-class _Reader:
-    """Where verification reads the vault: a private attachment of the vault file to ``conn``.
-
-    SQLCipher latches the first page that fails its HMAC check: from then on every page that connection
-    has not cached fails too, intact or not, until the connection is closed (seen with SQLCipher 4.19: a
-    new cursor does not clear it, dropping the page cache makes even the schema unreadable).  One damaged
-    page of notes then made every original look unreadable.  ``ATTACH`` without ``KEY`` opens the same
-    file under a new codec context keyed with the main database's derived key (no KDF), so after a failed
-    read :meth:`fresh` gives the next part a reader of its own.  ``main`` itself is never read through
-    here and stays unlatched for the record comparison.  Where ATTACH is impossible, ``main`` is used.
-    """
-
-    def __init__(self, conn: sqlcipher3.Connection) -> None:
-        self.conn = conn
-        self.schema = "main"
-        self._attached: list[str] = []
-        self._count = 0
-        self._uri = _read_only_uri(conn)
-
-    def __enter__(self) -> _Reader:
-        self.fresh()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._detach()
-
-    def table(self, name: str) -> str:
-        """``name`` in the schema read now, for a query (table names of this program, or of the file)."""
-        return f"{self.schema}.{_quoted(name)}"
-
-    @contextmanager
-    def cursor(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[sqlcipher3.Cursor]:
-        """A cursor closed afterwards, whatever happens: a statement left running would keep the
-        attachment from being detached."""
-        with closing(self.conn.cursor()) as cursor:
-            cursor.execute(sql, params)
-            yield cursor
-
-    def latched(self) -> bool:
-        """Did a read since the last call meet a damaged page?  SQLCipher may hand a damaged page over as
-        zeros without an error (seen for a page of an original: its hash then merely differs) and fail only
-        the reads after it.  With the page cache dropped, reading the first page again tells; it is cheap."""
-        return _latched(self.conn, self.schema)
-
-    def fresh(self) -> None:
-        """Read from now on through a new attachment (after a failed read: see the class docstring)."""
-        self._detach()
-        if self._uri is None:
-            return
-        name = f"verify_read_{self._count}"
-        self._count += 1
-        try:
-            _attach(self.conn, self._uri, name)
-        except sqlcipher3.Error as exc:
-            _log.debug("verify reads through the main connection: ATTACH failed: %s", exc)
-            self.schema = "main"
-            return
-        self._attached.append(name)
-        self.schema = name
-
-    def _detach(self) -> None:
-        for name in list(self._attached):
-            try:
-                self.conn.execute(f"DETACH DATABASE {name}")
-            except sqlcipher3.Error as exc:  # tried again at the next fresh() and at the end
-                _log.debug("could not detach %s: %s", name, exc)
-            else:
-                self._attached.remove(name)
-        self.schema = "main"
-
-
-def _latched(conn: sqlcipher3.Connection, schema: str) -> bool:
-    try:
-        conn.execute("PRAGMA shrink_memory")  # the first page must be read (and decrypted) again
-        with closing(conn.execute(f"SELECT count(*) FROM {schema}.sqlite_master")) as cursor:  # noqa: S608
-            cursor.fetchall()
-    except sqlcipher3.DatabaseError:
-        return True
-    return False
-
-
-def _read_only_uri(conn: sqlcipher3.Connection) -> str | None:
-    """The main database's file as a read-only URI (verification never writes), or None (in memory)."""
-    files = {str(name): str(file or "") for _seq, name, file in conn.execute("PRAGMA database_list")}
-    main = files.get("main", "")
-    return Path(main).absolute().as_uri() + "?mode=ro" if main else None
-
-
-def _attach(conn: sqlcipher3.Connection, uri: str, name: str) -> None:
-    """Attach the vault file again as ``name``.  Without ``KEY`` SQLCipher uses the main database's key
-    but its process-wide default cipher settings, not the vault's: they are the vault's for the moment of
-    the ATTACH and then put back.  (Every connection the program opens sets its settings explicitly, so
-    one opened meanwhile by another thread is not affected.)"""
-    with _DEFAULTS_LOCK:
-        saved = [(setting, conn.execute(f"PRAGMA {setting}").fetchone()[0]) for setting in _DEFAULT_SETTINGS]
-        try:
-            conn.execute(f"PRAGMA cipher_default_page_size = {db.PAGE_SIZE}")
-            conn.execute(f"PRAGMA cipher_default_hmac_algorithm = {db.HMAC_ALGORITHM}")
-            conn.execute(f"PRAGMA cipher_default_kdf_algorithm = {db.KDF_ALGORITHM}")
-            conn.execute(f"ATTACH DATABASE ? AS {name}", (uri,))
-        finally:
-            for setting, value in saved:
-                conn.execute(f"PRAGMA {setting} = {value}")
-    files = {str(row[1]): str(row[2] or "") for row in conn.execute("PRAGMA database_list")}
-    if files.get(name) != files.get("main"):  # a connection that does not take URIs opened another file
-        conn.execute(f"DETACH DATABASE {name}")
-        raise sqlcipher3.OperationalError(f"the attachment is {files.get(name)!r}, not the vault file")
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _fetch(reader: _Reader, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+def _fetch(reader: Reader, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     with reader.cursor(sql, params) as cursor:
         return list(cursor.fetchall())
 
 
-def _read_part(reader: _Reader, problems: _Problems, part: str, what: str, read: Callable[[], _T]) -> _T | None:
+def _read_part(reader: Reader, problems: _Problems, part: str, what: str, read: Callable[[], _T]) -> _T | None:
     """``read()``, or None and a problem saying what could not be checked when part of the file holding
     ``part`` cannot be read (what ``read`` found then is dropped: it read zeros for the damaged page); the
     next part is read afresh."""
@@ -223,7 +101,7 @@ def _read_part(reader: _Reader, problems: _Problems, part: str, what: str, read:
     _log.debug("verify: reading %s failed: %s", part, detail)
     del problems[found:]
     problems.add("vault_file", "vault file", f"{what}: the part of the vault file holding {part} is damaged and "
-                 f"cannot be read. {_RESTORE}")
+                 f"cannot be read. {RESTORE}")
     reader.fresh()
     return None
 
@@ -234,7 +112,7 @@ def _compare_records(conn: sqlcipher3.Connection, parsed: list[Event], problems:
     found = len(problems)
     try:
         replay.check_records(conn, parsed, problems.add)
-        if not _latched(conn, "main"):
+        if not page_latched(conn, "main"):
             return
         _log.debug("verify: comparing the records read a damaged page as zeros")
     except sqlcipher3.DatabaseError as exc:
@@ -242,7 +120,7 @@ def _compare_records(conn: sqlcipher3.Connection, parsed: list[Event], problems:
     del problems[found:]
     problems.add("vault_file", "vault file", "The cases, persons, consent records, items, notes and transcripts "
                  "could not all be compared with the custody log: part of the vault file holding them is damaged "
-                 f"and cannot be read. {_RESTORE}")
+                 f"and cannot be read. {RESTORE}")
 
 
 @dataclasses.dataclass
@@ -262,7 +140,7 @@ def verify_vault(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey, *, c
     leaves: list[bytes] = []
     items_checked = bytes_hashed = checked = 0
     root = merkle.root_hash(leaves)
-    with _Reader(conn) as reader:
+    with Reader(conn) as reader:
         try:
             damaged = _check_file_pages(reader, problems)
             _read_part(reader, problems, _part("keys"), "The public key recorded in the vault could not be checked",
@@ -293,7 +171,7 @@ def verify_vault(conn: sqlcipher3.Connection, public_key: Ed25519PublicKey, *, c
             # Every part reads on its own and says what it could not read; this is a last resort.
             _log.debug("verify stopped: %s", exc)
             problems.add("vault_file", "vault file", "Verification could not go on: part of the vault file is "
-                         f"damaged and cannot be read. {_RESTORE}")
+                         f"damaged and cannot be read. {RESTORE}")
     return VerifyReport(problems=list(problems), events_checked=len(leaves),
                         items_checked=items_checked, bytes_hashed=bytes_hashed, tree_size=len(leaves),
                         root=root.hex(), checkpoints_checked=checked, warnings=list(warnings))
@@ -311,7 +189,7 @@ def pin_key(report: VerifyReport, *, expected_key_id: str, actual_key_id: str) -
     return dataclasses.replace(report, problems=[problem, *report.problems])
 
 
-def _check_key_row(reader: _Reader, public_key: Ed25519PublicKey, problems: _Problems) -> None:
+def _check_key_row(reader: Reader, public_key: Ed25519PublicKey, problems: _Problems) -> None:
     """The ``keys`` row's public columns must be those of the private key (they are what auditors are shown)."""
     rows = _fetch(reader, f"SELECT public_pem, key_id FROM {reader.table('keys')} "  # noqa: S608 - own names
                   "WHERE name = 'signing'")
@@ -385,7 +263,7 @@ def _check_checkpoint_events(rows: list[tuple[Any, ...]], events: list[Event], t
                      "stored in the vault: it was deleted.")
 
 
-def _check_events(reader: _Reader, public_key: Ed25519PublicKey, problems: _Problems) -> _Log:
+def _check_events(reader: Reader, public_key: Ed25519PublicKey, problems: _Problems) -> _Log:
     """Check the custody log as far as it can be read; a damaged page ends the reading (``complete``
     False) with a problem naming the last event read."""
     log = _Log()
@@ -445,7 +323,7 @@ def _check_events(reader: _Reader, public_key: Ed25519PublicKey, problems: _Prob
             _log.debug("verify: the custody log read a damaged page as zeros")
             problems.add("vault_file", "custody log", "The custody log cannot be read in full: the part of the "
                          "vault file holding it is damaged. Its events could not be checked, nor the checkpoints "
-                         f"and records against the log. {_RESTORE}")
+                         f"and records against the log. {RESTORE}")
             log.complete = False
             reader.fresh()
     except sqlcipher3.DatabaseError as exc:
@@ -453,7 +331,7 @@ def _check_events(reader: _Reader, public_key: Ed25519PublicKey, problems: _Prob
         where = f"after event {last_read}" if last_read >= 0 else "from its start"
         problems.add("vault_file", "custody log", f"The custody log cannot be read {where}: the part of the "
                      "vault file holding it is damaged. The events after that point could not be checked, nor "
-                     f"the checkpoints and records against the log. {_RESTORE}")
+                     f"the checkpoints and records against the log. {RESTORE}")
         log.complete = False
         reader.fresh()
     return log
@@ -471,7 +349,7 @@ def _check_genesis(event: Event, public_key: Ed25519PublicKey, problems: _Proble
                      "The vault's signing key is not the one it was created with: it was replaced.")
 
 
-def _check_items(reader: _Reader, log: _Log, damaged: set[str], problems: _Problems,
+def _check_items(reader: Reader, log: _Log, damaged: set[str], problems: _Problems,
                  progress: ProgressCallback | None, cancel: CancelToken | None) -> tuple[int, int]:
     ingests = dict(log.ingests)
     items = _read_part(reader, problems, "the lists of items and of stored originals",
@@ -486,15 +364,15 @@ def _check_items(reader: _Reader, log: _Log, damaged: set[str], problems: _Probl
     computed: dict[int, tuple[str, int] | str] = {}
     done = 0
     for blob_id, (_sha, size, chunk_size, chunk_count) in sorted(blob_rows.items()):
-        result, done = _hash_blob(reader, blob_id, int(size), int(chunk_size), int(chunk_count), done, total,
+        result, done = hash_blob(reader, blob_id, int(size), int(chunk_size), int(chunk_count), done, total,
                                   progress, cancel, index_damaged=_CHUNK_INDEX in damaged)
         computed[blob_id] = result
-    unreadable = sum(isinstance(result, _Unreadable) for result in computed.values())
+    unreadable = sum(isinstance(result, Unreadable) for result in computed.values())
     if unreadable and _CHUNK_INDEX not in damaged:
         # Said of the file as the page check says it of other tables: Vault.verify then writes nothing to it.
         problems.add("vault_file", "vault file (chunks)", "The part of the vault file holding the stored "
                      f"originals is damaged (an encrypted page was altered or damaged), so {unreadable} of them "
-                     f"cannot be read. {_RESTORE}")
+                     f"cannot be read. {RESTORE}")
     for item_id, sha, size, blob_id, blob_sha, blob_size, _cs, _cc in items:
         where = f"item {item_id}"
         event = ingests.pop(item_id, None)
@@ -522,12 +400,12 @@ def _check_items(reader: _Reader, log: _Log, damaged: set[str], problems: _Probl
     return len(items), done
 
 
-def _check_file_pages(reader: _Reader, problems: _Problems) -> set[str]:
+def _check_file_pages(reader: Reader, problems: _Problems) -> set[str]:
     """Read every page of every table but ``chunks`` (SQLCipher checks each page's HMAC as it reads it)
     and check their structure: damage in a page holding notes or the search index must not leave the
     vault looking intact.  ``chunks`` pages are all read, and checked, while the originals are re-hashed
     (reading them twice would halve the speed of verification); only its index is read here.  Each table
-    is read afresh after a failure (see :class:`_Reader`), so damage is named where it is and nowhere
+    is read afresh after a failure (see :class:`Reader`), so damage is named where it is and nowhere
     else.  Returns the damaged tables (``_CHUNK_INDEX`` for the index of ``chunks``)."""
     listed = f"SELECT type, name, tbl_name, coalesce(sql, '') FROM {reader.table('sqlite_master')}"  # noqa: S608
     schema = _fetch(reader, f"{listed} WHERE type IN ('table', 'index') ORDER BY name")
@@ -537,9 +415,9 @@ def _check_file_pages(reader: _Reader, problems: _Problems) -> set[str]:
     damaged: set[str] = set()
     for table, name in checks:
         # Counting an index's entries reads all its pages (it covers the query) and none of the originals'.
-        sql = (f"PRAGMA {reader.schema}.quick_check({_quoted(name)})" if table != _CHUNK_INDEX else
+        sql = (f"PRAGMA {reader.schema}.quick_check({quoted(name)})" if table != _CHUNK_INDEX else
                f"SELECT CASE WHEN count(*) >= 0 THEN 'ok' END FROM {reader.table('chunks')} "  # noqa: S608
-               f"INDEXED BY {_quoted(name)}")
+               f"INDEXED BY {quoted(name)}")
         try:
             result = [str(row[0]) for row in _fetch(reader, sql)]
             if result == ["ok"] and reader.latched():
@@ -555,61 +433,10 @@ def _check_file_pages(reader: _Reader, problems: _Problems) -> set[str]:
         if not any(_part(other) == part for other in damaged):
             problems.add("vault_file", f"vault file ({table})", f"The part of the vault file holding {part} is "
                          f"damaged (an encrypted page was altered or damaged), so {part} cannot all be read. "
-                         f"{_RESTORE}")
+                         f"{RESTORE}")
         damaged.add(table)
         reader.fresh()  # the failure latched this reader: the next table is read afresh
     return damaged
-
-
-class _Unreadable(str):
-    """What _hash_blob says of an original it could not read (damage, not alteration)."""
-
-
-def _hash_blob(reader: _Reader, blob_id: int, size: int, chunk_size: int, chunk_count: int,
-               done: int, total: int, progress: ProgressCallback | None,
-               cancel: CancelToken | None, *, index_damaged: bool = False) -> tuple[tuple[str, int] | str, int]:
-    """(sha256, size) of the stored chunks, or a sentence saying what is wrong with them."""
-    hasher = _Hasher()
-    length = 0
-    problem = ""
-    try:
-        with reader.cursor(f"SELECT seq, data FROM {reader.table('chunks')} "  # noqa: S608 - own names
-                           "WHERE blob_id = ? ORDER BY seq", (blob_id,)) as cursor:
-            expected_seq = 0
-            while True:
-                if cancel is not None:
-                    cancel.check()
-                row = cursor.fetchone()
-                if row is None:
-                    break
-                seq, data = row
-                if seq != expected_seq and not problem:
-                    problem = f"is missing part {expected_seq} (found part {seq})."
-                expected_seq = seq + 1
-                hasher.update(data)
-                length += len(data)
-                done += len(data)
-                if progress is not None:
-                    progress(done, total, "Checking originals")
-        if expected_seq != chunk_count and not problem:
-            problem = f"has {expected_seq} parts instead of {chunk_count}."
-        if reader.latched():  # a damaged page was read as zeros: its hash would merely differ
-            raise sqlcipher3.DatabaseError("a damaged page was read as zeros")
-    except sqlcipher3.DatabaseError as exc:
-        _log.debug("verify: reading blob %s failed: %s", blob_id, exc)
-        problem = _Unreadable(
-            "cannot be read through the vault file's index of the stored originals, which is damaged (the "
-            f"original itself may be intact). {_RESTORE}" if index_damaged else
-            "cannot be read: the part of the vault file holding it is damaged (an encrypted page was altered or "
-            f"damaged). {_RESTORE}")
-        reader.fresh()  # the next original is read afresh
-    except BaseException:
-        hasher.abandon()
-        raise
-    digest = hasher.hexdigest()
-    if problem:
-        return problem, done
-    return (digest, length), done
 
 
 def _signature_problem(text: str, where: str, public_key: Ed25519PublicKey, exc: ProofError) -> str:
