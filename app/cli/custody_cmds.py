@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli.terminal import clean_text, print_json
 from app.cli.vault_cmds import open_vault, plain, run_with_progress
 from app.errors import EvidenceVaultError, InvalidInput
 from app.user_files import read_small_file
+
+if TYPE_CHECKING:
+    from app.vault.models import VerifyReport
 
 MAX_CHECKPOINT_FILE = 64 * 1024
 
@@ -97,7 +100,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with open_vault(args) as vault:
             report = run_with_progress("verify", lambda bar: vault.verify(
                 checkpoint=checkpoint, progress=bar, expect_key_id=expected_key_id))
-            unrecorded = "" if report.recorded else _why_not_recorded(vault.read_only, Path(vault.path))
+            unrecorded = "" if report.recorded else _why_not_recorded(report, vault.read_only)
     except EvidenceVaultError as error:
         if args.json:
             print_json({"ok": False, "could_not_run": True, "error": error.user_message()})
@@ -121,22 +124,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-# Recording a verification writes one event: a few 64 KiB vault pages and their journal copies.  With less
-# free space than this the write cannot have succeeded.
-_ROOM_TO_RECORD = 1024 * 1024
-
-
-def _why_not_recorded(read_only: bool, vault_path: Path) -> str:
-    """Why an intact vault's verification was not written to its custody log, truthfully.  Vault.verify
-    keeps the report when the write fails and does not say why (it is the report that matters), so the
-    free space left tells a full disk from other failures."""
+def _why_not_recorded(report: VerifyReport, read_only: bool) -> str:
+    """Why an intact vault's verification was not written to its custody log, truthfully."""
     if read_only:
         return "Not recorded in the custody log: the vault was opened read-only."
-    try:
-        free = shutil.disk_usage(vault_path.absolute().parent).free
-    except OSError:
-        free = None
-    if free is not None and free < _ROOM_TO_RECORD:
+    if report.not_recorded == "disk_full":
         return ("Not recorded in the custody log: the disk holding the vault is full. Free some space and run "
                 "verify again to record it.")
     return ("Not recorded in the custody log: the vault could not be written to. Check that the drive is "

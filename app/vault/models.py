@@ -137,6 +137,7 @@ class VerifyReport:
     root: str = ""
     checkpoints_checked: int = 0
     recorded: bool = False  # Vault.verify wrote a ``verified`` event (not read-only, not damaged, write ok)
+    not_recorded: str = ""  # why not, when it tried: "disk_full" or "write_failed"
     # Doubtful but not proof of alteration (e.g. an event time earlier than the one before): ok stays True.
     warnings: list[Problem] = field(default_factory=list)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import hmac
 import io
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.durable import sync_folder
 from app.errors import (
+    DiskFull,
     EvidenceVaultError,
     InvalidInput,
     NotAVault,
@@ -71,6 +73,12 @@ def _remove_stale(path: Path, purpose: str) -> None:
     for name in os.listdir(path.parent):  # not glob(): vault names may contain [ ] * ?
         if name.startswith(prefix):
             (path.parent / name).unlink(missing_ok=True)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Did a write fail for want of space (SQLite says "database or disk is full")?"""
+    return isinstance(exc, DiskFull) or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or (
+        isinstance(exc, sqlcipher3.Error) and "full" in str(exc).lower())
 
 
 def _check_actor(actor: str) -> str:
@@ -441,8 +449,9 @@ class Vault(RecordsMixin, OrgSealMixin, IdentityMixin, ActorProfileMixin, Pendin
                             "ok": report.ok, "problems": len(report.problems), "tree_size": report.tree_size,
                             "root": report.root, "items_checked": report.items_checked,
                             "external_checkpoint": checkpoint is not None})
-                except (sqlcipher3.Error, EvidenceVaultError, OSError):
-                    return report  # the report matters more than its record; recorded stays False
+                except (sqlcipher3.Error, EvidenceVaultError, OSError) as exc:
+                    # The report matters more than its record; recorded stays False, and the user is told why.
+                    return dataclasses.replace(report, not_recorded="disk_full" if _disk_full(exc) else "write_failed")
                 report = dataclasses.replace(report, recorded=True)
         return report
 
