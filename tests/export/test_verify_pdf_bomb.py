@@ -89,14 +89,17 @@ def _original_name(pdf_path: Path) -> str:
 
 def _verify_in_a_process(pdf_path: Path) -> tuple[list[str], int]:
     """(problems, peak memory in MiB) of verify_pdf in a fresh process, whose address space is capped at
-    2 GiB (it needs about 100 MiB) so that a bomb read whole fails at once instead of filling the memory."""
+    2 GiB (it needs about 100 MiB) so that a bomb read whole fails at once instead of filling the memory.
+    The peak is the process's own (VmHWM): Linux carries ru_maxrss over from the parent across fork and
+    exec, so in a long test run it reported the test runner's size."""
     code = ("import json, resource, sys\n"
             "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
             "from pathlib import Path\n"
             "from app.export.pdf.verify_pdf import verify_pdf\n"
             "report = verify_pdf(Path(sys.argv[1]))\n"
+            "peak = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:'))\n"
             "print(json.dumps({'problems': report.problems, 'originals': report.originals_checked,\n"
-            "                  'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))\n")
+            "                  'rss': peak // 1024}))\n")
     done = subprocess.run([sys.executable, "-c", code, str(pdf_path)], cwd=PROJECT_ROOT, capture_output=True,
                           text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
