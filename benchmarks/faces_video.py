@@ -30,13 +30,19 @@ deface (defaults, its own video pipeline) runs in its own virtualenv, never the 
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/faces_video.py [--no-deface] [--only NAME ...] [--keep DIR]
-        [--variant K]
+        [--variant K] [--rotate 90 270] [--set FIELD=VALUE ...] [--before FIELD=VALUE ...]
+
+``--rotate``: the same clips turned sideways in the pixels (``rotated_material.py``), faces counted by
+their own height. ``--before turned_size=0``: each video is also redacted without the turned passes,
+just before, in the same run (time per frame and masked share before/after on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
+import itertools
 import json
 import os
 import subprocess
@@ -252,6 +258,9 @@ def score(frames_boxes: list[list[list[int]]], annotations: dict[str, Any]) -> d
     from face_scoring import coverage, union_mask
 
     width, height = annotations["width"], annotations["height"]
+    # A face's size is its own height, brow to chin: on a clip turned sideways (rotated_material.py)
+    # that is its box's width, so the same faces count as >= 24 px as on the upright clip.
+    side = 2 if annotations.get("rotation", 0) in (90, 270) else 3
     total = covered = exposed24 = exposed48 = 0
     exposed_frames: list[int] = []
     for index in range(annotations["n_frames"]):
@@ -260,10 +269,10 @@ def score(frames_boxes: list[list[list[int]]], annotations: dict[str, Any]) -> d
         ok = coverage(gt, ours, width, height)
         total += len(ok)
         covered += sum(ok)
-        if any(not c and box[3] >= 24 for box, c in zip(gt, ok, strict=True)):
+        if any(not c and box[side] >= 24 for box, c in zip(gt, ok, strict=True)):
             exposed24 += 1
             exposed_frames.append(index)
-        if any(not c and box[3] >= 48 for box, c in zip(gt, ok, strict=True)):
+        if any(not c and box[side] >= 48 for box, c in zip(gt, ok, strict=True)):
             exposed48 += 1
     masked = [float(union_mask(f, width, height).mean()) for f in frames_boxes]
     # the dossier's contact sheet: the least covered frame of each of KEY_FRAMES equal slices
@@ -277,12 +286,13 @@ def score(frames_boxes: list[list[list[int]]], annotations: dict[str, Any]) -> d
             "mostly_masked": sum(1 for m in masked if m > 0.5)}
 
 
-def run_ours(video: Path, out_path: Path) -> tuple[list[list[list[int]]], float, Any]:
+def run_ours(video: Path, out_path: Path, config: Any = None) -> tuple[list[list[list[int]]], float, Any]:
     from app.redact.video import boxes_from_runs, redact_video
+    from app.redact.video_analysis import DEFAULT_VIDEO_CONFIG
 
     start = time.perf_counter()
     with open(out_path, "wb") as sink:
-        result = redact_video(video, sink, audio="mute")
+        result = redact_video(video, sink, audio="mute", config=config or DEFAULT_VIDEO_CONFIG)
     seconds = time.perf_counter() - start
     frames = [[b.to_list() for b in boxes] for boxes in boxes_from_runs(result.params["boxes"], result.frame_count)]
     return frames, seconds, result
@@ -317,6 +327,31 @@ def reference_faces(video: Path) -> dict[str, Any]:
     return {"width": width, "height": height, "n_frames": len(frames), "frames": frames}
 
 
+def _config(settings: list[str]) -> Any:
+    """The shipped video settings with ``FIELD=VALUE`` changes."""
+    from app.redact.video_analysis import DEFAULT_VIDEO_CONFIG
+
+    changes = {k: type(getattr(DEFAULT_VIDEO_CONFIG, k))(v) for k, v in (item.split("=", 1) for item in settings)}
+    return dataclasses.replace(DEFAULT_VIDEO_CONFIG, **changes)
+
+
+def _turned_jobs(jobs: list[tuple[str, Path, dict[str, Any], str]], angles: list[int],
+                 material: Path) -> list[tuple[str, Path, dict[str, Any], str]]:
+    """Each job's clip turned clockwise by each of ``angles`` (rotated_material.py's clips, made there when
+    missing), with its boxes turned the same way (scored by the faces' own height)."""
+    from rotated_material import turn_video, turn_video_annotations
+
+    folder = material / "video"
+    folder.mkdir(parents=True, exist_ok=True)
+    turned = []
+    for (name, video, boxes, truth), angle in itertools.product(jobs, angles):
+        clip = folder / f"{name}_r{angle}.mp4"
+        if not clip.exists():
+            turn_video(video, clip, angle)
+        turned.append((f"{name}_r{angle}", clip, turn_video_annotations(boxes, angle), truth))
+    return turned
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--no-deface", action="store_true", help="skip the deface baseline")
@@ -324,9 +359,18 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep generated clips and outputs in this folder")
     parser.add_argument("--variant", type=int, default=0,
                         help="motion clips no setting was chosen on: other faces and motions (K >= 1)")
+    parser.add_argument("--rotate", nargs="*", type=int, default=[], metavar="ANGLE",
+                        help="the clips turned clockwise by 90 and/or 270 degrees (rotated_material.py makes them)")
+    parser.add_argument("--material", type=Path, default=Path("/tmp/rot"), help="where rotated_material.py wrote")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="VideoDetectorConfig fields")
+    parser.add_argument("--before", nargs="*", default=None, metavar="FIELD=VALUE",
+                        help="also run these settings on each video just before ours (same run: before/after)")
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT))
     sys.path.insert(0, str(PROJECT / "benchmarks"))
+    configs = {"": _config(args.set)}
+    if args.before is not None:
+        configs = {":before": _config(args.before), **configs}
     wanted = set(args.only or ["panzoom", "hamilton", "motion_A", "motion_B"])
     rows = []
     with tempfile.TemporaryDirectory(prefix="faces_video_") as tmp:
@@ -342,14 +386,16 @@ def main() -> None:
                 jobs.append((label, clip, make_motion_clip(half, clip, args.variant), "exact boxes"))
         if "hamilton" in wanted and HAMILTON.exists():
             jobs.append(("hamilton", HAMILTON, reference_faces(HAMILTON), "proxy: sure detections"))
-        for name, video, annotations, truth in jobs:
-            frames, seconds, result = run_ours(video, workdir / f"ours_{name}.mp4")
+        if args.rotate:
+            jobs = _turned_jobs(jobs, args.rotate, args.material)
+        for (name, video, annotations, truth), (suffix, config) in itertools.product(jobs, configs.items()):
+            frames, seconds, result = run_ours(video, workdir / f"ours_{name}.mp4", config)
             ours = score(frames, annotations)
             flagged = sum(f.last_frame - f.first_frame + 1 for f in result.flags)
-            row = {"video": name, "truth": truth, "frames": annotations["n_frames"], **ours,
+            row = {"video": name + suffix, "truth": truth, "frames": annotations["n_frames"], **ours,
                    "fps": annotations["n_frames"] / seconds, "flag_ranges": len(result.flags),
                    "flagged_frames": flagged, "cuts": result.params["detection"]["scene_cuts"]}
-            if not args.no_deface and DEFACE_PYTHON.exists():
+            if not args.no_deface and DEFACE_PYTHON.exists() and not suffix:
                 base_frames, base_s = run_deface(video, workdir)
                 base = score(base_frames, annotations)
                 row["deface"] = {**{k: base[k] for k in ("coverage", "exposed24", "exposed48", "masked")},
@@ -360,15 +406,15 @@ def main() -> None:
             if ours["exposed_frames"]:
                 print(f"  exposed frames: {ours['exposed_frames']}")
     print()
-    print(f"{'video':10s} {'truth':24s} {'frames':>6s} {'cover':>7s} {'exp>=24':>7s} {'exp>=48':>7s} "
-          f"{'masked':>7s} {'m.key':>6s} {'m.max':>6s} {'>50%':>5s} {'fps':>5s} {'flagged':>7s} | "
+    print(f"{'video':20s} {'truth':24s} {'frames':>6s} {'cover':>7s} {'exp>=24':>7s} {'exp>=48':>7s} "
+          f"{'masked':>7s} {'m.key':>6s} {'m.max':>6s} {'>50%':>5s} {'fps':>5s} {'s/frame':>7s} {'flagged':>7s} | "
           f"deface: {'cover':>7s} {'exp>=24':>7s} {'masked':>7s} {'fps':>5s}")
     for r in rows:
         d = r.get("deface")
         tail = f"{d['coverage']:7.2%} {d['exposed24']:7d} {d['masked']:7.1%} {d['fps']:5.1f}" if d else "(not run)"
-        print(f"{r['video']:10s} {r['truth']:24s} {r['frames']:6d} {r['coverage']:7.2%} {r['exposed24']:7d} "
+        print(f"{r['video']:20s} {r['truth']:24s} {r['frames']:6d} {r['coverage']:7.2%} {r['exposed24']:7d} "
               f"{r['exposed48']:7d} {r['masked']:7.1%} {r['masked_key']:6.1%} {r['masked_max']:6.1%} "
-              f"{r['mostly_masked']:5d} {r['fps']:5.1f} {r['flagged_frames']:7d} |         {tail}")
+              f"{r['mostly_masked']:5d} {r['fps']:5.1f} {1 / r['fps']:7.3f} {r['flagged_frames']:7d} |         {tail}")
     total = sum(r["exposed24"] for r in rows)
     print(f"exposed frames (faces >= 24 px) over all videos: {total} (target 0)")
 

@@ -34,7 +34,9 @@ from app.progress import CancelToken, ProgressCallback
 from app.redact.centerface import MODEL_NAME, MODEL_SHA256, CenterFaceModel
 from app.redact.detection_memo import PHOTO_DETECTIONS
 from app.redact.face_fusion import fuse
+from app.redact.face_pass import run_pass
 from app.redact.face_regions import Near, run_near
+from app.redact.face_sideways import recheck_sideways
 from app.redact.face_verify import recheck, rechecked_clusters
 
 # A second look at candidate boxes (N, 5): their re-check scores (N,) and re-check boxes (N, 4).
@@ -98,7 +100,8 @@ class DetectorConfig:
 
     # 1.0 = the photo's own resolution. 1.5 finds small faces, 0.5 large ones, and the mirrored
     # upside-down pass finds faces turned over (a photo whose orientation was lost, people lying
-    # down). Adding 90/270-degree passes gained nothing measurable and cost 50% more time. The 1.5x
+    # down). Faces lying on their side need SIDEWAYS_PASSES (below; WIDER FACE, upright, shows no gain,
+    # its photos turned 90/270 degrees do: docs/FACE_DETECTION.md), not on by default for their cost. The 1.5x
     # pass looks only around small candidates of the whole-photo passes, the upside-down one only
     # near any candidate (app.redact.face_regions): the same faces found in about 45% less time.
     passes: tuple[Pass, ...] = (
@@ -190,6 +193,10 @@ class DetectorConfig:
 
 
 DEFAULT_CONFIG = DetectorConfig()
+# Passes for faces lying on their side (turned 90 and 270 degrees), chosen on half A's photos turned
+# that way. Not in the defaults: they cost about a fifth more time (docs/FACE_DETECTION.md); add them to
+# ``passes`` where sideways faces are expected. The second look and the padding follow on their own.
+SIDEWAYS_PASSES = (Pass(0.5, rotate=90), Pass(0.5, rotate=270))
 
 
 @dataclass
@@ -206,76 +213,6 @@ class _Detections:
         if not self.boxes:
             return np.empty((0, 5), dtype=np.float32), np.empty(0, dtype=np.int32)
         return np.concatenate(self.boxes), np.concatenate(self.pass_ids)
-
-
-def _tiles(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
-    """Start/end offsets covering ``length`` with windows of ``tile`` overlapping by ``overlap``."""
-    if length <= tile:
-        return [(0, length)]
-    step = tile - overlap
-    starts = [*range(0, length - tile, step), length - tile]
-    return [(s, s + tile) for s in starts]
-
-
-def run_pass(
-    model: CenterFaceModel,
-    rgb: np.ndarray,
-    *,
-    scale: float,
-    flip: bool = False,
-    rotate: int = 0,
-    threshold: float,
-    tile_size: int = 1536,
-    tile_overlap: int = 256,
-    cancel: CancelToken | None = None,
-) -> np.ndarray:
-    """Raw detections (N, 5) for ``rgb`` scaled by ``scale``, tiled when large, in ``rgb`` coordinates.
-
-    ``flip`` mirrors left-right first, then ``rotate`` turns counter-clockwise by 0/90/180/270 degrees;
-    boxes are mapped back to the unmodified image. ``cancel`` is checked before every tile.
-    """
-    if rotate % 90:
-        raise ValueError("rotate must be a multiple of 90 degrees")
-    height, width = rgb.shape[:2]
-    turns = (rotate // 90) % 4
-    image = rgb[:, ::-1] if flip else rgb
-    if turns:
-        image = np.rot90(image, turns)
-    if flip or turns:
-        image = np.ascontiguousarray(image)
-    t_height, t_width = image.shape[:2]
-    # Tile sizes in source pixels that become ``tile_size`` network pixels.
-    src_tile = max(32, int(tile_size / scale))
-    src_overlap = int(tile_overlap / scale)
-    found = []
-    for y1, y2 in _tiles(t_height, src_tile, src_overlap):
-        for x1, x2 in _tiles(t_width, src_tile, src_overlap):
-            if cancel is not None:
-                cancel.check()
-            crop = image[y1:y2, x1:x2]
-            size = (max(1, round((x2 - x1) * scale)), max(1, round((y2 - y1) * scale)))
-            dets = model.run(crop, input_size=size, threshold=threshold)
-            if len(dets):
-                dets = dets.copy()
-                dets[:, [0, 2]] += x1
-                dets[:, [1, 3]] += y1
-                found.append(dets)
-    if not found:
-        return np.empty((0, 5), dtype=np.float32)
-    dets = np.concatenate(found)
-    # Box edges as columns (not the tile loop's integer bounds above).
-    left, top, right, bottom = dets[:, 0].copy(), dets[:, 1].copy(), dets[:, 2].copy(), dets[:, 3].copy()
-    # Undo the rotation (np.rot90 is counter-clockwise), then the mirror.
-    if turns == 1:
-        left, top, right, bottom = width - bottom, left, width - top, right
-    elif turns == 2:
-        left, top, right, bottom = width - right, height - bottom, width - left, height - top
-    elif turns == 3:
-        left, top, right, bottom = top, height - right, bottom, height - left
-    if flip:
-        left, right = width - right, width - left
-    dets[:, 0], dets[:, 1], dets[:, 2], dets[:, 3] = left, top, right, bottom
-    return dets
 
 
 def run_pass_near(
@@ -330,7 +267,8 @@ class FaceDetector:
                 self.model, rgb, scale=p.scale, flip=p.flip, rotate=p.rotate, threshold=floor,
                 tile_size=cfg.tile_size, tile_overlap=cfg.tile_overlap, cancel=cancel,
             )
-            candidates.add(dets, pass_id)
+            if p.rotate % 180 == 0:  # the near passes look upright or upside down: sideways ones steer nothing
+                candidates.add(dets, pass_id)
             collected.add(dets[dets[:, 4] >= cfg.low_threshold], pass_id)
             done += 1
         if overview_runs(cfg, width, height):
@@ -377,9 +315,12 @@ class FaceDetector:
         # by score, so weaker boxes in a crop need not be decoded at all.
         lowest = min(v for v in (cfg.recheck_threshold, cfg.refine_confirm, 1.0) if v > 0)
 
+        # With passes that find faces lying on their side, such candidates are looked at turned too.
+        look = recheck_sideways if sideways(cfg) else recheck
+
         def run(candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return recheck(self.model, rgb, candidates, face_px=cfg.recheck_face_px, context=cfg.recheck_context,
-                           threshold=lowest)
+            return look(self.model, rgb, candidates, face_px=cfg.recheck_face_px, context=cfg.recheck_context,
+                        threshold=lowest)
 
         return run
 
@@ -412,6 +353,11 @@ class FaceDetector:
 
         rgb = load_oriented_rgb(src)
         return rgb.shape[1], rgb.shape[0], self.detect(rgb, progress=progress, cancel=cancel)
+
+
+def sideways(config: DetectorConfig) -> bool:
+    """Whether ``config`` has passes turned 90 or 270 degrees (faces lying on their side)."""
+    return any(p.rotate % 180 == 90 for p in config.passes)
 
 
 def overview_runs(config: DetectorConfig, width: int, height: int) -> bool:
@@ -466,12 +412,14 @@ def drop_out_of_range(
         return dets, pass_ids
     all_scales = pass_scales(config, width, height)
     scales = all_scales[pass_ids]
-    net_height = (dets[:, 3] - dets[:, 1]) * scales
+    rotations = [p.rotate % 360 for p in config.passes] + [0]
+    # The face's own height, brow to chin: a pass turned 90 or 270 degrees sees it across the photo.
+    across = np.isin(pass_ids, [i for i, r in enumerate(rotations) if r in (90, 270)])
+    net_height = np.where(across, dets[:, 2] - dets[:, 0], dets[:, 3] - dets[:, 1]) * scales
     keep = np.ones(len(dets), dtype=bool)
     if config.min_net_px > 0:
         keep &= (scales >= 1.0) | (net_height >= config.min_net_px)
     if config.max_net_px > 0:
-        rotations = [p.rotate % 360 for p in config.passes] + [0]
         running = [*range(len(config.passes)), *([len(config.passes)] if overview_runs(config, width, height) else [])]
         smallest = {min((i for i in running if rotations[i] == r), key=lambda i: all_scales[i])
                     for r in {rotations[i] for i in running}}
@@ -482,12 +430,16 @@ def drop_out_of_range(
 def pad_boxes(dets: np.ndarray, width: int, height: int, config: DetectorConfig = DEFAULT_CONFIG) -> list[Box]:
     """Detections (N, 5) x1 y1 x2 y2 score -> padded integer :class:`Box` es clipped to the image."""
     boxes = []
+    across = sideways(config)
     for x1, y1, x2, y2, score in dets:
         w, h = x2 - x1, y2 - y1
-        bx1 = max(0, int(np.floor(x1 - config.pad_side * w)))
-        by1 = max(0, int(np.floor(y1 - config.pad_top * h)))
-        bx2 = min(width, int(np.ceil(x2 + config.pad_side * w)))
-        by2 = min(height, int(np.ceil(y2 + config.pad_bottom * h)))
+        side, top, bottom = config.pad_side, config.pad_top, config.pad_bottom
+        if across and w > h:  # may be a face lying on its side: its forehead may be left or right
+            side, bottom = max(side, top), max(bottom, side)
+        bx1 = max(0, int(np.floor(x1 - side * w)))
+        by1 = max(0, int(np.floor(y1 - top * h)))
+        bx2 = min(width, int(np.ceil(x2 + side * w)))
+        by2 = min(height, int(np.ceil(y2 + bottom * h)))
         if bx2 > bx1 and by2 > by1:
             boxes.append(Box(bx1, by1, bx2 - bx1, by2 - by1, float(score)))
     boxes.sort(key=lambda b: -b.score)

@@ -18,6 +18,7 @@ import numpy as np
 from app.errors import InvalidInput
 from app.redact.centerface import MODEL_NAME, MODEL_SHA256, CenterFaceModel
 from app.redact.face_fusion import fuse, fuse_clusters
+from app.redact.face_pass import run_pass
 from app.redact.face_tracks import (
     FLAG_LOST,
     FLAG_UNCERTAIN,
@@ -27,7 +28,7 @@ from app.redact.face_tracks import (
     iou_matrix,
     render_shot,
 )
-from app.redact.faces import Box, run_pass
+from app.redact.faces import Box
 from app.redact.kept_video import KeptRequest, decide_shot, kept_flags, uncover
 from app.redact.scene_cuts import CutSettings, SceneCutDetector
 
@@ -42,6 +43,15 @@ class VideoDetectorConfig:
     keyframe_every: int = 8  # every n-th detection frame also runs the enlarged pass
     keyframe_scale: float = 2.0  # enlargement of that pass (relative to the frame), tiled
     keyframe_max_side: int = 2560  # cap for the enlarged pass's longest side
+    # Faces lying on their side (a person lying down, a phone held sideways, a wrong rotation flag) are
+    # invisible to the upright passes: every detection frame also runs two passes on the frame turned 90
+    # and 270 degrees, shrunk to this longest side and at most turned_scale (0 = off). Measured on the
+    # turned clips (docs/VIDEO_REDACTION.md): on key frames only, a face seen between them went uncovered.
+    turned_size: int = 480
+    turned_scale: float = 0.5
+    # They keep only faces they are sure of (texture turned sideways looks like faces to the model; their
+    # weak detections raised the masked share of upright clips by up to 17 points and found no more).
+    turned_threshold: float = 0.5
     threshold: float = 0.2  # a detection this sure is kept on its own
     low_threshold: float = 0.1  # ... this sure when two passes agree
     sure_threshold: float = 0.5  # kept on one pass below this: uncertain (covered, flagged for review)
@@ -88,6 +98,7 @@ class VideoDetectorConfig:
 
 
 DEFAULT_VIDEO_CONFIG = VideoDetectorConfig()
+TURNS = (90, 270)  # counter-clockwise degrees of the turned passes (run_pass): faces lying either way
 
 
 def near_similar(candidates: np.ndarray, kept: np.ndarray, radius: float) -> np.ndarray:
@@ -108,6 +119,15 @@ def near_similar(candidates: np.ndarray, kept: np.ndarray, radius: float) -> np.
     close = distance <= radius * np.maximum(cand_size[:, None], kept_size[None, :])
     similar = (ratio >= 0.5) & (ratio <= 2.0)
     return np.asarray(candidates[(close & similar).any(axis=1)])
+
+
+def _solid(passes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """All passes' detections (N, 5) and the pass each came from, without boxes clipped to nothing at the
+    frame edge (clustering cannot measure a zero-area box)."""
+    dets = np.concatenate([*passes, np.empty((0, 5), dtype=np.float32)])
+    ids = np.concatenate([np.full(len(p), k, dtype=np.int32) for k, p in enumerate([*passes, dets[:0]])])
+    solid = (dets[:, 2] - dets[:, 0] >= 1) & (dets[:, 3] - dets[:, 1] >= 1)
+    return dets[solid], ids[solid]
 
 
 class Analyser:
@@ -135,6 +155,7 @@ class Analyser:
         self._base_scale = min(1.0, config.detect_size / longest)
         self._key_scale = min(config.keyframe_scale, config.keyframe_max_side / longest)
         self._overview_scale = min(1.0, config.overview_size / longest)
+        self._turned_scale = min(self._base_scale, config.turned_scale, config.turned_size / longest)
 
     def _detect(self, index: int, frame: np.ndarray, *, key: bool) -> None:
         cfg = self.config
@@ -144,11 +165,17 @@ class Analyser:
         if key and self._key_scale > self._base_scale * 1.2:
             passes.append(run_pass(self.model, frame, scale=self._key_scale, threshold=cfg.crowd_threshold))
             self.keyframe_count += 1
-        dets = np.concatenate(passes)
-        ids = np.concatenate([np.full(len(p), k, dtype=np.int32) for k, p in enumerate(passes)])
-        # boxes clipped to nothing at the frame edge: clustering cannot measure a zero-area box
-        solid = (dets[:, 2] - dets[:, 0] >= 1) & (dets[:, 3] - dets[:, 1] >= 1)
-        dets, ids = dets[solid], ids[solid]
+        turned = [run_pass(self.model, frame, scale=self._turned_scale, rotate=angle, threshold=cfg.turned_threshold)
+                  for angle in TURNS] if self._turned_scale > 0 else []
+        self.add_detections(index, passes, turned)
+
+    def add_detections(self, index: int, passes: Sequence[np.ndarray], turned: Sequence[np.ndarray] = ()) -> None:
+        """Fuse one detection frame's upright ``passes`` and ``turned`` passes (raw (N, 5) each, frame
+        coordinates) into faces for tracking."""
+        cfg = self.config
+        if turned:
+            passes = [*passes, *self._turned_news(passes, turned)]
+        dets, ids = _solid(passes)
         kept, support = fuse_clusters(dets, ids, threshold=cfg.threshold, low_threshold=cfg.low_threshold,
                                       min_support=2, cluster_iou=0.3)
         # Sure: two passes agree, or one is confident. Otherwise the passes disagree: cover and flag.
@@ -168,6 +195,21 @@ class Analyser:
         self.det_frames.append(index)
         self.dets.append(np.concatenate(found))
         self._prev_detected = index
+
+    def _turned_news(self, upright: Sequence[np.ndarray], turned: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The turned passes' detections without those an upright pass sees at least as surely (and at
+        least at ``threshold``): that face is the upright passes' (the turned passes box it differently, and
+        the union would only widen it), as is the texture both happen to score."""
+        seen = np.concatenate([*upright, np.empty((0, 5), dtype=np.float32)])
+        seen = seen[seen[:, 4] >= self.config.threshold]
+        out = []
+        for dets in turned:
+            if len(dets) and len(seen):
+                overlap = iou_matrix(dets[:, :4], seen[:, :4]) >= 0.3
+                surer = overlap & (seen[None, :, 4] >= dets[:, None, 4])
+                dets = dets[~surer.any(axis=1)]
+            out.append(dets)
+        return out
 
     def push(self, index: int, frame: np.ndarray) -> None:
         cfg = self.config
