@@ -117,13 +117,12 @@ class RecheckCache:
         spent: list[float] = []
 
         def run(candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            keys = [(name, config.recheck_face_px, config.recheck_context, *np.round(c[:4]).astype(int).tolist())
-                    for c in candidates]
+            keys = [(name, *self._look_kind(config), config.recheck_face_px, config.recheck_context,
+                     *np.round(c[:4]).astype(int).tolist()) for c in candidates]
             missing = [i for i, key in enumerate(keys) if key not in self.entries]
             if missing:
                 start = time.perf_counter()
-                scores, boxes = recheck(self.model, self._rgb(name), candidates[missing],
-                                        face_px=config.recheck_face_px, context=config.recheck_context)
+                scores, boxes = self._look(self._rgb(name), candidates[missing], config)
                 each = (time.perf_counter() - start) / len(missing)
                 for j, i in enumerate(missing):
                     self.entries[keys[i]] = (float(scores[j]), boxes[j].copy(), each)
@@ -133,6 +132,13 @@ class RecheckCache:
                     np.asarray([e[1] for e in found], dtype=np.float32).reshape(-1, 4))
 
         return run, spent
+
+    def _look_kind(self, config: DetectorConfig) -> tuple[str, ...]:
+        """What tells this cache's second look apart in its keys (nothing: the detector's own)."""
+        return ()
+
+    def _look(self, rgb: np.ndarray, candidates: np.ndarray, config: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
+        return recheck(self.model, rgb, candidates, face_px=config.recheck_face_px, context=config.recheck_context)
 
     def near_pass(
         self, name: str, p: Pass, steering: tuple[str, ...], candidates: np.ndarray, config: DetectorConfig
@@ -160,7 +166,8 @@ def replay(
     for pass_id, p in enumerate(config.passes):
         if p.near is not None:
             continue
-        steering.append(pass_key(p))
+        if p.rotate % 180 == 0:  # as the detector: the near passes look upright or upside down only
+            steering.append(pass_key(p))
         dets = raw.dets[pass_key(p)]
         seconds += raw.seconds[pass_key(p)]
         found.append(dets[dets[:, 4] >= config.low_threshold])

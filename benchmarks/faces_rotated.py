@@ -33,7 +33,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from face_raw import OVERVIEW, RawPhoto, RecheckCache, collect, pass_key  # noqa: E402
+from face_raw import RecheckCache, collect, replay  # noqa: E402
 from face_scoring import Tally, coverage, split_halves  # noqa: E402
 from faces_video import DATA  # noqa: E402
 
@@ -41,12 +41,9 @@ from app.redact.detection_memo import PHOTO_DETECTIONS  # noqa: E402
 from app.redact.face_sideways import recheck_sideways  # noqa: E402
 from app.redact.faces import (  # noqa: E402
     DEFAULT_CONFIG,
-    Box,
     DetectorConfig,
     FaceDetector,
     Pass,
-    boxes_from_raw,
-    overview_runs,
     sideways,
 )
 from app.redact.photo import load_oriented_rgb  # noqa: E402
@@ -69,63 +66,15 @@ class SidewaysRecheckCache(RecheckCache):
     """``face_raw.RecheckCache`` with the detector's second look for configurations with turned passes:
     candidates wider than tall are looked at turned too (``app.redact.face_sideways``)."""
 
-    def for_photo(self, name: str, config: DetectorConfig) -> tuple[Any, list[float]]:
+    def _look_kind(self, config: DetectorConfig) -> tuple[str, ...]:
+        return ("sideways",) if sideways(config) else ()
+
+    def _look(self, rgb: np.ndarray, candidates: np.ndarray, config: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
         if not sideways(config):
-            return super().for_photo(name, config)
-        spent: list[float] = []
+            return super()._look(rgb, candidates, config)
         lowest = min(v for v in (config.recheck_threshold, config.refine_confirm, 1.0) if v > 0)
-
-        def run(candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            keys = [(name, "sideways", config.recheck_face_px, config.recheck_context,
-                     *np.round(c[:4]).astype(int).tolist()) for c in candidates]
-            missing = [i for i, key in enumerate(keys) if key not in self.entries]
-            if missing:
-                start = time.perf_counter()
-                scores, boxes = recheck_sideways(self.model, self._rgb(name), candidates[missing],
-                                                 face_px=config.recheck_face_px, context=config.recheck_context,
-                                                 threshold=lowest)
-                each = (time.perf_counter() - start) / len(missing)
-                for j, i in enumerate(missing):
-                    self.entries[keys[i]] = (float(scores[j]), boxes[j].copy(), each)
-            found = [self.entries[key] for key in keys]
-            spent.append(sum(entry[2] for entry in found))
-            return (np.asarray([e[0] for e in found], dtype=np.float32),
-                    np.asarray([e[1] for e in found], dtype=np.float32).reshape(-1, 4))
-
-        return run, spent
-
-
-def replay(raw: RawPhoto, config: DetectorConfig, cache: RecheckCache, name: str) -> tuple[list[Box], float]:
-    """``face_raw.replay`` as the detector now runs: the turned passes' candidates do not steer the passes
-    that look near candidates (those look upright or upside down)."""
-    found: list[np.ndarray] = []
-    ids: list[np.ndarray] = []
-    seconds = 0.0
-    steering: list[str] = []
-    for pass_id, p in enumerate(config.passes):
-        if p.near is not None:
-            continue
-        if p.rotate % 180 == 0:
-            steering.append(pass_key(p))
-        dets = raw.dets[pass_key(p)]
-        seconds += raw.seconds[pass_key(p)]
-        found.append(dets[dets[:, 4] >= config.low_threshold])
-        ids.append(np.full(len(found[-1]), pass_id, dtype=np.int32))
-    if overview_runs(config, raw.width, raw.height):
-        steering.append(OVERVIEW)
-        seconds += raw.seconds[OVERVIEW]
-        found.append(raw.dets[OVERVIEW][raw.dets[OVERVIEW][:, 4] >= config.low_threshold])
-        ids.append(np.full(len(found[-1]), len(config.passes), dtype=np.int32))
-    candidates = np.concatenate([raw.dets[key] for key in steering]) if steering else np.empty((0, 5))
-    for pass_id, p in enumerate(config.passes):
-        if p.near is not None:
-            dets, spent = cache.near_pass(name, p, tuple(steering), candidates, config)
-            seconds += spent
-            found.append(dets)
-            ids.append(np.full(len(dets), pass_id, dtype=np.int32))
-    run, spent = cache.for_photo(name, config)
-    boxes = boxes_from_raw(np.concatenate(found), np.concatenate(ids), raw.width, raw.height, config, recheck=run)
-    return boxes, seconds + sum(spent)
+        return recheck_sideways(self.model, rgb, candidates, face_px=config.recheck_face_px,
+                                context=config.recheck_context, threshold=lowest)
 
 
 class SideTally:

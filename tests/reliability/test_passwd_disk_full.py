@@ -106,6 +106,14 @@ def _no_space(*_args: object, **_kwargs: object) -> None:
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
+def _change_failing_at_install(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A passphrase change whose recorded keyslot cannot be renamed into place (no space left)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(keyslot_change, "_install", _no_space)
+        with pytest.raises(EvidenceVaultError):
+            recovery.change_passphrase(path, TEST_PASSPHRASE, OTHER_PASSPHRASE, actor=ACTOR)
+
+
 @pytest.mark.parametrize("where", ["stage", "commit"])
 def test_a_change_that_fails_before_its_event_leaves_the_old_passphrase(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
@@ -160,10 +168,7 @@ def test_a_read_only_opening_works_out_the_passphrase_in_force_without_writing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     speed_up(monkeypatch)
     path = _recovery_vault(tmp_path)
-    with monkeypatch.context() as patch:
-        patch.setattr(keyslot_change, "_install", _no_space)
-        with pytest.raises(EvidenceVaultError):
-            recovery.change_passphrase(path, TEST_PASSPHRASE, OTHER_PASSPHRASE, actor=ACTOR)
+    _change_failing_at_install(path, monkeypatch)
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and not p.name.endswith(".lock")}
     with pytest.raises(WrongPassphrase):
         Vault.open(path, TEST_PASSPHRASE, actor=ACTOR, read_only=True)
@@ -180,10 +185,7 @@ def test_recovery_with_shares_settles_an_interrupted_change_first(
         pass
     path = tmp_path / "test.vault"
     setup = recovery.enable(path, TEST_PASSPHRASE, actor=ACTOR, shares=3, threshold=2)
-    with monkeypatch.context() as patch:
-        patch.setattr(keyslot_change, "_install", _no_space)
-        with pytest.raises(EvidenceVaultError):
-            recovery.change_passphrase(path, TEST_PASSPHRASE, OTHER_PASSPHRASE, actor=ACTOR)
+    _change_failing_at_install(path, monkeypatch)
     third = "a third long passphrase for the recovery"
     recovery.recover(path, setup.shares[:2], third, actor="HQ")
     assert not keyslot_change.staged_path(path).exists()
@@ -198,9 +200,6 @@ def test_recovery_with_shares_settles_an_interrupted_change_first(
 def test_panic_shreds_a_staged_key_file_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     speed_up(monkeypatch)
     path = _recovery_vault(tmp_path)
-    with monkeypatch.context() as patch:
-        patch.setattr(keyslot_change, "_install", _no_space)
-        with pytest.raises(EvidenceVaultError):
-            recovery.change_passphrase(path, TEST_PASSPHRASE, OTHER_PASSPHRASE, actor=ACTOR)
+    _change_failing_at_install(path, monkeypatch)
     assert recovery.panic(path, destroy_keys=True).keys_destroyed
     assert not [p.name for p in tmp_path.iterdir() if "keyslot" in p.name]
